@@ -1,0 +1,81 @@
+# Entry points (see README): make test | demo | plan STACK=dev | bench | lock
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+STACK ?= dev
+UV_VERSION := 0.13.9
+UV := .cache/uv/bin/uv
+INFRA := .venv/bin
+APPS := .venv-apps/bin
+DEBIAN_PACKAGES := prometheus redis-server wrk
+
+.PHONY: help venv system-deps lint typecheck test test-infra test-apps plan demo bench lock clean
+
+help:
+	@echo "make test            install what is missing, lint, type-check, run every test"
+	@echo "make demo            run the whole ML loop locally (train, serve, drift, retrain, promote)"
+	@echo "make plan STACK=dev  evaluate a stack offline: build/plan/<stack>/{resources.json,manifests/,report.md}"
+	@echo "make bench           benchmarks (serving vs mlflow models serve, drift vs Evidently)"
+	@echo "make lock            re-resolve requirements/*.in into the lock files"
+
+$(UV):
+	$(PYTHON) -m venv .cache/uv
+	.cache/uv/bin/pip install --quiet uv==$(UV_VERSION)
+
+# Three environments, each from its lock: the Pulumi program + policy pack + offline plan (.venv),
+# the apps (.venv-apps: kserve needs protobuf 6, pulumi-policy protobuf 5), and checkov (pins packaging<24).
+.venv/.stamp: requirements/infra.lock pyproject.toml | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv
+	VIRTUAL_ENV=.venv $(UV) pip sync --quiet requirements/infra.lock
+	VIRTUAL_ENV=.venv $(UV) pip install --quiet --no-deps -e .
+	touch $@
+
+.venv-apps/.stamp: requirements/apps.lock | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv-apps
+	VIRTUAL_ENV=.venv-apps $(UV) pip sync --quiet requirements/apps.lock
+	touch $@
+
+.venv-checkov/.stamp: requirements/checkov.lock | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv-checkov
+	VIRTUAL_ENV=.venv-checkov $(UV) pip sync --quiet requirements/checkov.lock
+	touch $@
+
+venv: .venv/.stamp .venv-apps/.stamp .venv-checkov/.stamp
+
+# promtool (Debian `prometheus`), redis-server and wrk back the app tests and benchmarks.
+system-deps:
+	@missing=""; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "need root to install$$missing (or install them yourself)"; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+lint: .venv/.stamp
+	$(INFRA)/ruff check .
+	$(INFRA)/ruff format --check .
+
+typecheck: .venv/.stamp
+	$(INFRA)/mypy components/
+
+test-infra: .venv/.stamp .venv-checkov/.stamp
+	$(INFRA)/pytest tests/infra tests/policies
+
+test-apps: .venv-apps/.stamp system-deps
+	$(APPS)/pytest tests/apps
+
+test: lint typecheck test-infra
+
+plan: .venv/.stamp .venv-checkov/.stamp
+	$(INFRA)/python -m offline.plan --stack $(STACK)
+
+lock: | $(UV)
+	$(UV) pip compile --quiet --python-version 3.11 requirements/infra.in -o requirements/infra.lock
+	$(UV) pip compile --quiet --python-version 3.11 requirements/apps.in -o requirements/apps.lock
+	$(UV) pip compile --quiet --python-version 3.11 requirements/checkov.in -o requirements/checkov.lock
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

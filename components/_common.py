@@ -1,0 +1,53 @@
+"""Small helpers every component uses: child options, tags, IAM policy documents."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+
+
+def child(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:
+    """Options for a child resource: always parented, so it is named, shown and deleted with its component."""
+    return pulumi.ResourceOptions(parent=parent, **kwargs)
+
+
+def stateful(parent: pulumi.Resource, protect: bool, **kwargs: Any) -> pulumi.ResourceOptions:
+    """Options for a resource that holds state (data, keys, databases): in protected stacks it cannot
+    be deleted by Pulumi and is retained if it leaves the program."""
+    return pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=protect, **kwargs)
+
+
+def tagged(tags: Mapping[str, str], name: str, **extra: str) -> dict[str, str]:
+    """The stack's tags plus a Name tag (and any resource-specific ones)."""
+    return {**tags, "Name": name, **extra}
+
+
+def policy_document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
+    """An IAM policy document as JSON; statements may hold Outputs (ARNs)."""
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def assume_role_policy(service: str, *, tag_session: bool = False) -> str:
+    """Trust policy letting one AWS service assume a role (EKS also tags the session)."""
+    actions = ["sts:AssumeRole", "sts:TagSession"] if tag_session else ["sts:AssumeRole"]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": actions}],
+        }
+    )
+
+
+class ComponentArgsError(pulumi.RunError):
+    """A component was given arguments it cannot build; says which, with the values found."""
+
+    def __init__(self, component: str, name: str, problems: Sequence[str]) -> None:
+        super().__init__(f"{component} {name}: " + "; ".join(problems))
+        self.problems = list(problems)
+
+
+def aws_managed_policy(name: str) -> str:
+    return f"arn:aws:iam::aws:policy/{name}"

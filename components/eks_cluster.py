@@ -1,0 +1,342 @@
+"""EksCluster: the EKS control plane, its system node group, add-ons, IRSA and a Kubernetes provider.
+Or an existing cluster adopted from a kubeconfig."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components import guardrails
+from components._common import ComponentArgsError, assume_role_policy, aws_managed_policy, child, stateful, tagged
+from components.irsa import OidcIdentity, workload_role
+from components.node_group import NodeGroupSpec, managed_node_group
+from components.versions import EKS_ADDONS, KUBERNETES_VERSION
+
+SYSTEM_NODE_LABEL = {"mlops.platform/node-role": "system"}
+"""Label of the system node group; add-ons and platform services select it, so GPU pools can reach zero."""
+
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+@dataclass
+class ExistingClusterArgs:
+    name: str
+    """Name of the EKS cluster to adopt."""
+    kubeconfig: pulumi.Input[str]
+    """Its kubeconfig (a secret)."""
+    oidc_provider_arn: str
+    """ARN of its IAM OIDC provider."""
+    oidc_issuer_url: str
+    """Its OIDC issuer URL."""
+    node_security_group_id: str
+    """Security group its nodes carry (databases and caches admit it)."""
+
+
+@dataclass
+class EksClusterArgs:
+    cluster_name: str
+    """EKS cluster name."""
+    region: str
+    """AWS region (for the kubeconfig's token command)."""
+    private_subnet_ids: pulumi.Input[Sequence[str]] = ()
+    """Subnets for the control plane's network interfaces and the system nodes."""
+    public_access_cidrs: Sequence[str] = ()
+    """CIDRs allowed to reach the public API endpoint. Required when endpoint_public_access is on."""
+    endpoint_public_access: bool = True
+    """Expose the API server publicly (restricted to public_access_cidrs); the private endpoint is always on. Default: true."""
+    kubernetes_version: str = KUBERNETES_VERSION
+    """Kubernetes minor version. Default: versions.KUBERNETES_VERSION."""
+    service_cidr: str = "172.20.0.0/16"
+    """Kubernetes Service range. Default: 172.20.0.0/16."""
+    admin_principal_arns: Sequence[str] = ()
+    """IAM principals given cluster-admin by access entries. Default: none (the creator keeps admin)."""
+    log_retention_days: int = 90
+    """Days control-plane logs are kept. Default: 90."""
+    system_nodes: NodeGroupSpec = field(default_factory=lambda: NodeGroupSpec(["m6i.large"], 2, 4))
+    """The system node group. Default: 2-4 m6i.large."""
+    addon_versions: Mapping[str, str] | None = None
+    """Managed add-on versions by name. Default: versions.EKS_ADDONS for the Kubernetes version."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags for every AWS resource. Default: none."""
+    protect: bool = False
+    """Protect the control plane and its key from deletion. Default: false."""
+    existing: ExistingClusterArgs | None = None
+    """Adopt this cluster instead of creating one. Default: create one."""
+
+
+class EksCluster(pulumi.ComponentResource):
+    """An EKS cluster ready for the platform.
+
+    Secrets are envelope-encrypted with a rotating KMS key; all five control-plane log types
+    go to CloudWatch; the API has a private endpoint and, if asked, a public one limited to
+    listed CIDRs; authentication uses access entries; IRSA has its OIDC provider; a system
+    node group (at least two nodes) hosts add-ons so GPU pools can scale to zero; the EBS
+    CSI driver and an encrypted gp3 default StorageClass back persistent volumes.
+    """
+
+    cluster_name: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    """Kubeconfig using `aws eks get-token` (secret)."""
+    oidc: OidcIdentity
+    node_role_arn: pulumi.Output[str]
+    """Role for managed node groups (the GPU pools use it too)."""
+    node_security_group_id: pulumi.Output[str]
+    provider: k8s.Provider
+    """Kubernetes provider for everything deployed into the cluster."""
+
+    def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:index:EksCluster", name, None, opts)
+        self.node_role_arn = self._node_role(name, args).arn
+        if args.existing is not None:
+            self._adopt(name, args.existing)
+        else:
+            self._create(name, args)
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "kubeconfig": self.kubeconfig,
+                "oidcProviderArn": self.oidc.provider_arn,
+                "nodeRoleArn": self.node_role_arn,
+                "nodeSecurityGroupId": self.node_security_group_id,
+            }
+        )
+
+    def _adopt(self, name: str, existing: ExistingClusterArgs) -> None:
+        self.cluster_name = pulumi.Output.from_input(existing.name)
+        self.kubeconfig = pulumi.Output.secret(existing.kubeconfig)
+        self.oidc = OidcIdentity(existing.oidc_provider_arn, existing.oidc_issuer_url)
+        self.node_security_group_id = pulumi.Output.from_input(existing.node_security_group_id)
+        self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=child(self))
+
+    def _node_role(self, name: str, args: EksClusterArgs) -> aws.iam.Role:
+        role = aws.iam.Role(
+            f"{name}-node",
+            assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
+            description="EKS managed node groups (pods get their own IAM roles through IRSA)",
+            tags=tagged(args.tags, f"{name}-node"),
+            opts=child(self),
+        )
+        for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly"):
+            aws.iam.RolePolicyAttachment(
+                f"{name}-node-{policy}", role=role.name, policy_arn=aws_managed_policy(policy), opts=child(self)
+            )
+        return role
+
+    def _create(self, name: str, args: EksClusterArgs) -> None:
+        if args.endpoint_public_access and not args.public_access_cidrs:
+            raise ComponentArgsError(
+                "EksCluster",
+                name,
+                ["public_access_cidrs ([]) must list the CIDRs allowed to reach the public endpoint"],
+            )
+        tags = args.tags
+        key = aws.kms.Key(
+            f"{name}-secrets",
+            description=f"EKS {args.cluster_name}: envelope encryption of Kubernetes secrets",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=tagged(tags, f"{name}-secrets"),
+            opts=stateful(self, args.protect),
+        )
+        aws.kms.Alias(
+            f"{name}-secrets", name=f"alias/{args.cluster_name}-eks-secrets", target_key_id=key.key_id, opts=child(self)
+        )
+        role = aws.iam.Role(
+            f"{name}-control-plane",
+            assume_role_policy=assume_role_policy("eks.amazonaws.com", tag_session=True),
+            tags=tagged(tags, f"{name}-control-plane"),
+            opts=child(self),
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-control-plane",
+            role=role.name,
+            policy_arn=aws_managed_policy("AmazonEKSClusterPolicy"),
+            opts=child(self),
+        )
+        # Created before the cluster so that its retention applies (EKS would create it without one).
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=f"/aws/eks/{args.cluster_name}/cluster",
+            retention_in_days=args.log_retention_days,
+            tags=tagged(tags, f"{name}-control-plane-logs"),
+            opts=child(self),
+        )
+        vpc_config: aws.eks.ClusterVpcConfigArgsDict = {
+            "subnet_ids": args.private_subnet_ids,
+            "endpoint_private_access": True,
+            "endpoint_public_access": args.endpoint_public_access,
+        }
+        if args.endpoint_public_access:
+            vpc_config["public_access_cidrs"] = list(args.public_access_cidrs)
+        cluster = aws.eks.Cluster(
+            f"{name}-cluster",
+            name=args.cluster_name,
+            version=args.kubernetes_version,
+            role_arn=role.arn,
+            vpc_config=vpc_config,
+            kubernetes_network_config={"service_ipv4_cidr": args.service_cidr},
+            encryption_config={"resources": ["secrets"], "provider": {"key_arn": key.arn}},
+            enabled_cluster_log_types=list(guardrails.EKS_LOG_TYPES),
+            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
+            deletion_protection=args.protect,
+            tags=tagged(tags, args.cluster_name),
+            opts=stateful(self, args.protect, depends_on=[attachment, log_group]),
+        )
+        self.cluster_name = cluster.name
+        issuer = cluster.identities.apply(_oidc_issuer)
+        oidc_provider = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc",
+            url=issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            tags=tagged(tags, f"{name}-oidc"),
+            opts=child(self),
+        )
+        self.oidc = OidcIdentity(oidc_provider.arn, issuer)
+        self.node_security_group_id = cluster.vpc_config.apply(lambda c: str(c.cluster_security_group_id))
+
+        for index, principal in enumerate(args.admin_principal_arns):
+            entry = aws.eks.AccessEntry(
+                f"{name}-admin-{index}",
+                cluster_name=cluster.name,
+                principal_arn=principal,
+                type="STANDARD",
+                tags=tagged(tags, f"{name}-admin-{index}"),
+                opts=child(self),
+            )
+            aws.eks.AccessPolicyAssociation(
+                f"{name}-admin-{index}",
+                cluster_name=cluster.name,
+                principal_arn=principal,
+                policy_arn=CLUSTER_ADMIN_POLICY,
+                access_scope={"type": "cluster"},
+                opts=child(self, depends_on=[entry]),
+            )
+
+        versions = dict(args.addon_versions or EKS_ADDONS[args.kubernetes_version])
+        networking = [
+            self._addon(name, cluster, "vpc-cni", versions, tags, role_for=("aws-node", "AmazonEKS_CNI_Policy")),
+            self._addon(name, cluster, "kube-proxy", versions, tags),
+        ]
+        system_nodes = managed_node_group(
+            f"{name}-system",
+            cluster_name=cluster.name,
+            node_role_arn=self.node_role_arn,
+            subnet_ids=args.private_subnet_ids,
+            spec=dataclasses.replace(args.system_nodes, labels={**SYSTEM_NODE_LABEL, **args.system_nodes.labels}),
+            tags=tags,
+            opts=child(self, depends_on=networking),
+        )
+        # These run as pods: create them once there are nodes to run on.
+        workloads = [
+            self._addon(name, cluster, "coredns", versions, tags, depends_on=[system_nodes]),
+            self._addon(
+                name,
+                cluster,
+                "aws-ebs-csi-driver",
+                versions,
+                tags,
+                role_for=("ebs-csi-controller-sa", "service-role/AmazonEBSCSIDriverPolicy"),
+                depends_on=[system_nodes],
+            ),
+        ]
+
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(
+                cluster.name, cluster.endpoint, cluster.certificate_authority.apply(lambda ca: ca.data)
+            ).apply(lambda v: kubeconfig_json(v[0], v[1], v[2], args.region))
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=child(self, depends_on=[system_nodes, *workloads])
+        )
+        k8s.storage.v1.StorageClass(
+            f"{name}-gp3",
+            metadata={"name": "gp3-encrypted", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true"},
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            reclaim_policy="Retain" if args.protect else "Delete",
+            opts=child(self, provider=self.provider),
+        )
+
+    def _addon(
+        self,
+        name: str,
+        cluster: aws.eks.Cluster,
+        addon: str,
+        versions: Mapping[str, str],
+        tags: Mapping[str, str],
+        *,
+        role_for: tuple[str, str] | None = None,
+        depends_on: Sequence[pulumi.Resource] = (),
+    ) -> aws.eks.Addon:
+        role_arn = None
+        if role_for is not None:
+            service_account, policy = role_for
+            role_arn = workload_role(
+                f"{name}-{addon}",
+                oidc=self.oidc,
+                namespace="kube-system",
+                service_account=service_account,
+                managed_policy_arns=[aws_managed_policy(policy)],
+                tags=tags,
+                opts=child(self),
+            ).arn
+        return aws.eks.Addon(
+            f"{name}-{addon}",
+            cluster_name=cluster.name,
+            addon_name=addon,
+            addon_version=versions[addon],
+            service_account_role_arn=role_arn,
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=tagged(tags, f"{name}-{addon}"),
+            opts=child(self, depends_on=list(depends_on)),
+        )
+
+
+def _oidc_issuer(identities: Sequence[aws.eks.outputs.ClusterIdentity]) -> str:
+    oidcs = identities[0].oidcs or []
+    return str(oidcs[0].issuer)
+
+
+def kubeconfig_json(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
+    """A kubeconfig that authenticates with `aws eks get-token` (the caller's AWS credentials)."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}
+            ],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+            "current-context": cluster_name,
+            "users": [
+                {
+                    "name": cluster_name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": [
+                                "eks",
+                                "get-token",
+                                "--cluster-name",
+                                cluster_name,
+                                "--region",
+                                region,
+                                "--output",
+                                "json",
+                            ],
+                        }
+                    },
+                }
+            ],
+        }
+    )

@@ -1,0 +1,37 @@
+"""Every pinned version the platform deploys: EKS add-ons, Helm charts, container images.
+
+One place, so an upgrade is one reviewed diff. Images are pinned to release tags (not
+`latest`); charts to exact versions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KUBERNETES_VERSION = "1.33"
+
+EKS_ADDONS: dict[str, dict[str, str]] = {
+    "1.33": {
+        "vpc-cni": "v1.19.5-eksbuild.1",
+        "coredns": "v1.12.1-eksbuild.2",
+        "kube-proxy": "v1.33.0-eksbuild.2",
+        "aws-ebs-csi-driver": "v1.48.0-eksbuild.1",
+    },
+}
+"""Managed add-on versions per Kubernetes minor version (`aws eks describe-addon-versions`)."""
+
+SUPPORTED_KUBERNETES_VERSIONS = tuple(EKS_ADDONS)
+
+
+@dataclass(frozen=True)
+class HelmChart:
+    chart: str
+    version: str
+    repo: str
+
+
+CLUSTER_AUTOSCALER_CHART = HelmChart("cluster-autoscaler", "9.38.0", "https://kubernetes.github.io/autoscaler")
+CLUSTER_AUTOSCALER_IMAGE_TAG = "v1.33.0"  # matches the Kubernetes minor version
+
+NVIDIA_DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"
+DCGM_EXPORTER_IMAGE = "nvcr.io/nvidia/k8s/dcgm-exporter:3.3.9-3.6.1-ubuntu22.04"

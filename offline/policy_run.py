@@ -1,0 +1,130 @@
+"""Run the policy pack over a recorded resource graph, as `pulumi preview --policy-pack` would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+
+from components.testing import Graph, Resource, unwrap
+
+POLICY_CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    level: str
+    resource: str
+    """Logical name of the resource, or "(stack)"."""
+    message: str
+
+
+@dataclass(frozen=True)
+class PolicyOutcome:
+    violations: list[Violation]
+    not_run: list[str]
+    """Policies that met an unknown value (as in a preview before creation)."""
+
+    def mandatory(self) -> list[Violation]:
+        return [v for v in self.violations if v.level == EnforcementLevel.MANDATORY.value]
+
+
+def load_pack_config(path: Path | None) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path is not None and path.exists() else {}
+
+
+def settings_for(policy: Policy, pack_config: Mapping[str, Any]) -> tuple[EnforcementLevel, dict[str, Any]]:
+    """Enforcement level and config of one policy under a pack config file (Pulumi's format:
+    `{"all": level, "<policy>": level | {"enforcementLevel": level, ...values}}`), schema defaults filled."""
+    level = policy.enforcement_level or EnforcementLevel.ADVISORY
+    if "all" in pack_config:
+        level = EnforcementLevel(pack_config["all"])
+    entry = pack_config.get(policy.name)
+    values: dict[str, Any] = {}
+    if isinstance(entry, str):
+        level = EnforcementLevel(entry)
+    elif isinstance(entry, Mapping):
+        values = {k: v for k, v in entry.items() if k != "enforcementLevel"}
+        if "enforcementLevel" in entry:
+            level = EnforcementLevel(entry["enforcementLevel"])
+    schema = policy.config_schema.properties if policy.config_schema else {}
+    unknown = set(values) - set(schema)
+    if unknown:
+        raise ValueError(f"pack config for {policy.name}: unknown keys {sorted(unknown)}; allowed: {sorted(schema)}")
+    return level, {**{k: s.get("default") for k, s in schema.items()}, **values}
+
+
+def _options(resource: Resource) -> PolicyResourceOptions:
+    return PolicyResourceOptions(
+        protect=resource.protect,
+        ignore_changes=list(resource.options.get("ignoreChanges", [])),
+        delete_before_replace=resource.options.get("deleteBeforeReplace"),
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=list(resource.options.get("additionalSecretOutputs", [])),
+        parent=resource.parent,
+    )
+
+
+def evaluate(graph: Graph, policies: Sequence[Policy], pack_config: Mapping[str, Any]) -> PolicyOutcome:
+    violations: list[Violation] = []
+    not_run: list[str] = []
+    resources = [r for r in graph if r.custom]
+    names = {r.urn: r.name for r in resources}
+
+    def reporter(policy: Policy, level: EnforcementLevel, resource: str, *, honour_urn: bool) -> Callable[..., None]:
+        # The engine ties a resource policy's violations to the resource under validation, whatever urn
+        # it passes; a stack policy's to the urn it names (or to the stack).
+        def report(message: str, urn: str | None = None) -> None:
+            name = names.get(urn or "", resource) if honour_urn else resource
+            violations.append(Violation(policy.name, level.value, name, message))
+
+        return report
+
+    for policy in policies:
+        level, config = settings_for(policy, pack_config)
+        if level is EnforcementLevel.DISABLED:
+            continue
+        if isinstance(policy, ResourceValidationPolicy):
+            for resource in resources:
+                args = ResourceValidationArgs(
+                    resource.type,
+                    unknown_checking_proxy(unwrap(resource.inputs)),
+                    resource.urn,
+                    resource.name,
+                    _options(resource),
+                    None,
+                    config,
+                )
+                try:
+                    policy.validate(args, reporter(policy, level, resource.name, honour_urn=False))
+                except UnknownValueError as error:
+                    not_run.append(f"{policy.name} on {resource.name}: {error.message}")
+        elif isinstance(policy, StackValidationPolicy):
+            stack_resources = [
+                PolicyResource(r.type, unwrap(r.inputs), r.urn, r.name, _options(r), None, None, [], {})
+                for r in resources
+            ]
+            try:
+                policy.validate(
+                    StackValidationArgs(stack_resources, config), reporter(policy, level, "(stack)", honour_urn=True)
+                )
+            except UnknownValueError as error:
+                not_run.append(f"{policy.name}: {error.message}")
+    return PolicyOutcome(violations, not_run)

@@ -1,0 +1,179 @@
+"""EKS: encrypted secrets, full control-plane logs, a restricted endpoint; node groups with IMDSv2,
+tainted GPU pools, and GPUs within budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
+
+from components import guardrails
+from components.gpu import GPU_RESOURCE, gpu_spec
+from policies.rules.common import as_list, dig, resource_rule, setting, stack_rule
+
+CLUSTER = {"aws:eks/cluster:Cluster"}
+NODE_GROUP = {"aws:eks/nodeGroup:NodeGroup"}
+LAUNCH_TEMPLATE = {"aws:ec2/launchTemplate:LaunchTemplate"}
+
+BUDGET_CONFIG = {
+    "maxGpusPerPool": {
+        "type": "integer",
+        "default": 8,
+        "description": "Most GPUs one node group may reach at maxSize.",
+    },
+    "maxGpusTotal": {"type": "integer", "default": 16, "description": "Most GPUs all node groups together may reach."},
+    "allowSpot": {"type": "boolean", "default": True, "description": "Whether GPU node groups may use SPOT capacity."},
+}
+
+
+def _budget(args: ResourceValidationArgs | StackValidationArgs) -> guardrails.GpuBudget:
+    return guardrails.GpuBudget(
+        max_gpus_per_pool=int(setting(args, BUDGET_CONFIG, "maxGpusPerPool")),
+        max_gpus_total=int(setting(args, BUDGET_CONFIG, "maxGpusTotal")),
+        allow_spot=bool(setting(args, BUDGET_CONFIG, "allowSpot")),
+    )
+
+
+def eks_secrets_encryption(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    config = args.props.get("encryptionConfig")
+    resources = [str(r) for r in as_list(dig(config, "resources"))]
+    if "secrets" not in resources or not dig(config, "provider", "keyArn"):
+        report(
+            f"EKS cluster '{args.name}' does not encrypt Kubernetes secrets; set encryptionConfig with resources [secrets] and a KMS keyArn"
+        )
+
+
+def eks_control_plane_logging(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    enabled = {str(t) for t in as_list(args.props.get("enabledClusterLogTypes"))}
+    missing = [t for t in guardrails.EKS_LOG_TYPES if t not in enabled]
+    if missing:
+        report(f"EKS cluster '{args.name}' does not log {', '.join(missing)}; enable all five control-plane log types")
+
+
+def eks_public_endpoint(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    vpc = args.props.get("vpcConfig") or {}
+    if vpc.get("endpointPublicAccess") is False:  # AWS turns the public endpoint on when this is unset
+        return
+    cidrs = [str(c) for c in as_list(vpc.get("publicAccessCidrs"))]
+    if not cidrs:
+        report(
+            f"EKS cluster '{args.name}' has a public endpoint without publicAccessCidrs (AWS opens it to 0.0.0.0/0); "
+            "list the CIDRs that must reach it, or set endpointPublicAccess to false"
+        )
+    elif open_cidrs := guardrails.open_to_world(cidrs):
+        report(f"EKS cluster '{args.name}': {guardrails.public_endpoint_message(open_cidrs)}")
+
+
+def imdsv2_required(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    tokens = dig(args.props, "metadataOptions", "httpTokens")
+    if tokens != "required":
+        report(
+            f"Launch template '{args.name}' allows IMDSv1 (httpTokens {tokens or 'unset'}); set metadataOptions.httpTokens to required"
+        )
+
+
+def _gpu_instance_types(props: Any) -> list[str]:
+    return [str(t) for t in as_list(props.get("instanceTypes")) if gpu_spec(str(t)) is not None]
+
+
+def _is_gpu_group(props: Any) -> bool:
+    return (
+        bool(_gpu_instance_types(props))
+        or "NVIDIA" in str(props.get("amiType") or "")
+        or "GPU" in str(props.get("amiType") or "")
+    )
+
+
+def gpu_pool_tainted(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not _is_gpu_group(args.props):
+        return
+    taints = as_list(args.props.get("taints"))
+    if not any(t.get("key") == GPU_RESOURCE and t.get("effect") == "NO_SCHEDULE" for t in taints):
+        report(
+            f"GPU node group '{args.name}' has no {GPU_RESOURCE} NO_SCHEDULE taint; add it so only GPU pods land (and pay) there"
+        )
+
+
+def _capacity(name: str, props: Any) -> guardrails.PoolCapacity:
+    return guardrails.PoolCapacity(
+        name=name,
+        instance_types=_gpu_instance_types(props),
+        max_size=int(dig(props, "scalingConfig", "maxSize") or 0),
+        capacity_type=str(props.get("capacityType") or "ON_DEMAND"),
+    )
+
+
+def gpu_pool_budget(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not _gpu_instance_types(args.props):
+        return
+    if dig(args.props, "scalingConfig", "maxSize") is None:
+        report(f"GPU node group '{args.name}' has no scalingConfig.maxSize; set one within the GPU budget")
+        return
+    budget = _budget(args)
+    pool = _capacity(args.name, args.props)
+    for _, message in guardrails.gpu_budget_violations(
+        [pool], guardrails.GpuBudget(budget.max_gpus_per_pool, 10**9, True)
+    ):
+        report(message)
+
+
+def spot_where_allowed(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _is_gpu_group(args.props) and args.props.get("capacityType") == "SPOT" and not _budget(args).allow_spot:
+        report(guardrails.spot_message(args.name))
+
+
+def gpu_stack_budget(args: StackValidationArgs, report: ReportViolation) -> None:
+    pools = [
+        _capacity(r.name, r.props)
+        for r in args.resources
+        if r.resource_type in NODE_GROUP and _gpu_instance_types(r.props)
+    ]
+    budget = _budget(args)
+    for index, message in guardrails.gpu_budget_violations(
+        pools, guardrails.GpuBudget(10**9, budget.max_gpus_total, True)
+    ):
+        if index is None:
+            report(message, None)
+
+
+POLICIES = [
+    resource_rule(
+        "eks-secrets-encryption", "EKS encrypts Kubernetes secrets with KMS.", CLUSTER, eks_secrets_encryption
+    ),
+    resource_rule(
+        "eks-control-plane-logging",
+        "EKS sends all five control-plane log types to CloudWatch.",
+        CLUSTER,
+        eks_control_plane_logging,
+    ),
+    resource_rule(
+        "eks-public-endpoint-restricted",
+        "The EKS public endpoint is off or limited to listed CIDRs.",
+        CLUSTER,
+        eks_public_endpoint,
+    ),
+    resource_rule("nodes-imdsv2-required", "Launch templates require IMDSv2.", LAUNCH_TEMPLATE, imdsv2_required),
+    resource_rule(
+        "gpu-pool-tainted", "GPU node groups carry the nvidia.com/gpu NoSchedule taint.", NODE_GROUP, gpu_pool_tainted
+    ),
+    resource_rule(
+        "gpu-pool-budget",
+        "A GPU node group stays within the per-pool GPU budget.",
+        NODE_GROUP,
+        gpu_pool_budget,
+        config=BUDGET_CONFIG,
+    ),
+    resource_rule(
+        "gpu-spot-allowed",
+        "GPU node groups use SPOT only where the stack allows it.",
+        NODE_GROUP,
+        spot_where_allowed,
+        config=BUDGET_CONFIG,
+    ),
+    stack_rule(
+        "gpu-stack-budget",
+        "All GPU node groups together stay within the stack's GPU budget.",
+        gpu_stack_budget,
+        config=BUDGET_CONFIG,
+    ),
+]

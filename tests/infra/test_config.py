@@ -1,0 +1,303 @@
+"""The stack config is checked before anything is declared; every problem is reported at once,
+each with its key path, the value found and what is allowed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.config import ConfigError, DictSecrets, parse_platform_config
+from components.testing import ProgramFailed
+from tests.infra.conftest import run_platform, stack_config
+
+DELETE = object()
+
+EXISTING_CLUSTER = {
+    "name": "shared-eks",
+    "oidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC",
+    "oidcIssuerUrl": "https://oidc.eks.us-east-1.amazonaws.com/id/ABC",
+    "nodeSecurityGroupId": "sg-0123456789abcdef0",
+}
+EXISTING_VPC = {
+    "vpcId": "vpc-0123456789abcdef0",
+    "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+}
+
+
+def changed(stack: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """A shipped stack's platform config with `changes` (dotted paths; list indexes as numbers)."""
+    config = stack_config(stack)
+    for path, value in changes.items():
+        *parents, last = path.split(".")
+        node: Any = config
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
+        if value is DELETE:
+            del node[last]
+        elif last.isdigit():
+            node[int(last)] = value
+        else:
+            node[last] = value
+    return config
+
+
+def problems(config: dict[str, Any], secrets: dict[str, bool] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_platform_config(config, secrets=DictSecrets(secrets or {}))
+    return [str(p) for p in caught.value.problems]
+
+
+CASES = [
+    (
+        "unknown top-level key",
+        "dev",
+        {"gpuPool": []},
+        "platform.gpuPool = []: unknown key; allowed keys here: artifacts, cluster, environment, gpuPools, guardrails, network, protectState, tags",
+    ),
+    (
+        "unknown nested key",
+        "dev",
+        {"network.vpcCidrr": "10.0.0.0/16"},
+        'platform.network.vpcCidrr = "10.0.0.0/16": unknown key; allowed keys here: availabilityZones, existingVpc, flowLogRetentionDays, natGateways, serviceCidr, vpcCidr',
+    ),
+    (
+        "wrong type: integer",
+        "dev",
+        {"gpuPools.0.maxSize": "two"},
+        'platform.gpuPools[0].maxSize = "two": must be an integer',
+    ),
+    (
+        "wrong type: boolean",
+        "dev",
+        {"cluster.endpointPublicAccess": "yes"},
+        'platform.cluster.endpointPublicAccess = "yes": must be true or false',
+    ),
+    (
+        "wrong type: list",
+        "dev",
+        {"network.availabilityZones": "us-east-1a"},
+        'platform.network.availabilityZones = "us-east-1a": must be a list',
+    ),
+    (
+        "unknown environment",
+        "dev",
+        {"environment": "staging"},
+        "platform.environment = \"staging\": must be one of: 'dev' or 'prod'",
+    ),
+    ("missing required key", "dev", {"tags.owner": DELETE}, "platform.tags.owner: required key is missing"),
+    (
+        "min > max",
+        "dev",
+        {"gpuPools.0.minSize": 3, "gpuPools.0.maxSize": 1},
+        "platform.gpuPools[0].maxSize = 1: must be >= minSize (3)",
+    ),
+    (
+        "desired outside min..max",
+        "dev",
+        {"gpuPools.0.desiredSize": 5},
+        "platform.gpuPools[0].desiredSize = 5: must be between minSize (0) and maxSize (2)",
+    ),
+    (
+        "system nodes below two",
+        "dev",
+        {"cluster.systemNodes.minSize": 1},
+        "platform.cluster.systemNodes.minSize = 1: must be >= 2",
+    ),
+    (
+        "GPU pool of CPU instances",
+        "dev",
+        {"gpuPools.0.instanceTypes": ["m5.large", "g4dn.xlarge"]},
+        'platform.gpuPools[0].instanceTypes = ["m5.large", "g4dn.xlarge"]: m5.large is not a GPU instance type; allowed: NVIDIA instance types (g4dn.*, g5.*, g6.*, g6e.*, p3.*, p3dn.*, p4d.*, p4de.*, p5.*, p5e.*, p5en.*)',
+    ),
+    (
+        "GPU pool mixing GPU kinds",
+        "dev",
+        {"gpuPools.0.instanceTypes": ["g4dn.xlarge", "g4dn.12xlarge"]},
+        'platform.gpuPools[0].instanceTypes = ["g4dn.xlarge", "g4dn.12xlarge"]: mixes GPU kinds (1 x nvidia-t4, 4 x nvidia-t4); a pool\'s nodes share one GPU model and count',
+    ),
+    (
+        "invalid CIDR",
+        "dev",
+        {"network.vpcCidr": "10.0.0.0/33"},
+        "platform.network.vpcCidr = \"10.0.0.0/33\": not a valid IPv4 CIDR ('33' is not a valid netmask)",
+    ),
+    (
+        "CIDR with host bits",
+        "dev",
+        {"network.vpcCidr": "10.20.0.1/16"},
+        'platform.network.vpcCidr = "10.20.0.1/16": not a valid IPv4 CIDR (10.20.0.1/16 has host bits set)',
+    ),
+    (
+        "VPC too small",
+        "dev",
+        {"network.vpcCidr": "10.20.0.0/24"},
+        'platform.network.vpcCidr = "10.20.0.0/24": must be a /16 to /20 network',
+    ),
+    (
+        "overlapping CIDRs",
+        "dev",
+        {"network.serviceCidr": "10.20.128.0/17"},
+        'platform.network.serviceCidr = "10.20.128.0/17": overlaps vpcCidr (10.20.0.0/16); pick a range outside the VPC',
+    ),
+    (
+        "fewer than two AZs",
+        "dev",
+        {"network.availabilityZones": ["us-east-1a"]},
+        'platform.network.availabilityZones = ["us-east-1a"]: needs at least 2 availability zones (or set existingVpc)',
+    ),
+    (
+        "not an AZ name",
+        "dev",
+        {"network.availabilityZones": ["us-east-1a", "east"]},
+        'platform.network.availabilityZones[1] = "east": not an availability zone name like us-east-1a',
+    ),
+    (
+        "invalid public access CIDR",
+        "dev",
+        {"cluster.publicAccessCidrs": ["203.0.113.0/24", "300.1.1.0/24"]},
+        "platform.cluster.publicAccessCidrs[1] = \"300.1.1.0/24\": not a valid IPv4 CIDR (Octet 300 (> 255) not permitted in '300.1.1.0')",
+    ),
+    (
+        "prod API open to the world",
+        "prod",
+        {"cluster.publicAccessCidrs": ["198.51.100.0/24", "0.0.0.0/0"]},
+        'platform.cluster.publicAccessCidrs = ["198.51.100.0/24", "0.0.0.0/0"]: public API endpoint open to 0.0.0.0/0; list only the CIDRs that must reach it (VPN or office egress), or turn the public endpoint off',
+    ),
+    (
+        "public endpoint without CIDRs",
+        "dev",
+        {"cluster.publicAccessCidrs": DELETE},
+        "platform.cluster.publicAccessCidrs = []: list the CIDRs allowed to reach the public endpoint, or set endpointPublicAccess: false",
+    ),
+    (
+        "unsupported Kubernetes version",
+        "dev",
+        {"cluster.kubernetesVersion": "1.25"},
+        'platform.cluster.kubernetesVersion = "1.25": must be one of 1.33 (versions with pinned add-ons)',
+    ),
+    (
+        "GPU budget per pool",
+        "dev",
+        {"gpuPools.0.maxSize": 5},
+        [
+            "platform.gpuPools[0].maxSize = 5: GPU pool 't4-spot' can reach 5 GPUs (5 x g4dn.xlarge/g4dn.2xlarge); the budget allows 4 per pool",
+            "platform.gpuPools = [5]: GPU pools can reach 5 GPUs in total; the budget allows 4",
+        ],
+    ),
+    (
+        "spot not allowed",
+        "dev",
+        {"guardrails.allowSpot": False},
+        "platform.gpuPools[0].maxSize = 2: GPU pool 't4-spot' uses SPOT capacity, which this environment does not allow; use ON_DEMAND",
+    ),
+    (
+        "duplicate pool names",
+        "prod",
+        {"gpuPools.1.name": "a10g-serving"},
+        'platform.gpuPools[1].name = "a10g-serving": duplicate pool name; names must be unique',
+    ),
+    (
+        "prod without protection",
+        "prod",
+        {"protectState": False},
+        "platform.protectState = false: must be true (or unset) in prod: stateful resources are protected",
+    ),
+    (
+        "prod force-destroy",
+        "prod",
+        {"artifacts.forceDestroy": True},
+        "platform.artifacts.forceDestroy = true: must be false in prod: a destroy must never delete artifacts",
+    ),
+    (
+        "reserved tag in extra",
+        "dev",
+        {"tags.extra": {"owner": "x"}},
+        "platform.tags.extra.owner = \"x\": 'owner' is set by the platform; remove it from extra",
+    ),
+]
+
+
+@pytest.mark.parametrize(("stack", "changes", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_each_malformed_config_is_reported_with_its_message(
+    stack: str, changes: dict[str, Any], expected: str | list[str]
+) -> None:
+    assert problems(changed(stack, changes)) == ([expected] if isinstance(expected, str) else expected)
+
+
+def test_a_missing_required_secret_is_named() -> None:
+    config = changed("dev", {"cluster.existing": EXISTING_CLUSTER, "network.existingVpc": EXISTING_VPC})
+    assert problems(config) == [
+        "platform.cluster.existing.kubeconfigSecret = \"kubeconfig\": config key 'kubeconfig' is not set; "
+        "cluster.existing needs it: pulumi config set --secret kubeconfig ..."
+    ]
+
+
+def test_a_required_secret_set_in_plain_text_is_refused() -> None:
+    config = changed("dev", {"cluster.existing": EXISTING_CLUSTER, "network.existingVpc": EXISTING_VPC})
+    assert problems(config, secrets={"kubeconfig": False}) == [
+        "platform.cluster.existing.kubeconfigSecret = \"kubeconfig\": config key 'kubeconfig' is set in plain text; set it again with --secret"
+    ]
+    parse_platform_config(config, secrets=DictSecrets({"kubeconfig": True}))  # as a secret: accepted
+
+
+def test_an_adopted_cluster_needs_an_adopted_vpc() -> None:
+    config = changed("dev", {"cluster.existing": EXISTING_CLUSTER})
+    assert problems(config, secrets={"kubeconfig": True}) == [
+        "platform.network.existingVpc = null: required when cluster.existing is set (databases live in the cluster's VPC)"
+    ]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    config = changed(
+        "prod",
+        {
+            "tags.costCenter": DELETE,
+            "network.vpcCidr": "10.0.0.0/33",
+            "network.availabilityZones": ["us-east-1a"],
+            "cluster.publicAccessCidrs": ["0.0.0.0/0"],
+            "gpuPools.0.instanceTypes": ["m5.large"],
+            "gpuPools.1.maxSize": "four",
+            "artifacts.forceDestroy": True,
+            "bogus": 1,
+        },
+    )
+    found = problems(config)
+    assert [p.split(" ")[0].rstrip(":") for p in found] == [
+        "platform.tags.costCenter",
+        "platform.network.vpcCidr",
+        "platform.network.availabilityZones",
+        "platform.cluster.publicAccessCidrs",
+        "platform.gpuPools[0].instanceTypes",
+        "platform.gpuPools[1].maxSize",
+        "platform.artifacts.forceDestroy",
+        "platform.bogus",
+    ]
+
+
+def test_a_missing_platform_key_is_reported() -> None:
+    with pytest.raises(ConfigError, match=r"platform: not set; add `mlops-platform:platform` to the stack file"):
+        parse_platform_config(None)
+
+
+def test_the_shipped_stacks_are_valid() -> None:
+    dev = parse_platform_config(stack_config("dev"))
+    prod = parse_platform_config(stack_config("prod"))
+    assert (dev.protect, dev.nat_per_az) == (False, False)
+    assert (prod.protect, prod.nat_per_az) == (True, True)
+    assert prod.aws_tags() == {"owner": "ml-platform", "environment": "prod", "cost-center": "ml-prod-0001"}
+
+
+def test_an_invalid_config_stops_the_program_before_any_resource() -> None:
+    with pytest.raises(ProgramFailed) as failed:
+        run_platform(changed("dev", {"gpuPools.0.minSize": 3, "gpuPools.0.maxSize": 1}))
+    assert "platform.gpuPools[0].maxSize = 1: must be >= minSize (3)" in str(failed.value)
+    assert len(failed.value.graph) == 0
+
+
+def test_aws_region_is_required() -> None:
+    from components.testing import run_program
+    from tests.infra.conftest import ROOT
+
+    with pytest.raises(ProgramFailed, match=r"aws:region: not set"):
+        run_program(ROOT / "__main__.py", config={"mlops-platform:platform": stack_config("dev")}, stack="test")

@@ -1,0 +1,114 @@
+"""`make plan`: three outputs per stack, every manifest valid and scanned, secrets never in clear."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.testing import SECRET_PLACEHOLDER, unwrap
+from offline.manifests import load_skips
+from offline.plan import ROOT, main
+
+
+@pytest.fixture(params=["dev", "prod"])
+def planned(request: pytest.FixtureRequest, plans: dict[str, Any]) -> tuple[Any, Path]:
+    return plans[request.param]  # type: ignore[no-any-return]
+
+
+def test_plan_writes_resources_manifests_and_report(planned: tuple[Any, Path]) -> None:
+    result, out = planned
+    resources = json.loads((out / "resources.json").read_text())
+    assert len(resources) == len(result.graph) > 80
+    assert {"urn", "type", "name", "parent", "inputs", "options"} <= set(resources[0])
+    manifests = sorted((out / "manifests").glob("*.yaml"))
+    assert len(manifests) == len(result.graph.kubernetes_objects()) + len(result.releases)
+    for path in manifests:
+        document = yaml.safe_load(path.read_text())
+        assert ("kind" in document) or ("chart" in document and "version" in document), path.name
+    report = (out / "report.md").read_text()
+    for heading in (
+        "## Summary",
+        "## GPU pools",
+        "## Policy violations",
+        "## Kubernetes schema validation",
+        "## checkov",
+        "## Resources by type",
+    ):
+        assert heading in report
+    assert "| verdict | PASS |" in report
+
+
+def test_every_kubernetes_object_is_schema_valid_and_checkov_clean(planned: tuple[Any, Path]) -> None:
+    result, _ = planned
+    assert result.schema and all(r.ok for r in result.schema), [r for r in result.schema if not r.ok]
+    assert [f for f in result.checkov if f.skip_reason is None] == []
+
+
+def test_report_lists_each_gpu_pool_with_its_max_gpus(plans: dict[str, Any]) -> None:
+    report = (plans["prod"][1] / "report.md").read_text()
+    assert "| mlops-gpu-a10g-serving | g5.xlarge, g5.2xlarge | ON_DEMAND | 0-4 | 1 | 4 |" in report
+    assert "| mlops-gpu-l4-training-spot | g6.xlarge, g6.2xlarge | SPOT | 0-4 | 1 | 4 |" in report
+
+
+def _secret_values(value: Any) -> list[str]:
+    from components.testing import Secret
+
+    found: list[str] = []
+    if isinstance(value, Secret):
+        found.extend(v for v in _strings(unwrap(value.value)) if len(v) >= 8)
+    elif isinstance(value, dict):
+        for v in value.values():
+            found.extend(_secret_values(v))
+    elif isinstance(value, list):
+        for v in value:
+            found.extend(_secret_values(v))
+    return found
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def test_no_secret_appears_in_plain_text_in_any_plan_file(planned: tuple[Any, Path]) -> None:
+    result, out = planned
+    secrets = {s for r in result.graph for s in _secret_values(r.inputs)} | set(_secret_values(result.graph.outputs))
+    assert secrets, "the graph has secrets (the kubeconfig at least): the check must have something to look for"
+    for path in out.rglob("*"):
+        if path.is_file():
+            text = path.read_text()
+            leaked = [s[:20] for s in secrets if s in text]
+            assert not leaked, f"{path.name} contains secret values {leaked}"
+            assert SECRET_PLACEHOLDER not in text
+
+
+def test_every_checkov_skip_has_a_reason_and_is_used(plans: dict[str, Any]) -> None:
+    skips = load_skips()
+    used = {(f.check_id) for result, _ in plans.values() for f in result.checkov if f.skip_reason}
+    assert all(len(s["reason"]) > 20 for s in skips)
+    assert {s["check"] for s in skips} == used, "remove skips nothing needs"
+
+
+def test_an_invalid_config_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    platform = document["config"]["mlops-platform:platform"]
+    platform["gpuPools"][0]["instanceTypes"] = ["m5.large"]
+    platform["network"]["serviceCidr"] = "10.20.0.0/16"
+    bad = tmp_path / "Pulumi.broken.yaml"
+    bad.write_text(yaml.safe_dump(document))
+    out = tmp_path / "out"
+    assert main(["--stack", "broken", "--stack-file", str(bad), "--out", str(out)]) == 2
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert "invalid stack config (2 problems):" in err
+    assert 'platform.gpuPools[0].instanceTypes = ["m5.large"]: m5.large is not a GPU instance type' in err
+    assert 'platform.network.serviceCidr = "10.20.0.0/16": overlaps vpcCidr (10.20.0.0/16)' in err

@@ -1,0 +1,84 @@
+"""The pack over whole stacks: the shipped ones are clean, the bad fixture breaks exactly what it should,
+and `make plan` reports it and fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from offline.plan import ROOT, main, plan
+from offline.policy_run import POLICY_CONFIG_DIR
+
+BAD_STACK = ROOT / "tests" / "fixtures" / "Pulumi.bad.yaml"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_shipped_stacks_have_no_mandatory_violation(stack: str, plans: dict[str, Any]) -> None:
+    result, out = plans[stack]
+    assert result.policies.mandatory() == []
+    assert result.policies.not_run == []
+    assert result.failures == []
+    assert "| policy violations (" + f"{stack}.json) | 0 mandatory" in (out / "report.md").read_text()
+
+
+def test_the_bad_stack_breaks_exactly_the_expected_policies(tmp_path: Path) -> None:
+    result = plan("bad", stack_file=BAD_STACK, policy_config=POLICY_CONFIG_DIR / "prod.json", out=tmp_path)
+    found = sorted((v.policy, v.resource, v.message) for v in result.policies.violations)
+    assert found == [
+        (
+            "eks-public-endpoint-restricted",
+            "mlops-eks-cluster",
+            "EKS cluster 'mlops-eks-cluster': public API endpoint open to 0.0.0.0/0; list only the CIDRs that must reach it (VPN or office egress), or turn the public endpoint off",
+        ),
+        (
+            "gpu-pool-budget",
+            "mlops-gpu-a100",
+            "GPU pool 'mlops-gpu-a100' can reach 16 GPUs (2 x p4d.24xlarge); the budget allows 8 per pool",
+        ),
+        ("gpu-stack-budget", "(stack)", "GPU pools can reach 20 GPUs in total; the budget allows 16"),
+        (
+            "s3-noncurrent-expiration",
+            "mlops-artifacts-artifacts",
+            "S3 lifecycle 'mlops-artifacts-artifacts' keeps noncurrent versions 400 days; at most 365 allowed",
+        ),
+        (
+            "s3-noncurrent-expiration",
+            "mlops-artifacts-data",
+            "S3 lifecycle 'mlops-artifacts-data' keeps noncurrent versions 400 days; at most 365 allowed",
+        ),
+        (
+            "s3-noncurrent-expiration",
+            "mlops-artifacts-logs",
+            "S3 lifecycle 'mlops-artifacts-logs' keeps noncurrent versions 400 days; at most 365 allowed",
+        ),
+    ]
+    assert all(v.level == "mandatory" for v in result.policies.violations)
+    report = (tmp_path / "report.md").read_text()
+    assert "| policy violations (prod.json) | 6 mandatory, 0 advisory |" in report
+    assert "| verdict | FAIL |" in report
+
+
+def test_make_plan_fails_on_the_bad_stack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "--stack",
+            "bad",
+            "--stack-file",
+            str(BAD_STACK),
+            "--policy-config",
+            str(POLICY_CONFIG_DIR / "prod.json"),
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 1
+    assert "FAIL policy gpu-pool-budget (mlops-gpu-a100)" in capsys.readouterr().err
+
+
+def test_dev_levels_make_the_open_endpoint_advisory(tmp_path: Path) -> None:
+    result = plan("bad", stack_file=BAD_STACK, policy_config=POLICY_CONFIG_DIR / "dev.json", out=tmp_path)
+    levels = {(v.policy, v.level) for v in result.policies.violations}
+    assert ("eks-public-endpoint-restricted", "advisory") in levels
+    assert ("gpu-pool-budget", "mandatory") in levels
