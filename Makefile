@@ -61,7 +61,7 @@ lint: .venv/.stamp
 typecheck: .venv/.stamp
 	$(INFRA)/mypy components/
 
-test-infra: .venv/.stamp .venv-checkov/.stamp
+test-infra: .venv/.stamp .venv-checkov/.stamp system-deps
 	$(INFRA)/pytest tests/infra tests/policies
 
 test-apps: .venv-apps/.stamp system-deps

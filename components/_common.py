@@ -9,15 +9,31 @@ from typing import Any
 import pulumi
 
 
+class PlatformComponent(pulumi.ComponentResource):
+    """Base of this package's components: `depends_on` given to the component also holds back every
+    child it creates through `child()` (Pulumi applies a component's depends_on to the component
+    alone - pulumi/pulumi#8721 - so e.g. objects would race their namespace)."""
+
+    def __init__(self, type_: str, name: str, props: Any = None, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(type_, name, props, opts)
+        deps = opts.depends_on if opts is not None else None
+        self._inherited_depends_on: list[Any] = [deps] if isinstance(deps, pulumi.Resource) else list(deps or [])  # type: ignore[arg-type]
+
+
 def child(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:
-    """Options for a child resource: always parented, so it is named, shown and deleted with its component."""
+    """Options for a child resource: always parented (named, shown and deleted with its component),
+    and waiting for whatever the component was told to wait for."""
+    inherited = getattr(parent, "_inherited_depends_on", [])
+    if inherited:
+        own = kwargs.pop("depends_on", None)
+        kwargs["depends_on"] = [*inherited, *([own] if isinstance(own, pulumi.Resource) else list(own or []))]
     return pulumi.ResourceOptions(parent=parent, **kwargs)
 
 
 def stateful(parent: pulumi.Resource, protect: bool, **kwargs: Any) -> pulumi.ResourceOptions:
     """Options for a resource that holds state (data, keys, databases): in protected stacks it cannot
     be deleted by Pulumi and is retained if it leaves the program."""
-    return pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=protect, **kwargs)
+    return child(parent, protect=protect, retain_on_delete=protect, **kwargs)
 
 
 def tagged(tags: Mapping[str, str], name: str, **extra: str) -> dict[str, str]:

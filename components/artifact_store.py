@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components._common import ComponentArgsError, child, policy_document, stateful, tagged
+from components._common import ComponentArgsError, PlatformComponent, child, policy_document, stateful, tagged
 from components.irsa import OidcIdentity, workload_role
 
 
@@ -53,7 +53,7 @@ class ArtifactStoreArgs:
     """Tags for every resource. Default: none."""
 
 
-class ArtifactStore(pulumi.ComponentResource):
+class ArtifactStore(PlatformComponent):
     """Two private buckets (artifacts, data) and an access-log bucket.
 
     Each data bucket: versioning on, SSE-KMS with a rotating customer key (S3 bucket keys

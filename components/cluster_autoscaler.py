@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import k8s as kube
-from components._common import child, policy_document
+from components._common import PlatformComponent, child, policy_document
 from components.irsa import ROLE_ARN_ANNOTATION, OidcIdentity, workload_role
 from components.versions import CLUSTER_AUTOSCALER_CHART, CLUSTER_AUTOSCALER_IMAGE_TAG
 
@@ -31,7 +31,7 @@ class ClusterAutoscalerArgs:
     """Tags for its IAM role. Default: none."""
 
 
-class ClusterAutoscaler(pulumi.ComponentResource):
+class ClusterAutoscaler(PlatformComponent):
     """The Kubernetes cluster autoscaler (Helm chart, pinned), with an IRSA role that may only
     resize autoscaling groups owned by this cluster."""
 

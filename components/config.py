@@ -440,6 +440,250 @@ class Artifacts(Section):
         return value
 
 
+# --------------------------------------------------------------------------- services
+
+DnsLabel = Annotated[str, Field(pattern=r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$")]
+Cpu = Annotated[str, Field(pattern=r"^([0-9]+m|[0-9]+(\.[0-9]+)?)$")]
+Memory = Annotated[str, Field(pattern=r"^[0-9]+(Mi|Gi)$")]
+CRON = re.compile(r"^(\S+\s+){4}\S+$")
+
+
+def _cron(value: str) -> str:
+    if not CRON.match(value.strip()):
+        _fail([_Issue((), value, "must be a five-field cron schedule, e.g. '0 3 * * *'")])
+    return value
+
+
+class Images(Section):
+    registry: Annotated[str, Field(pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$")]
+    """Registry and path the platform's images are pushed to (e.g. <account>.dkr.ecr.<region>.amazonaws.com/mlops). Required."""
+    tag: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")] = "0.1.0"
+    """Tag of the training, serving, monitor and mlflow-server images (a release, never `latest`). Default: 0.1.0."""
+
+    @field_validator("tag")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        if value == "latest":
+            _fail([_Issue((), value, "must name a release; `latest` is not pinned")])
+        return value
+
+
+class Database(Section):
+    mode: Literal["managed", "inCluster"] | None = None
+    """`managed` (RDS Postgres) or `inCluster` (a Postgres StatefulSet). Default: managed in prod, inCluster in dev."""
+    instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] = "db.t4g.medium"
+    """RDS instance class. Default: db.t4g.medium."""
+    storage_gib: Annotated[int, Field(ge=20, le=65536)] = 20
+    """Storage (RDS allocated storage, or the in-cluster volume). Default: 20."""
+    max_storage_gib: Annotated[int, Field(ge=20, le=65536)] = 100
+    """RDS storage autoscaling ceiling. Default: 100."""
+    backup_retention_days: Annotated[int, Field(ge=0, le=35)] = 7
+    """Days of automated RDS backups; at least 7 in prod. Default: 7."""
+    multi_az: bool | None = None
+    """Standby in a second AZ. Default: true in prod, false in dev."""
+
+    @field_validator("backup_retention_days")
+    @classmethod
+    def _backups(cls, value: int, info: ValidationInfo) -> int:
+        if value < 7 and _environment(info) == "prod":
+            _fail([_Issue((), value, "must be >= 7 in prod")])
+        return value
+
+    @field_validator("multi_az")
+    @classmethod
+    def _multi_az(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        if value is False and _environment(info) == "prod":
+            _fail([_Issue((), value, "must be true (or unset) in prod")])
+        return value
+
+
+class Ingress(Section):
+    host: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
+    """DNS name the service is published under."""
+    class_name: str = "alb"
+    """IngressClass. Default: alb (AWS Load Balancer Controller)."""
+    internal: bool = True
+    """Keep the load balancer inside the VPC. Default: true."""
+    tls_certificate_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:.+$")] | None = None
+    """ACM certificate for HTTPS. Required when internal is false."""
+
+    @model_validator(mode="after")
+    def _public_needs_tls(self) -> Ingress:
+        if not self.internal and self.tls_certificate_arn is None:
+            _fail(
+                [
+                    _Issue(
+                        ("tlsCertificateArn",), None, "an internet-facing ingress needs an ACM certificate (HTTPS only)"
+                    )
+                ]
+            )
+        return self
+
+
+class Mlflow(Section):
+    replicas: Annotated[int, Field(ge=1, le=20)] | None = None
+    """Server replicas. Default: 1 in dev, 2 in prod (at least 2 in prod)."""
+    cpu: Cpu = "500m"
+    """CPU request per replica (limit: twice). Default: 500m."""
+    memory: Memory = "1Gi"
+    """Memory request and limit per replica. Default: 1Gi."""
+    ingress: Ingress | None = None
+    """Publish the UI/API through an Ingress (authentication stays on). Default: cluster-internal only."""
+    proxy_artifacts: bool = True
+    """Serve artifacts through MLflow (clients need no AWS access; MLflow permissions apply). With false, clients read and write S3 directly through their own IRSA roles. Default: true."""
+
+    @field_validator("replicas")
+    @classmethod
+    def _ha_in_prod(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and value < 2 and _environment(info) == "prod":
+            _fail([_Issue((), value, "must be >= 2 in prod")])
+        return value
+
+
+class Redis(Section):
+    mode: Literal["managed", "inCluster"] | None = None
+    """`managed` (ElastiCache, TLS + auth token) or `inCluster` (a Redis StatefulSet). Default: managed in prod, inCluster in dev."""
+    node_type: Annotated[str, Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")] = "cache.t4g.small"
+    """ElastiCache node type. Default: cache.t4g.small."""
+    replicas: Annotated[int, Field(ge=1, le=6)] = 2
+    """ElastiCache nodes (primary + replicas; 2 or more enables failover). Default: 2."""
+
+
+class FeatureStore(Section):
+    enabled: bool = True
+    """Deploy Feast. Default: true."""
+    redis: Redis = Redis()
+    """The online store."""
+    materialize_schedule: str = Field(default="0 * * * *", validate_default=True)
+    """Cron schedule of `feast materialize-incremental`. Default: hourly."""
+    server_replicas: Annotated[int, Field(ge=1, le=20)] = 1
+    """Feature server replicas. Default: 1."""
+
+    _schedule = field_validator("materialize_schedule")(_cron)
+
+
+class Monitoring(Section):
+    retention: Annotated[str, Field(pattern=r"^[0-9]+(h|d|w|y)$")] = "15d"
+    """Prometheus retention. Default: 15d."""
+    storage_gib: Annotated[int, Field(ge=5, le=16384)] = 50
+    """Prometheus volume size. Default: 50."""
+    grafana_ingress: Ingress | None = None
+    """Publish Grafana through an Ingress. Default: cluster-internal only."""
+
+
+class Endpoint(Section):
+    name: DnsLabel
+    """InferenceService name (unique)."""
+    model: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
+    """Registered model name in MLflow."""
+    alias: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")] = "champion"
+    """Registry alias served (`models:/<model>@<alias>`). Default: champion."""
+    min_replicas: Annotated[int, Field(ge=0, le=100)] = 1
+    """Fewest replicas (0 only in Serverless mode, never in prod). Default: 1."""
+    max_replicas: Annotated[int, Field(ge=1, le=100)] = Field(default=3, validate_default=True)
+    """Most replicas. Default: 3."""
+    canary_traffic_percent: Annotated[int, Field(ge=0, le=100)] | None = None
+    """Share of traffic for the latest revision during a rollout (Serverless mode only). Default: none."""
+    cpu: Cpu = "500m"
+    """CPU request (limit: twice). Default: 500m."""
+    memory: Memory = "1Gi"
+    """Memory request and limit. Default: 1Gi."""
+    gpus: Annotated[int, Field(ge=0, le=8)] = 0
+    """GPUs per replica; needs a GPU pool. Default: 0."""
+    gpu_pool: str | None = None
+    """GPU pool to run on. Default: any pool (when gpus > 0)."""
+
+    @field_validator("max_replicas")
+    @classmethod
+    def _max(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("min_replicas")
+        if low is not None and value < low:
+            _fail([_Issue((), value, f"must be >= minReplicas ({low})")])
+        return value
+
+
+class Serving(Section):
+    mode: Literal["Standard", "Serverless"] = "Standard"
+    """KServe deployment mode: Standard (Deployments + HPA; no scale to zero, no canary) or Serverless (Knative: scale to zero, canary rollouts). Default: Standard."""
+    endpoints: list[Endpoint] = []
+    """One InferenceService per entry. Default: none."""
+
+    @model_validator(mode="after")
+    def _mode_features(self) -> Serving:
+        issues = []
+        for index, endpoint in enumerate(self.endpoints):
+            if self.mode == "Standard" and endpoint.canary_traffic_percent is not None:
+                issues.append(
+                    _Issue(
+                        ("endpoints", index, "canaryTrafficPercent"),
+                        endpoint.canary_traffic_percent,
+                        "canary rollouts need mode Serverless (Standard mode rolls out with maxUnavailable 0)",
+                    )
+                )
+            if self.mode == "Standard" and endpoint.min_replicas == 0:
+                issues.append(
+                    _Issue(
+                        ("endpoints", index, "minReplicas"),
+                        0,
+                        "Standard mode cannot scale to zero; use >= 1 or mode Serverless",
+                    )
+                )
+        names = [e.name for e in self.endpoints]
+        issues += [
+            _Issue(("endpoints", i, "name"), n, "duplicate endpoint name")
+            for i, n in enumerate(names)
+            if n in names[:i]
+        ]
+        _fail(issues)
+        return self
+
+
+class Training(Section):
+    model: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")] = "churn-classifier"
+    """Registered model the pipeline trains and promotes. Default: churn-classifier."""
+    schedule: str = Field(default="0 3 * * 0", validate_default=True)
+    """Cron schedule of the training CronJob. Default: Sundays 03:00."""
+    cpu: Cpu = "1"
+    """CPU request (limit: twice). Default: 1."""
+    memory: Memory = "4Gi"
+    """Memory request and limit. Default: 4Gi."""
+    gpus: Annotated[int, Field(ge=0, le=8)] = 0
+    """GPUs per training run; needs a GPU pool. Default: 0."""
+    gpu_pool: str | None = None
+    """GPU pool to train on. Default: any pool (when gpus > 0)."""
+    promotion_margin: Annotated[float, Field(ge=0, le=1)] = 0.005
+    """A challenger must beat the champion's ROC AUC by this much to be promoted. Default: 0.005."""
+
+    _schedule = field_validator("schedule")(_cron)
+
+
+class DriftMonitorConfig(Section):
+    endpoint: DnsLabel | None = None
+    """Endpoint whose predictions are monitored. Default: the first endpoint."""
+    window_size: Annotated[int, Field(ge=50, le=1_000_000)] = 2000
+    """Predictions per drift window. Default: 2000."""
+    consecutive_windows: Annotated[int, Field(ge=1, le=100)] = 3
+    """Windows in a row above threshold before retraining is triggered. Default: 3."""
+    cooldown_minutes: Annotated[int, Field(ge=0, le=10080)] = 360
+    """Least time between two retraining triggers. Default: 360."""
+
+
+def _gpu_placement(path: tuple[str | int, ...], gpus: int, pool: str | None, pools: list[GpuPool]) -> list[_Issue]:
+    """A workload asking for GPUs needs a GPU pool to run on (the named one, or any)."""
+    names = [p.name for p in pools]
+    if pool is not None and pool not in names:
+        return [_Issue((*path, "gpuPool"), pool, f"no such GPU pool; gpuPools has: {', '.join(names) or 'none'}", True)]
+    if pool is not None and gpus == 0:
+        return [
+            _Issue(
+                (*path, "gpus"), 0, f"gpuPool is {pool!r} but no GPU is requested; set gpus >= 1 or drop gpuPool", True
+            )
+        ]
+    if gpus > 0 and not pools:
+        return [_Issue((*path, "gpus"), gpus, "asks for GPUs but the stack has no gpuPools to run on", True)]
+    return []
+
+
 # --------------------------------------------------------------------------- root
 
 
@@ -462,6 +706,22 @@ class PlatformConfig(Section):
     """S3 storage for artifacts, models and datasets."""
     protect_state: bool | None = None
     """Protect stateful resources (buckets, keys, databases) from deletion. Default: true in prod, false in dev."""
+    images: Images
+    """Where the platform's own images (training, serving, monitor, mlflow-server) come from. Required."""
+    database: Database = Database()
+    """Postgres for MLflow (tracking, registry, auth) and the Feast registry."""
+    mlflow: Mlflow = Mlflow()
+    """MLflow tracking server and model registry."""
+    feature_store: FeatureStore = FeatureStore()
+    """Feast feature store."""
+    monitoring: Monitoring = Monitoring()
+    """Prometheus, Alertmanager and Grafana."""
+    serving: Serving = Field(default=Serving(), validate_default=True)
+    """KServe and the inference endpoints."""
+    training: Training = Field(default=Training(), validate_default=True)
+    """The training pipeline CronJob."""
+    monitor: DriftMonitorConfig = Field(default=DriftMonitorConfig(), validate_default=True)
+    """The drift monitor."""
 
     @field_validator("cluster")
     @classmethod
@@ -511,6 +771,54 @@ class PlatformConfig(Section):
             )
         return value
 
+    @field_validator("serving")
+    @classmethod
+    def _serving(cls, value: Serving, info: ValidationInfo) -> Serving:
+        pools: list[GpuPool] | None = info.data.get("gpu_pools")
+        issues = []
+        for index, endpoint in enumerate(value.endpoints):
+            if endpoint.min_replicas < 1 and info.data.get("environment") == "prod":
+                issues.append(
+                    _Issue(
+                        ("serving", "endpoints", index, "minReplicas"),
+                        endpoint.min_replicas,
+                        "must be >= 1 in prod",
+                        True,
+                    )
+                )
+            if pools is not None:
+                issues += _gpu_placement(("serving", "endpoints", index), endpoint.gpus, endpoint.gpu_pool, pools)
+        _fail(issues)
+        return value
+
+    @field_validator("training")
+    @classmethod
+    def _training(cls, value: Training, info: ValidationInfo) -> Training:
+        pools: list[GpuPool] | None = info.data.get("gpu_pools")
+        if pools is not None:
+            _fail(_gpu_placement(("training",), value.gpus, value.gpu_pool, pools))
+        return value
+
+    @field_validator("monitor")
+    @classmethod
+    def _monitor(cls, value: DriftMonitorConfig, info: ValidationInfo) -> DriftMonitorConfig:
+        serving: Serving | None = info.data.get("serving")
+        if (
+            serving is not None
+            and value.endpoint is not None
+            and value.endpoint not in [e.name for e in serving.endpoints]
+        ):
+            _fail(
+                [
+                    _Issue(
+                        ("endpoint",),
+                        value.endpoint,
+                        f"no such endpoint; serving.endpoints has: {', '.join(e.name for e in serving.endpoints) or 'none'}",
+                    )
+                ]
+            )
+        return value
+
     @field_validator("protect_state")
     @classmethod
     def _protected_in_prod(cls, value: bool | None, info: ValidationInfo) -> bool | None:
@@ -532,6 +840,29 @@ class PlatformConfig(Section):
     def nat_per_az(self) -> bool:
         mode = self.network.nat_gateways or ("perAz" if self.is_prod else "single")
         return mode == "perAz"
+
+    @property
+    def managed_database(self) -> bool:
+        return (self.database.mode or ("managed" if self.is_prod else "inCluster")) == "managed"
+
+    @property
+    def managed_redis(self) -> bool:
+        return (self.feature_store.redis.mode or ("managed" if self.is_prod else "inCluster")) == "managed"
+
+    @property
+    def database_multi_az(self) -> bool:
+        return self.is_prod if self.database.multi_az is None else self.database.multi_az
+
+    @property
+    def mlflow_replicas(self) -> int:
+        return self.mlflow.replicas or (2 if self.is_prod else 1)
+
+    @property
+    def monitored_endpoint(self) -> Endpoint | None:
+        endpoints = self.serving.endpoints
+        if self.monitor.endpoint is not None:
+            return next(e for e in endpoints if e.name == self.monitor.endpoint)
+        return endpoints[0] if endpoints else None
 
     def aws_tags(self) -> dict[str, str]:
         return {
@@ -619,6 +950,7 @@ _MESSAGES = {
     "too_short": "must have at least {min_length} item(s)",
     "string_too_short": "must not be empty",
     "literal_error": "must be one of: {expected}",
+    "float_type": "must be a number",
 }
 
 

@@ -13,7 +13,15 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import guardrails
-from components._common import ComponentArgsError, assume_role_policy, aws_managed_policy, child, stateful, tagged
+from components._common import (
+    ComponentArgsError,
+    PlatformComponent,
+    assume_role_policy,
+    aws_managed_policy,
+    child,
+    stateful,
+    tagged,
+)
 from components.irsa import OidcIdentity, workload_role
 from components.node_group import NodeGroupSpec, managed_node_group
 from components.versions import EKS_ADDONS, KUBERNETES_VERSION
@@ -70,7 +78,7 @@ class EksClusterArgs:
     """Adopt this cluster instead of creating one. Default: create one."""
 
 
-class EksCluster(pulumi.ComponentResource):
+class EksCluster(PlatformComponent):
     """An EKS cluster ready for the platform.
 
     Secrets are envelope-encrypted with a rotating KMS key; all five control-plane log types
@@ -220,7 +228,16 @@ class EksCluster(pulumi.ComponentResource):
 
         versions = dict(args.addon_versions or EKS_ADDONS[args.kubernetes_version])
         networking = [
-            self._addon(name, cluster, "vpc-cni", versions, tags, role_for=("aws-node", "AmazonEKS_CNI_Policy")),
+            self._addon(
+                name,
+                cluster,
+                "vpc-cni",
+                versions,
+                tags,
+                role_for=("aws-node", "AmazonEKS_CNI_Policy"),
+                # Enforce NetworkPolicies (the platform's namespaces admit only their known clients).
+                configuration='{"enableNetworkPolicy": "true"}',
+            ),
             self._addon(name, cluster, "kube-proxy", versions, tags),
         ]
         system_nodes = managed_node_group(
@@ -254,6 +271,7 @@ class EksCluster(pulumi.ComponentResource):
         self.provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=self.kubeconfig, opts=child(self, depends_on=[system_nodes, *workloads])
         )
+        reclaim = "Retain" if args.protect else "Delete"
         k8s.storage.v1.StorageClass(
             f"{name}-gp3",
             metadata={"name": "gp3-encrypted", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
@@ -261,7 +279,7 @@ class EksCluster(pulumi.ComponentResource):
             parameters={"type": "gp3", "encrypted": "true"},
             volume_binding_mode="WaitForFirstConsumer",
             allow_volume_expansion=True,
-            reclaim_policy="Retain" if args.protect else "Delete",
+            reclaim_policy=reclaim,
             opts=child(self, provider=self.provider),
         )
 
@@ -274,6 +292,7 @@ class EksCluster(pulumi.ComponentResource):
         tags: Mapping[str, str],
         *,
         role_for: tuple[str, str] | None = None,
+        configuration: str | None = None,
         depends_on: Sequence[pulumi.Resource] = (),
     ) -> aws.eks.Addon:
         role_arn = None
@@ -294,6 +313,7 @@ class EksCluster(pulumi.ComponentResource):
             addon_name=addon,
             addon_version=versions[addon],
             service_account_role_arn=role_arn,
+            configuration_values=configuration,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             tags=tagged(tags, f"{name}-{addon}"),

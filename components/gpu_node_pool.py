@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import guardrails
-from components._common import ComponentArgsError, child
+from components._common import ComponentArgsError, PlatformComponent, child
 from components.gpu import GPU_RESOURCE, gpu_spec, gpus_per_node
 from components.node_group import NodeGroupSpec, managed_node_group
 
@@ -48,7 +48,7 @@ class GpuNodePoolArgs:
     """Tags for every AWS resource. Default: none."""
 
 
-class GpuNodePool(pulumi.ComponentResource):
+class GpuNodePool(PlatformComponent):
     """GPU nodes on the EKS NVIDIA AMI (driver and container toolkit included).
 
     Nodes are tainted `nvidia.com/gpu=true:NoSchedule`, so only pods that ask for GPUs land

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import k8s as kube
-from components._common import child
+from components._common import PlatformComponent, child
 from components.gpu_node_pool import ACCELERATOR_LABEL
 from components.versions import DCGM_EXPORTER_IMAGE, NVIDIA_DEVICE_PLUGIN_IMAGE
 
@@ -18,7 +18,7 @@ DCGM_SERVICE = "dcgm-exporter"
 GPU_NODES = {ACCELERATOR_LABEL: "nvidia"}
 
 
-class GpuSupport(pulumi.ComponentResource):
+class GpuSupport(PlatformComponent):
     """One per cluster, whatever the number of GPU pools.
 
     The device plugin advertises `nvidia.com/gpu` on each GPU node (the EKS NVIDIA AMI ships
@@ -26,8 +26,7 @@ class GpuSupport(pulumi.ComponentResource):
     and health on :9400 for Prometheus. Both only run on GPU nodes and tolerate their taint.
     """
 
-    dcgm_service_name: str = DCGM_SERVICE
-    dcgm_namespace: str = NAMESPACE
+    scrape_target = kube.ScrapeTarget(DCGM_SERVICE, NAMESPACE, kube.selector(DCGM_SERVICE, "gpu-metrics"), "metrics")
 
     def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:GpuSupport", name, None, opts)

@@ -6,9 +6,14 @@ Kubernetes schema by `make plan` and the tests - rather than against pulumi_kube
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components._common import child
 from components.eks_cluster import SYSTEM_NODE_LABEL
 from components.gpu import GPU_RESOURCE
 
@@ -111,3 +116,166 @@ def env(values: Mapping[str, str]) -> Any:
 
 def secret_env(name: str, secret: str, key: str) -> Any:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+@dataclass(frozen=True)
+class ScrapeTarget:
+    """Something Prometheus should scrape: pods behind a Service (or pods directly)."""
+
+    name: str
+    namespace: str
+    selector: Mapping[str, str]
+    port: str
+    """Port name (of the Service, or of the container for pods)."""
+    path: str = "/metrics"
+    pods: bool = False
+    """Scrape pods directly (PodMonitor) instead of through a Service (ServiceMonitor)."""
+
+
+@dataclass(frozen=True)
+class IngressArgs:
+    host: str
+    """DNS name."""
+    class_name: str = "alb"
+    """IngressClass (`alb` needs the AWS Load Balancer Controller in the cluster). Default: alb."""
+    internal: bool = True
+    """Keep the load balancer inside the VPC. Default: true."""
+    tls_certificate_arn: str | None = None
+    """ACM certificate; with one, the load balancer listens on HTTPS only. Default: none."""
+
+
+def spread_over_zones(pod_selector: Mapping[str, str]) -> Any:
+    return {
+        "maxSkew": 1,
+        "topologyKey": "topology.kubernetes.io/zone",
+        "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": {"matchLabels": dict(pod_selector)},
+    }
+
+
+DENY_ALL_INGRESS: Any = {"podSelector": {}, "policyTypes": ["Ingress"]}
+
+
+def namespace(
+    parent: pulumi.Resource,
+    resource_name: str,
+    name: str,
+    pod_security: str = "restricted",
+    *,
+    deny_ingress: bool = False,
+    opts_provider: pulumi.ProviderResource | None = None,
+) -> k8s.core.v1.Namespace:
+    """A namespace enforcing a Pod Security Standard (restricted unless its workloads need more),
+    and, if asked, denying all ingress except what each workload's NetworkPolicy admits."""
+    opts = child(parent, provider=opts_provider) if opts_provider else child(parent)
+    created = k8s.core.v1.Namespace(
+        resource_name,
+        metadata={
+            "name": name,
+            "labels": {
+                "app.kubernetes.io/part-of": PART_OF,
+                "pod-security.kubernetes.io/enforce": pod_security,
+                "pod-security.kubernetes.io/audit": "restricted",
+                "pod-security.kubernetes.io/warn": "restricted",
+            },
+        },
+        opts=opts,
+    )
+    if deny_ingress:
+        k8s.networking.v1.NetworkPolicy(
+            f"{resource_name}-deny-ingress",
+            metadata=metadata("default-deny-ingress", name, labels("default-deny-ingress", "network-policy")),
+            spec=DENY_ALL_INGRESS,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[created])),
+        )
+    return created
+
+
+def disruption_budget(
+    parent: pulumi.Resource,
+    resource_name: str,
+    name: str,
+    ns: str,
+    labels: Mapping[str, str],
+    pod_selector: Mapping[str, str],
+    replicas: int,
+) -> k8s.policy.v1.PodDisruptionBudget:
+    """Keep one replica through voluntary disruptions when there are several; with one, let drains proceed."""
+    budget: Any = {"selector": {"matchLabels": dict(pod_selector)}}
+    budget.update({"minAvailable": 1} if replicas > 1 else {"maxUnavailable": 1})
+    return k8s.policy.v1.PodDisruptionBudget(
+        resource_name, metadata=metadata(name, ns, labels), spec=budget, opts=child(parent)
+    )
+
+
+def ingress_policy(
+    parent: pulumi.Resource,
+    resource_name: str,
+    name: str,
+    ns: str,
+    pod_selector: Mapping[str, str],
+    port: int,
+    from_namespaces: Sequence[str],
+    *,
+    open_to_all: bool = False,
+) -> k8s.networking.v1.NetworkPolicy:
+    """Admit traffic to `port` of the selected pods only from their own namespace and `from_namespaces`
+    (or from anywhere, for pods published through an Ingress: they authenticate every request)."""
+    sources: Any = [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}}}
+        for n in sorted({ns, *from_namespaces})
+    ]
+    rule: Any = {"ports": [{"protocol": "TCP", "port": port}]}
+    if open_to_all:
+        rule = {}  # every source, every port (e.g. Knative's queue-proxy in front of a predictor)
+    else:
+        rule["from"] = sources
+    spec: Any = {"podSelector": {"matchLabels": dict(pod_selector)}, "policyTypes": ["Ingress"], "ingress": [rule]}
+    return k8s.networking.v1.NetworkPolicy(
+        resource_name, metadata=metadata(name, ns, labels(name, "network-policy")), spec=spec, opts=child(parent)
+    )
+
+
+def ingress(
+    parent: pulumi.Resource,
+    resource_name: str,
+    name: str,
+    ns: str,
+    labels_: Mapping[str, str],
+    port: int,
+    args: IngressArgs,
+) -> k8s.networking.v1.Ingress:
+    """An Ingress for the AWS Load Balancer Controller: internal unless asked, HTTPS-only with a certificate."""
+    annotations = {
+        "alb.ingress.kubernetes.io/scheme": "internal" if args.internal else "internet-facing",
+        "alb.ingress.kubernetes.io/target-type": "ip",
+        "alb.ingress.kubernetes.io/healthcheck-path": "/health",
+    }
+    if args.tls_certificate_arn:
+        annotations.update(
+            {
+                "alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS": 443}]',
+                "alb.ingress.kubernetes.io/certificate-arn": args.tls_certificate_arn,
+                "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+            }
+        )
+    spec: Any = {
+        "ingressClassName": args.class_name,
+        "rules": [
+            {
+                "host": args.host,
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/",
+                            "pathType": "Prefix",
+                            "backend": {"service": {"name": name, "port": {"number": port}}},
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+    return k8s.networking.v1.Ingress(
+        resource_name, metadata=metadata(name, ns, labels_, annotations), spec=spec, opts=child(parent)
+    )

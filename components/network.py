@@ -9,7 +9,7 @@ from ipaddress import IPv4Network
 import pulumi
 import pulumi_aws as aws
 
-from components._common import ComponentArgsError, assume_role_policy, child, policy_document, tagged
+from components._common import ComponentArgsError, PlatformComponent, assume_role_policy, child, policy_document, tagged
 
 
 def plan_subnets(vpc_cidr: str, zone_count: int) -> tuple[list[str], list[str]]:
@@ -55,7 +55,7 @@ class NetworkArgs:
     """Adopt this VPC instead of creating one. Default: create one."""
 
 
-class Network(pulumi.ComponentResource):
+class Network(PlatformComponent):
     """A VPC with private subnets for nodes and public subnets for load balancers.
 
     Private subnets route out through NAT (one per AZ, or one shared); S3 traffic stays

@@ -159,14 +159,26 @@ def unwrap(value: Any) -> Any:
 
 
 def redact(value: Any) -> Any:
-    """Secrets replaced by a marker (for anything written to disk or shown)."""
+    """Secrets replaced by a marker (for anything written to disk or shown); a secret mapping or
+    list keeps its shape, so what is written still has the structure its schema expects."""
     if isinstance(value, Secret):
+        inner = value.value
+        if isinstance(inner, dict | list):
+            return _mark_leaves(inner)
         return "[secret]"
     if isinstance(value, dict):
         return {k: redact(v) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
+
+
+def _mark_leaves(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _mark_leaves(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mark_leaves(v) for v in value]
+    return "[secret]"
 
 
 def contains_secret(value: Any) -> bool:
@@ -183,12 +195,19 @@ def contains_secret(value: Any) -> bool:
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    """Providers stand-in: echoes inputs and fills the computed outputs programs read."""
+    """Providers stand-in: echoes inputs and fills the computed outputs programs read. Outputs the
+    resource declares secret (`additional_secret_outputs`, e.g. a RandomPassword's result) come
+    back secret, as the engine would return them."""
+
+    def __init__(self) -> None:
+        self.secret_outputs: set[str] = set()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         outputs = dict(args.inputs)
         outputs.update(_computed_outputs(args.typ, args.name, args.inputs))
         resource_id = outputs.pop("__id", f"{args.name}-id")
+        for key in self.secret_outputs & set(outputs):
+            outputs[key] = rpc.wrap_rpc_secret(outputs[key])
         return resource_id, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
@@ -261,9 +280,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
+        self.mocks: RecordingMocks = mocks
         self.records: list[Resource] = []
 
     def RegisterResource(self, request: Any) -> Any:
+        self.mocks.secret_outputs = set(request.additionalSecretOutputs)
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self.records.append(

@@ -35,3 +35,28 @@ CLUSTER_AUTOSCALER_IMAGE_TAG = "v1.33.0"  # matches the Kubernetes minor version
 
 NVIDIA_DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"
 DCGM_EXPORTER_IMAGE = "nvcr.io/nvidia/k8s/dcgm-exporter:3.3.9-3.6.1-ubuntu22.04"
+
+POSTGRES_ENGINE_VERSION = "16.6"  # RDS
+POSTGRES_IMAGE = "postgres:16.6-bookworm"  # in-cluster (dev)
+REDIS_ENGINE_VERSION = "7.1"  # ElastiCache
+REDIS_IMAGE = "redis:7.2.7-bookworm"  # in-cluster (dev)
+
+KUBE_PROMETHEUS_STACK_CHART = HelmChart(
+    "kube-prometheus-stack", "79.12.0", "https://prometheus-community.github.io/helm-charts"
+)
+PUSHGATEWAY_CHART = HelmChart("prometheus-pushgateway", "3.7.0", "https://prometheus-community.github.io/helm-charts")
+CERT_MANAGER_CHART = HelmChart("cert-manager", "v1.17.0", "https://charts.jetstack.io")
+# OCI charts: the chart reference is the full oci:// URL, no repository.
+KSERVE_CRD_CHART = HelmChart("oci://ghcr.io/kserve/charts/kserve-crd", "v0.20.0", "")
+KSERVE_CHART = HelmChart("oci://ghcr.io/kserve/charts/kserve-resources", "v0.20.0", "")
+KNATIVE_OPERATOR_CHART = HelmChart("knative-operator", "v1.21.1", "https://knative.github.io/operator")
+KNATIVE_SERVING_VERSION = "1.21.1"
+
+# The platform's own images, built from apps/*/Dockerfile and pushed to the stack's images.registry.
+APP_IMAGES = {
+    "training": "mlops-training",
+    "serving": "mlops-serving",
+    "monitor": "mlops-monitor",
+    "features": "mlops-features",
+    "mlflow": "mlops-mlflow-server",
+}

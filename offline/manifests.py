@@ -15,10 +15,10 @@ import kubernetes_validate
 import yaml
 
 from components.testing import Graph, Resource, redact
+from offline import crd_schemas
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOV_SKIPS = Path(__file__).with_name("checkov_skips.yaml")
-CRD_SCHEMAS = Path(__file__).with_name("crd_schemas")
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 
 
@@ -87,17 +87,9 @@ class SchemaResult:
     detail: str
 
 
-def _crd_schema(obj: Mapping[str, Any]) -> dict[str, Any] | None:
-    group_version = obj["apiVersion"]
-    path = CRD_SCHEMAS / f"{group_version.replace('/', '_')}_{obj['kind']}.json"
-    return json.loads(path.read_text()) if path.exists() else None
-
-
 def validate_objects(objects: Iterable[Mapping[str, Any]], kubernetes_version: str) -> list[SchemaResult]:
     """Validate each object against the Kubernetes schema of `kubernetes_version` (strict: unknown
-    fields are errors); custom resources against the CRD schemas vendored in offline/crd_schemas."""
-    import jsonschema
-
+    fields are errors); custom resources against offline/crd_schemas.py."""
     results = []
     for obj in objects:
         oid = object_id(obj)
@@ -105,13 +97,15 @@ def validate_objects(objects: Iterable[Mapping[str, Any]], kubernetes_version: s
             kubernetes_validate.validate(dict(obj), f"{kubernetes_version}.0", strict=True)
             results.append(SchemaResult(oid, True, f"Kubernetes {kubernetes_version} schema"))
         except kubernetes_validate.SchemaNotFoundError:
-            schema = _crd_schema(obj)
+            schema = crd_schemas.schema_for(obj["apiVersion"], obj["kind"], kubernetes_version)
             if schema is None:
                 results.append(SchemaResult(oid, False, f"no schema for {obj['apiVersion']} {obj['kind']}"))
                 continue
-            errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(dict(obj)), key=str)
+            errors = sorted(crd_schemas.validator(schema, kubernetes_version).iter_errors(dict(obj)), key=str)
             detail = "; ".join(f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors[:5])
-            results.append(SchemaResult(oid, not errors, detail or f"CRD schema {obj['apiVersion']} {obj['kind']}"))
+            results.append(
+                SchemaResult(oid, not errors, detail or f"partial CRD schema {obj['apiVersion']} {obj['kind']}")
+            )
         except kubernetes_validate.ValidationError as error:
             where = ".".join(map(str, error.path)) or "<root>"
             results.append(SchemaResult(oid, False, f"{where}: {error.message}"))

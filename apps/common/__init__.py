@@ -1,0 +1,1 @@
+"""What the apps share: the metrics contract, settings helpers, MLflow access."""
