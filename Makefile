@@ -67,7 +67,7 @@ test-infra: .venv/.stamp .venv-checkov/.stamp system-deps
 test-apps: .venv-apps/.stamp system-deps
 	$(APPS)/pytest tests/apps
 
-test: lint typecheck test-infra
+test: lint typecheck test-infra test-apps
 
 plan: .venv/.stamp .venv-checkov/.stamp
 	$(INFRA)/python -m offline.plan --stack $(STACK)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from apps.common.contract import known_series
+from apps.common.metrics import known_series
 from components.monitoring import alert_rule_files, dashboards
 from components.testing import Graph, Resource, Secret, run_program, unwrap
 from components.versions import KSERVE_CHART, KSERVE_CRD_CHART, KUBE_PROMETHEUS_STACK_CHART
@@ -451,3 +451,13 @@ def test_platform_namespaces_are_restricted_and_deny_ingress_by_default(graph: G
         if r.get("metadata.namespace") == namespace and r.get("metadata.name") == "default-deny-ingress"
     ]
     assert len(deny) == 1 and deny[0].get("spec") == {"podSelector": {}, "policyTypes": ["Ingress"]}
+
+
+def test_the_monitor_tests_use_the_job_template_the_dev_stack_publishes(graphs: dict[str, Graph]) -> None:
+    published = named(graphs["dev"], "kubernetes:core/v1:ConfigMap", "training-job-template").get("data")[
+        "job-template.yaml"
+    ]
+    fixture = (ROOT / "tests" / "fixtures" / "training-job-template.yaml").read_text()
+    assert yaml.safe_load(fixture) == yaml.safe_load(published), (
+        "regenerate tests/fixtures/training-job-template.yaml from the dev plan"
+    )

@@ -1,0 +1,325 @@
+"""Prediction records: validated into columns, kept in a sliding window, evaluated per window."""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, roc_auc_score
+
+from apps.common import drift
+from apps.common.profile import ReferenceProfile
+from apps.monitor.config import MethodConfig, MonitorConfig
+
+OK, NULL, INVALID = 0, 1, 2
+"""Per value: present and well-typed; missing/null; present with the wrong type (a schema violation)."""
+
+
+class MalformedBatch(ValueError):
+    """A batch that cannot be read as records; nothing of it is kept."""
+
+    def __init__(self, problems: list[str], rejected: int) -> None:
+        super().__init__("; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else ""))
+        self.problems = problems
+        self.rejected = rejected
+
+
+@dataclass
+class Batch:
+    """Records as columns: feature values (NaN/None where null or invalid) and their status codes."""
+
+    features: dict[str, np.ndarray]
+    status: dict[str, np.ndarray]
+    predictions: np.ndarray
+    versions: np.ndarray
+    request_ids: list[str]
+
+    def __len__(self) -> int:
+        return len(self.predictions)
+
+
+def parse_batch(body: Any, profile: ReferenceProfile, model_name: str, max_records: int) -> Batch:
+    """Validate a /v1/logs body. Structural problems reject the whole batch (MalformedBatch, with every
+    problem named); feature values of the wrong type or missing are kept as schema violations."""
+    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+        raise MalformedBatch(['the body must be {"records": [...]}'], 0)
+    records = body["records"]
+    if not records:
+        raise MalformedBatch(['"records" is empty'], 0)
+    if len(records) > max_records:
+        raise MalformedBatch([f'"records" has {len(records)} records; at most {max_records} per batch'], len(records))
+    numeric = list(profile.numeric)
+    categorical = list(profile.categorical)
+    names = numeric + categorical
+    columns: dict[str, list[Any]] = {n: [] for n in names}
+    status: dict[str, list[int]] = {n: [] for n in names}
+    predictions, versions, ids = [], [], []
+    problems: list[str] = []
+    for index, record in enumerate(records):
+        where = f"records[{index}]"
+        if not isinstance(record, dict):
+            problems.append(f"{where} is not an object")
+            continue
+        missing = [k for k in ("request_id", "version", "features", "prediction") if k not in record]
+        if missing:
+            problems.append(f"{where} lacks {', '.join(missing)}")
+            continue
+        if record.get("model", model_name) != model_name:
+            problems.append(f"{where} is for model {record.get('model')!r}; this monitor watches {model_name!r}")
+            continue
+        prediction = record["prediction"]
+        if isinstance(prediction, bool) or not isinstance(prediction, int | float) or not math.isfinite(prediction):
+            problems.append(f"{where}.prediction must be a finite number, got {prediction!r}"[:160])
+            continue
+        if not isinstance(record["features"], dict):
+            problems.append(f"{where}.features must be an object")
+            continue
+        if not isinstance(record["request_id"], str | int) or not isinstance(record["version"], str | int):
+            problems.append(f"{where}.request_id and .version must be strings")
+            continue
+        features = record["features"]
+        for name in numeric:
+            value = features.get(name)
+            if value is None:
+                columns[name].append(np.nan)
+                status[name].append(NULL)
+            elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                columns[name].append(np.nan)
+                status[name].append(INVALID)
+            else:
+                columns[name].append(float(value))
+                status[name].append(OK)
+        for name in categorical:
+            value = features.get(name)
+            if value is None:
+                columns[name].append(None)
+                status[name].append(NULL)
+            elif not isinstance(value, str):
+                columns[name].append(None)
+                status[name].append(INVALID)
+            else:
+                columns[name].append(value)
+                status[name].append(OK)
+        predictions.append(float(prediction))
+        versions.append(str(record["version"]))
+        ids.append(str(record["request_id"]))
+    if problems:
+        raise MalformedBatch(problems, len(records))
+    return Batch(
+        features={n: np.asarray(columns[n], dtype=np.float64 if n in profile.numeric else object) for n in names},
+        status={n: np.asarray(status[n], dtype=np.int8) for n in names},
+        predictions=np.asarray(predictions, dtype=np.float64),
+        versions=np.asarray(versions, dtype=object),
+        request_ids=ids,
+    )
+
+
+@dataclass
+class SlidingWindow:
+    """The last `size` records, as ring buffers (one per feature, plus predictions and versions)."""
+
+    size: int
+    names: Sequence[str]
+    numeric: frozenset[str]
+    _features: dict[str, np.ndarray] = field(init=False)
+    _status: dict[str, np.ndarray] = field(init=False)
+    _predictions: np.ndarray = field(init=False)
+    _versions: np.ndarray = field(init=False)
+    _ids: np.ndarray = field(init=False)
+    _next: int = 0
+    filled: int = 0
+    since_evaluation: int = 0
+
+    def __post_init__(self) -> None:
+        self._features = {
+            n: np.full(self.size, np.nan) if n in self.numeric else np.full(self.size, None, dtype=object)
+            for n in self.names
+        }
+        self._status = {n: np.zeros(self.size, dtype=np.int8) for n in self.names}
+        self._predictions = np.zeros(self.size)
+        self._versions = np.full(self.size, "", dtype=object)
+        self._ids = np.full(self.size, "", dtype=object)
+
+    def append(self, batch: Batch) -> None:
+        count = len(batch)
+        start = max(0, count - self.size)  # a batch larger than the window keeps its newest records
+        positions = (self._next + np.arange(count - start)) % self.size
+        for name in self.names:
+            self._features[name][positions] = batch.features[name][start:]
+            self._status[name][positions] = batch.status[name][start:]
+        self._predictions[positions] = batch.predictions[start:]
+        self._versions[positions] = batch.versions[start:]
+        self._ids[positions] = np.asarray(batch.request_ids[start:], dtype=object)
+        self._next = (self._next + count - start) % self.size
+        self.filled = min(self.size, self.filled + count)
+        self.since_evaluation += count
+
+    def snapshot(self) -> WindowData:
+        order = (
+            (self._next + np.arange(self.filled)) % self.size if self.filled == self.size else np.arange(self.filled)
+        )
+        return WindowData(
+            features={n: v[order] for n, v in self._features.items()},
+            status={n: v[order] for n, v in self._status.items()},
+            predictions=self._predictions[order],
+            versions=self._versions[order],
+            request_ids=self._ids[order],
+        )
+
+
+@dataclass(frozen=True)
+class WindowData:
+    features: dict[str, np.ndarray]
+    status: dict[str, np.ndarray]
+    predictions: np.ndarray
+    versions: np.ndarray
+    request_ids: np.ndarray
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    feature: str
+    scores: dict[str, float]
+    """Score by method (the verdict method and the extra ones)."""
+    verdict_method: str
+    drifted: bool
+    unseen_categories: int = 0
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    index: int
+    records: int
+    model_version: str
+    features: tuple[FeatureDrift, ...]
+    prediction_scores: dict[str, float]
+    prediction_drifted: bool
+    quality: dict[str, float]
+    """Share (0..1) of values passing: nulls, schema, out_of_range, unseen_categories."""
+    performance: dict[str, dict[str, float]]
+    """By model version: roc_auc, accuracy (only versions with enough labels)."""
+
+    @property
+    def drifted_features(self) -> list[str]:
+        return [f.feature for f in self.features if f.drifted]
+
+
+def evaluate(
+    index: int, data: WindowData, profile: ReferenceProfile, config: MonitorConfig, labels: Mapping[str, int]
+) -> WindowResult:
+    methods = config.methods
+    results = []
+    for name, reference in profile.numeric.items():
+        values = data.features[name]
+        values = values[data.status[name] == OK]
+        verdict = methods.features.get(name, methods.numeric)
+        scores = (
+            {m: drift.numeric_score(m, reference, values) for m in {verdict.method, *methods.extra_numeric}}
+            if values.size
+            else {}
+        )
+        results.append(_verdict(name, scores, verdict))
+    for name, cat_reference in profile.categorical.items():
+        values = data.features[name][data.status[name] == OK]
+        verdict = methods.features.get(name, methods.categorical)
+        scores, unseen = {}, 0
+        for method in {verdict.method, *methods.extra_categorical}:
+            scores[method], unseen = drift.categorical_score(method, cat_reference, values)  # type: ignore[arg-type]
+        results.append(_verdict(name, scores if values.size else {}, verdict, unseen))
+    prediction_scores = {
+        methods.prediction.method: drift.numeric_score(methods.prediction.method, profile.prediction, data.predictions)
+    }  # type: ignore[arg-type]
+    versions, counts = np.unique(data.versions, return_counts=True)
+    return WindowResult(
+        index=index,
+        records=len(data.predictions),
+        model_version=str(versions[np.argmax(counts)]) if versions.size else "",
+        features=tuple(results),
+        prediction_scores=prediction_scores,
+        prediction_drifted=drift.drifted(
+            methods.prediction.method, prediction_scores[methods.prediction.method], methods.prediction.threshold
+        ),
+        quality=quality(data, profile),
+        performance=performance(data, labels, config.min_labels),
+    )
+
+
+def _verdict(name: str, scores: dict[str, float], verdict: MethodConfig, unseen: int = 0) -> FeatureDrift:
+    score = scores.get(verdict.method)
+    drifted = score is not None and drift.drifted(verdict.method, score, verdict.threshold)
+    return FeatureDrift(name, scores, verdict.method, drifted, unseen)
+
+
+def quality(data: WindowData, profile: ReferenceProfile) -> dict[str, float]:
+    total = sum(s.size for s in data.status.values()) or 1
+    nulls = sum(int(np.count_nonzero(s == NULL)) for s in data.status.values())
+    invalid = sum(int(np.count_nonzero(s == INVALID)) for s in data.status.values())
+    out_of_range = checked = 0
+    for name in profile.numeric:
+        column = profile.contract.column(name)
+        values = data.features[name][data.status[name] == OK]
+        checked += values.size
+        low = -np.inf if column.minimum is None else column.minimum
+        high = np.inf if column.maximum is None else column.maximum
+        out_of_range += int(np.count_nonzero((values < low) | (values > high)))
+    unseen = seen = 0
+    for name, reference in profile.categorical.items():
+        values = data.features[name][data.status[name] == OK]
+        known = set(reference.categories) | set(profile.contract.column(name).categories or ())
+        seen += values.size
+        unseen += sum(1 for v in values if v not in known)
+    return {
+        "nulls": 1 - nulls / total,
+        "schema": 1 - invalid / total,
+        "out_of_range": 1 - out_of_range / max(checked, 1),
+        "unseen_categories": 1 - unseen / max(seen, 1),
+    }
+
+
+def performance(data: WindowData, labels: Mapping[str, int], min_labels: int) -> dict[str, dict[str, float]]:
+    found = [(i, labels[r]) for i, r in enumerate(data.request_ids) if r in labels]
+    if len(found) < min_labels:
+        return {}
+    rows = np.asarray([i for i, _ in found])
+    truth = np.asarray([y for _, y in found])
+    result: dict[str, dict[str, float]] = {}
+    for version in np.unique(data.versions[rows]):
+        mask = data.versions[rows] == version
+        if mask.sum() < min_labels or len(np.unique(truth[mask])) < 2:
+            continue
+        scores = data.predictions[rows][mask]
+        result[str(version)] = {
+            "roc_auc": float(roc_auc_score(truth[mask], scores)),
+            "accuracy": float(accuracy_score(truth[mask], scores >= 0.5)),
+        }
+    return result
+
+
+class LabelMemory:
+    """Recent predictions' request ids -> labels, bounded (oldest forgotten first)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._labels: OrderedDict[str, int] = OrderedDict()
+
+    def add(self, request_id: str, label: int) -> None:
+        self._labels[request_id] = label
+        self._labels.move_to_end(request_id)
+        while len(self._labels) > self.capacity:
+            self._labels.popitem(last=False)
+
+    def __contains__(self, request_id: object) -> bool:
+        return request_id in self._labels
+
+    def __getitem__(self, request_id: str) -> int:
+        return self._labels[request_id]
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def keys(self) -> Any:
+        return self._labels.keys()

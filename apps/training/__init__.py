@@ -1,0 +1,1 @@
+"""The training pipeline: versioned data -> validation -> features -> search -> evaluation -> promotion."""
