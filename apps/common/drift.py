@@ -2,7 +2,7 @@
 
 Every function takes the reference in its precomputed form (quantile bin edges and expected
 proportions, a sorted sample, category frequencies) and the current values as a numpy array, so
-a window costs a few sorts and `searchsorted` calls per feature - no per-row Python.
+a window costs a few comparisons, sorts or one hashing pass per feature - no per-row Python.
 
 Scores and verdicts, per method:
 - psi: population stability index over the reference's quantile bins; drift if > threshold.
@@ -14,10 +14,12 @@ Scores and verdicts, per method:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 NumericMethod = Literal["psi", "ks", "wasserstein"]
@@ -47,11 +49,52 @@ class NumericReference:
         if values.size == 0:
             raise ValueError("a numeric reference needs at least one finite value")
         edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
-        counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=edges.size + 1)
+        counts = bin_counts(edges, values)
         sample = values
         if sample_size is not None and values.size > sample_size:
             sample = np.random.default_rng(seed).choice(values, size=sample_size, replace=False)
         return cls(edges, counts / values.size, np.sort(sample), float(values.std()))
+
+
+def bin_counts(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Values per bin, bins split at `edges` (a value equal to an edge goes to the bin above).
+    One vectorised comparison per edge: for the ~10 bins used here this is several times faster
+    than a binary search per value (`searchsorted`)."""
+    below = [np.count_nonzero(values < edge) for edge in edges]
+    return np.diff(np.array([0, *below, values.size], dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class ValueCounts:
+    """The distinct values of a categorical column and how often each occurs - one hashing pass
+    (pandas' factorize); everything categorical is computed from this small table."""
+
+    values: tuple[str, ...]
+    counts: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> ValueCounts:
+        codes, distinct = pd.factorize(np.asarray(values, dtype=object))  # nulls get code -1: not a category
+        merged: dict[str, int] = {}
+        for value, count in zip(distinct, np.bincount(codes + 1, minlength=len(distinct) + 1)[1:], strict=True):
+            merged[str(value)] = merged.get(str(value), 0) + int(count)  # 1 and "1" are one category
+        return cls(tuple(merged), np.fromiter(merged.values(), dtype=np.int64, count=len(merged)))
+
+    @property
+    def total(self) -> int:
+        return int(self.counts.sum())
+
+    def against(self, categories: Sequence[str]) -> tuple[np.ndarray, int]:
+        """Counts of each of `categories` (in their order), and how many values are none of them."""
+        index = {category: i for i, category in enumerate(categories)}
+        found = np.zeros(len(categories), dtype=np.int64)
+        unseen = 0
+        for value, count in zip(self.values, self.counts.tolist(), strict=True):
+            if value in index:
+                found[index[value]] += count
+            else:
+                unseen += count
+        return found, unseen
 
 
 @dataclass(frozen=True)
@@ -62,12 +105,14 @@ class CategoricalReference:
 
     @classmethod
     def build(cls, values: np.ndarray) -> CategoricalReference:
-        categories, counts = np.unique(np.asarray(values, dtype=object).astype(str), return_counts=True)
-        return cls(tuple(categories.tolist()), counts / counts.sum())
+        counts = ValueCounts.of(values)
+        order = sorted(range(len(counts.values)), key=counts.values.__getitem__)
+        frequencies = counts.counts[order].astype(np.float64)
+        return cls(tuple(counts.values[i] for i in order), frequencies / max(frequencies.sum(), 1))
 
 
 def psi(reference: NumericReference, values: np.ndarray) -> float:
-    counts = np.bincount(np.searchsorted(reference.bin_edges, values, side="right"), minlength=reference.expected.size)
+    counts = bin_counts(reference.bin_edges, values)
     actual = np.maximum(counts / max(values.size, 1), EPSILON)
     expected = np.maximum(reference.expected, EPSILON)
     return float(np.sum((actual - expected) * np.log(actual / expected)))
@@ -104,16 +149,10 @@ def wasserstein_normed(reference: NumericReference, values: np.ndarray) -> float
     return distance / reference.std if reference.std > 0 else distance
 
 
-def category_counts(reference: CategoricalReference, values: np.ndarray) -> tuple[np.ndarray, int]:
+def category_counts(reference: CategoricalReference, values: np.ndarray | ValueCounts) -> tuple[np.ndarray, int]:
     """Counts of each reference category in `values`, and how many values are unseen categories."""
-    index = {category: i for i, category in enumerate(reference.categories)}
-    codes = (
-        np.fromiter((index.get(v, -1) for v in values.astype(str)), dtype=np.int64, count=values.size)
-        if values.size
-        else np.empty(0, np.int64)
-    )
-    unseen = int(np.count_nonzero(codes < 0))
-    return np.bincount(codes[codes >= 0], minlength=len(reference.categories)), unseen
+    counted = values if isinstance(values, ValueCounts) else ValueCounts.of(values)
+    return counted.against(reference.categories)
 
 
 def chisquare_pvalue(reference: CategoricalReference, counts: np.ndarray, unseen: int) -> float:
@@ -151,7 +190,7 @@ def numeric_score(method: NumericMethod, reference: NumericReference, values: np
 
 
 def categorical_score(
-    method: CategoricalMethod, reference: CategoricalReference, values: np.ndarray
+    method: CategoricalMethod, reference: CategoricalReference, values: np.ndarray | ValueCounts
 ) -> tuple[float, int]:
     counts, unseen = category_counts(reference, values)
     if method == "chisquare":

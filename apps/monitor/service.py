@@ -172,7 +172,10 @@ class Monitor:
             "window": result.index,
             "version": result.model_version,
             "drifted_features": result.drifted_features,
-            "max_feature_score": max((f.scores.get(f.verdict_method, 0.0) for f in result.features), default=0.0),
+            "feature_scores": {
+                f.feature: {"method": f.verdict_method, "score": f.scores.get(f.verdict_method)}
+                for f in result.features
+            },
             "prediction_drift": result.prediction_scores,
             "quality": result.quality,
             "performance": result.performance,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import accuracy_score, roc_auc_score
 
 from apps.common import drift
@@ -212,10 +213,11 @@ def evaluate(
     index: int, data: WindowData, profile: ReferenceProfile, config: MonitorConfig, labels: Mapping[str, int]
 ) -> WindowResult:
     methods = config.methods
+    numeric = {name: _valid(data, name) for name in profile.numeric}
+    categorical = {name: drift.ValueCounts.of(_valid(data, name)) for name in profile.categorical}
     results = []
     for name, reference in profile.numeric.items():
-        values = data.features[name]
-        values = values[data.status[name] == OK]
+        values = numeric[name]
         verdict = methods.features.get(name, methods.numeric)
         scores = (
             {m: drift.numeric_score(m, reference, values) for m in {verdict.method, *methods.extra_numeric}}
@@ -224,28 +226,34 @@ def evaluate(
         )
         results.append(_verdict(name, scores, verdict))
     for name, cat_reference in profile.categorical.items():
-        values = data.features[name][data.status[name] == OK]
+        counted = categorical[name]
         verdict = methods.features.get(name, methods.categorical)
         scores, unseen = {}, 0
         for method in {verdict.method, *methods.extra_categorical}:
-            scores[method], unseen = drift.categorical_score(method, cat_reference, values)  # type: ignore[arg-type]
-        results.append(_verdict(name, scores if values.size else {}, verdict, unseen))
+            scores[method], unseen = drift.categorical_score(method, cat_reference, counted)  # type: ignore[arg-type]
+        results.append(_verdict(name, scores if counted.total else {}, verdict, unseen))
     prediction_scores = {
         methods.prediction.method: drift.numeric_score(methods.prediction.method, profile.prediction, data.predictions)
     }  # type: ignore[arg-type]
-    versions, counts = np.unique(data.versions, return_counts=True)
+    versions = drift.ValueCounts.of(data.versions)
     return WindowResult(
         index=index,
         records=len(data.predictions),
-        model_version=str(versions[np.argmax(counts)]) if versions.size else "",
+        model_version=versions.values[int(np.argmax(versions.counts))] if versions.values else "",
         features=tuple(results),
         prediction_scores=prediction_scores,
         prediction_drifted=drift.drifted(
             methods.prediction.method, prediction_scores[methods.prediction.method], methods.prediction.threshold
         ),
-        quality=quality(data, profile),
+        quality=quality(data, profile, numeric, categorical),
         performance=performance(data, labels, config.min_labels),
     )
+
+
+def _valid(data: WindowData, name: str) -> np.ndarray:
+    """The feature's values that passed parsing (no copy when all did)."""
+    status = data.status[name]
+    return data.features[name] if not np.any(status) else data.features[name][status == OK]
 
 
 def _verdict(name: str, scores: dict[str, float], verdict: MethodConfig, unseen: int = 0) -> FeatureDrift:
@@ -254,24 +262,29 @@ def _verdict(name: str, scores: dict[str, float], verdict: MethodConfig, unseen:
     return FeatureDrift(name, scores, verdict.method, drifted, unseen)
 
 
-def quality(data: WindowData, profile: ReferenceProfile) -> dict[str, float]:
+def quality(
+    data: WindowData,
+    profile: ReferenceProfile,
+    numeric: Mapping[str, np.ndarray],
+    categorical: Mapping[str, drift.ValueCounts],
+) -> dict[str, float]:
+    """Share of values passing each check, from the valid values `evaluate` already extracted."""
     total = sum(s.size for s in data.status.values()) or 1
     nulls = sum(int(np.count_nonzero(s == NULL)) for s in data.status.values())
     invalid = sum(int(np.count_nonzero(s == INVALID)) for s in data.status.values())
     out_of_range = checked = 0
-    for name in profile.numeric:
+    for name, values in numeric.items():
         column = profile.contract.column(name)
-        values = data.features[name][data.status[name] == OK]
         checked += values.size
-        low = -np.inf if column.minimum is None else column.minimum
-        high = np.inf if column.maximum is None else column.maximum
-        out_of_range += int(np.count_nonzero((values < low) | (values > high)))
+        if column.minimum is not None:
+            out_of_range += int(np.count_nonzero(values < column.minimum))
+        if column.maximum is not None:
+            out_of_range += int(np.count_nonzero(values > column.maximum))
     unseen = seen = 0
-    for name, reference in profile.categorical.items():
-        values = data.features[name][data.status[name] == OK]
-        known = set(reference.categories) | set(profile.contract.column(name).categories or ())
-        seen += values.size
-        unseen += sum(1 for v in values if v not in known)
+    for name, counted in categorical.items():
+        known = (*profile.categorical[name].categories, *(profile.contract.column(name).categories or ()))
+        seen += counted.total
+        unseen += counted.against(known)[1]
     return {
         "nulls": 1 - nulls / total,
         "schema": 1 - invalid / total,
@@ -281,18 +294,24 @@ def quality(data: WindowData, profile: ReferenceProfile) -> dict[str, float]:
 
 
 def performance(data: WindowData, labels: Mapping[str, int], min_labels: int) -> dict[str, dict[str, float]]:
-    found = [(i, labels[r]) for i, r in enumerate(data.request_ids) if r in labels]
-    if len(found) < min_labels:
+    """ROC AUC and accuracy per model version, over the window's records whose labels arrived."""
+    if len(labels) < min_labels:
         return {}
-    rows = np.asarray([i for i, _ in found])
-    truth = np.asarray([y for _, y in found])
+    known = pd.Series(dict(labels.items()), dtype=np.int64)
+    positions = known.index.get_indexer(pd.Index(np.asarray(data.request_ids, dtype=object)))  # hash join, no row loop
+    rows = np.flatnonzero(positions >= 0)
+    if rows.size < min_labels:
+        return {}
+    truth = known.to_numpy()[positions[rows]]
+    versions = np.asarray(data.versions, dtype=object)[rows]
+    scores_all = data.predictions[rows]
     result: dict[str, dict[str, float]] = {}
-    for version in np.unique(data.versions[rows]):
-        mask = data.versions[rows] == version
+    for version in drift.ValueCounts.of(versions).values:
+        mask = versions.astype(str) == version
         if mask.sum() < min_labels or len(np.unique(truth[mask])) < 2:
             continue
-        scores = data.predictions[rows][mask]
-        result[str(version)] = {
+        scores = scores_all[mask]
+        result[version] = {
             "roc_auc": float(roc_auc_score(truth[mask], scores)),
             "accuracy": float(accuracy_score(truth[mask], scores >= 0.5)),
         }
@@ -323,3 +342,6 @@ class LabelMemory:
 
     def keys(self) -> Any:
         return self._labels.keys()
+
+    def items(self) -> Any:
+        return self._labels.items()
