@@ -56,8 +56,9 @@ def _serve() -> int:
 
     args, _ = model_server.parser.parse_known_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # One log line per request costs more than the prediction: requests are counted in /metrics instead.
-    for noisy in ("uvicorn.access", "kserve.trace"):
+    # One log line per request (or per prediction-log batch) costs more than the prediction: both are
+    # counted in /metrics instead.
+    for noisy in ("uvicorn.access", "kserve.trace", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = ServingSettings()
     metrics = ServingMetrics.default()

@@ -12,7 +12,8 @@ import boto3
 import pandas as pd
 import pytest
 
-from tests.apps.servers import BIN, free_port, http_ok, server
+from apps.common import local
+from apps.common.processes import BIN, free_port, http_ok, server
 
 AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -77,25 +78,8 @@ def aws_env(s3: S3) -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory, aws_env: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     home = tmp_path_factory.mktemp("mlflow")
-    command = [
-        str(BIN / "mlflow"), "server",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--backend-store-uri", f"sqlite:///{home / 'mlflow.db'}",
-        "--artifacts-destination", f"s3://{ARTIFACT_BUCKET}/mlflow",
-        "--serve-artifacts",
-        "--workers", "2",
-    ]  # fmt: skip
-    with server(
-        command,
-        ready=http_ok(f"{url}/health"),
-        log=home / "server.log",
-        env={**aws_env, "PATH": f"{BIN}:{os.environ['PATH']}"},
-        timeout=120,
-        name="MLflow server",
-    ):
+    with local.mlflow_server(home, artifacts=f"s3://{ARTIFACT_BUCKET}/mlflow", workers=2, env=aws_env) as url:
         previous = os.environ.get("MLFLOW_TRACKING_URI")
         os.environ["MLFLOW_TRACKING_URI"] = url
         yield url

@@ -17,6 +17,7 @@ import yaml
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry, generate_latest
 
+from apps.common import local
 from apps.common.profile import ReferenceProfile
 from apps.monitor.config import MonitorConfig
 from apps.monitor.service import Monitor, create_app
@@ -24,11 +25,10 @@ from apps.monitor.trigger import KubernetesJobBackend, LocalProcessBackend, Retr
 from apps.training.config import TrainingConfig
 from apps.training.data import generate
 from apps.training.pipeline import feature_frame
-from tests.apps.servers import ROOT, free_port, http_ok, server
 
 CONTRACT = TrainingConfig.model_validate({"dataset": {"uri": "unused"}}).contract
-RULES = ROOT / "components" / "assets" / "rules" / "mlops.rules.yaml"
-JOB_TEMPLATE = ROOT / "tests" / "fixtures" / "training-job-template.yaml"
+RULES = local.RULES
+JOB_TEMPLATE = local.ROOT / "tests" / "fixtures" / "training-job-template.yaml"
 
 
 def predictions(frame: Any, seed: int) -> np.ndarray:
@@ -380,10 +380,8 @@ def test_injected_drift_fires_the_alert_in_prometheus_and_a_clean_window_resolve
     """The monitor runs as a server; Prometheus (Debian's) scrapes it every second with the
     repository's alert rules loaded - the same expressions and labels, `for` shortened to 1s so the
     test takes seconds, not minutes."""
-    prometheus = shutil.which("prometheus")
-    if prometheus is None:
+    if shutil.which("prometheus") is None:
         pytest.fail("prometheus not found: `make test` installs it (Debian package prometheus)")
-    monitor_port, prom_port = free_port(), free_port()
     config = {
         "model_name": "churn-classifier",
         "profile_path": str(profile_file),
@@ -402,39 +400,11 @@ def test_injected_drift_fires_the_alert_in_prometheus_and_a_clean_window_resolve
         for rule in group["rules"]:
             rule["for"] = "1s"
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules))
-    (tmp_path / "prometheus.yml").write_text(
-        yaml.safe_dump(
-            {
-                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                "rule_files": [str(tmp_path / "rules.yaml")],
-                "scrape_configs": [
-                    {"job_name": "drift-monitor", "static_configs": [{"targets": [f"127.0.0.1:{monitor_port}"]}]}
-                ],
-            }
-        )
-    )
-    monitor_url, prom_url = f"http://127.0.0.1:{monitor_port}", f"http://127.0.0.1:{prom_port}"
-    monitor_cmd = [
-        sys.executable,
-        "-m",
-        "apps.monitor",
-        "serve",
-        "--config",
-        str(tmp_path / "monitor.yaml"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(monitor_port),
-    ]
-    prom_cmd = [
-        prometheus,
-        f"--config.file={tmp_path / 'prometheus.yml'}",
-        f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-        f"--web.listen-address=127.0.0.1:{prom_port}",
-    ]
     with (
-        server(monitor_cmd, ready=http_ok(f"{monitor_url}/readyz"), log=tmp_path / "monitor.log", name="monitor"),
-        server(prom_cmd, ready=http_ok(f"{prom_url}/-/ready"), log=tmp_path / "prometheus.log", name="prometheus"),
+        local.monitor(tmp_path / "monitor.yaml", tmp_path / "monitor.log") as monitor_url,
+        local.prometheus(
+            tmp_path / "prometheus", [local.host_port(monitor_url)], rule_files=[tmp_path / "rules.yaml"], interval="1s"
+        ) as prom_url,
     ):
 
         def post(frame: Any, start: int) -> None:

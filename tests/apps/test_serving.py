@@ -21,33 +21,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apps.common import registry
+from apps.common import local, registry
+from apps.common.processes import BIN, ROOT, free_port, http_ok, server
 from apps.features.offline import FEATURES, write_offline_source
 from tests.apps.conftest import Trained, train_model
-from tests.apps.servers import BIN, ROOT, free_port, http_ok, server
 
 NUMERIC = FEATURES[:5]
 
 
 @contextlib.contextmanager
 def predictor(log_dir: Path, model_name: str, **env: str) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "apps.serving", "--model_name", "churn", "--http_port", str(port)]
-    settings_env = {
-        "MODEL_NAME": model_name,
-        "ALIAS_POLL_SECONDS": "0.5",
-        "MLFLOW_TRACKING_URI": os.environ["MLFLOW_TRACKING_URI"],
-        **env,
-    }
-    with server(
-        command,
-        ready=http_ok(f"{url}/v2/models/churn/ready"),
-        log=log_dir / "predictor.log",
-        env=settings_env,
-        timeout=180,
-        name="predictor",
-    ):
+    with local.predictor(
+        log_dir / "predictor.log",
+        model_name,
+        tracking_uri=os.environ["MLFLOW_TRACKING_URI"],
+        env={"ALIAS_POLL_SECONDS": "0.5", **env},
+    ) as url:
         yield url
 
 

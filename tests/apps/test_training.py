@@ -14,13 +14,13 @@ import pytest
 from mlflow import MlflowClient
 
 from apps.common import registry
+from apps.common.processes import ROOT
 from apps.common.profile import ARTIFACT, ReferenceProfile
 from apps.training.config import TrainingConfig, load_config
 from apps.training.data import content_hash, generate, load, write_version
 from apps.training.pipeline import run
 from apps.training.validate import DataValidationError
 from tests.apps.conftest import ARTIFACT_BUCKET, S3
-from tests.apps.servers import ROOT
 
 FAST = {"search": {"trials": 4, "max_iter": [40, 120]}}
 

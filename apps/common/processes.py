@@ -1,5 +1,6 @@
-"""Real servers for the app tests: started on free loopback ports, always stopped (their whole
-process group), also when a test fails."""
+"""Child servers (MLflow, the predictor, the monitor, Prometheus...) on free loopback ports, always
+stopped - their whole process group - when the block ends, whether it ends well or not. Used by
+the demo and by the tests."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+"""The repository root (children run from there, so `python -m apps...` resolves)."""
 BIN = Path(sys.executable).parent
 
 
