@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -19,6 +20,8 @@ PORT = 5000
 NAME = "mlflow"
 ARTIFACT_PREFIX = "mlflow"
 ADMIN_USER = "admin"
+AUTH_INI = (Path(__file__).parent / "assets" / "mlflow" / "basic_auth.ini").read_text()
+"""MLflow's basic-auth config template (the tests start a real server with it)."""
 
 
 @dataclass
@@ -86,12 +89,8 @@ class MlflowTracking(PlatformComponent):
         )
         admin = random.RandomPassword(f"{name}-admin", length=24, special=False, opts=child(self))
         self.admin_password = admin.result
-        auth_ini = pulumi.Output.format(
-            "[mlflow]\ndefault_permission = READ\ndatabase_uri = {0}\nadmin_username = {1}\nadmin_password = {2}\n"
-            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n",
-            args.auth_url,
-            ADMIN_USER,
-            admin.result,
+        auth_ini = pulumi.Output.all(args.auth_url, admin.result).apply(
+            lambda values: AUTH_INI.format(database_uri=values[0], admin_username=ADMIN_USER, admin_password=values[1])
         )
         server_secret = k8s.core.v1.Secret(
             f"{name}-server",

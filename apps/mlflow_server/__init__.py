@@ -1,0 +1,1 @@
+"""The MLflow tracking server image: MLflow with the Postgres driver, and the user bootstrap script."""
