@@ -1,0 +1,1 @@
+"""`make demo`: the whole ML loop on one machine."""

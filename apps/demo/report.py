@@ -1,0 +1,102 @@
+"""The demo's report: build/demo/report.md and a plot of drift, latency and serving version."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from apps.demo.loop import DemoReport, DemoSettings
+
+MARKERS = ("data shifted", "retraining triggered", "champion v2 promoted", "predictor serves v2")
+
+
+def plot(report: DemoReport, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (drift_ax, latency_ax, version_ax) = plt.subplots(3, 1, figsize=(10, 8), sharex=True)
+    if report.drift:
+        drift_ax.plot(
+            [d.at for d in report.drift],
+            [d.score for d in report.drift],
+            marker="o",
+            label="strongest numeric drift (PSI)",
+        )
+    drift_ax.axhline(report.metrics["psi_threshold"], color="red", linestyle="--", linewidth=1, label="threshold")
+    drift_ax.set_ylabel("drift score")
+    drift_ax.legend(loc="upper left")
+    ok = [s for s in report.samples if s.status == 200]
+    if ok:
+        times = np.array([s.at for s in ok])
+        latency = np.array([s.latency * 1000 for s in ok])
+        order = np.argsort(times)
+        times, latency = times[order], latency[order]
+        bins = np.arange(times.min(), times.max() + 1, 1.0)
+        which = np.digitize(times, bins)
+        centers = [times[which == b].mean() for b in np.unique(which)]
+        p50 = [np.percentile(latency[which == b], 50) for b in np.unique(which)]
+        p99 = [np.percentile(latency[which == b], 99) for b in np.unique(which)]
+        latency_ax.plot(centers, p50, label="p50")
+        latency_ax.plot(centers, p99, label="p99")
+        version_ax.step(times, [int(s.version or 0) for s in np.array(ok)[order]], where="post")
+    latency_ax.set_ylabel("latency (ms)")
+    latency_ax.legend(loc="upper left")
+    version_ax.set_ylabel("serving version")
+    version_ax.set_yticks([1, 2])
+    version_ax.set_xlabel("seconds since start")
+    for step in MARKERS:
+        at = report.at(step)
+        if at is not None:
+            for ax in (drift_ax, latency_ax, version_ax):
+                ax.axvline(at, color="grey", linestyle=":", linewidth=1)
+            drift_ax.annotate(step, (at, drift_ax.get_ylim()[1]), rotation=90, va="top", ha="right", fontsize=7)
+    fig.suptitle("Drift -> retrain -> promote -> hot swap")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(report: DemoReport, settings: DemoSettings) -> Path:
+    work = settings.workdir
+    work.mkdir(parents=True, exist_ok=True)
+    image = work / "demo.png"
+    plot(report, image)
+    metrics = report.metrics
+    lines = [
+        "# MLOps platform demo: the closed loop",
+        "",
+        f"![drift, latency and serving version over time]({image.name})",
+        "",
+        "## Numbers",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| drift onset -> new champion serving | {metrics.get('drift_to_new_champion_seconds', float('nan')):.1f} s |",
+        f"| requests | {metrics.get('requests')} |",
+        f"| failed requests | {metrics.get('failed_requests')} |",
+        f"| latency p50 / p99 (client side) | {metrics.get('latency_p50_ms') or float('nan'):.1f} / {metrics.get('latency_p99_ms') or float('nan'):.1f} ms |",
+        f"| retraining triggers | {metrics.get('retraining_triggers')} |",
+        f"| strongest numeric drift (PSI): peak / last window | {metrics.get('max_drift_score', 0):.2f} / {metrics.get('final_drift_score') or 0:.2f} |",
+        f"| v1 ROC AUC (its holdout) | {metrics.get('v1_roc_auc', float('nan')):.3f} |",
+        f"| v1 / v2 ROC AUC on the drifted holdout | {metrics.get('v1_roc_auc_on_v2_holdout') or float('nan'):.3f} / {metrics.get('v2_roc_auc') or float('nan'):.3f} |",
+        "",
+        "## Timeline",
+        "",
+        "| t (s) | step | detail |",
+        "|---|---|---|",
+        *[f"| {e.at:.1f} | {e.step} | {e.detail} |" for e in report.events],
+        "",
+        "## Raw metrics",
+        "",
+        "```json",
+        json.dumps(metrics, indent=2, default=str),
+        "```",
+        "",
+    ]
+    path = work / "report.md"
+    path.write_text("\n".join(lines))
+    return path
