@@ -50,13 +50,15 @@ system-deps:
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
-		if [ "$$(id -u)" != 0 ]; then echo "need root to install$$missing (or install them yourself)"; exit 1; fi; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; \
+		else echo "need root to install$$missing (or install them yourself)"; exit 1; fi; \
+		$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 lint: .venv/.stamp
 	$(INFRA)/ruff check .
 	$(INFRA)/ruff format --check .
+	$(INFRA)/actionlint .github/workflows/*.yml
 
 typecheck: .venv/.stamp
 	$(INFRA)/mypy components/
@@ -69,13 +71,30 @@ test-apps: .venv-apps/.stamp system-deps
 
 test: lint typecheck test-infra test-apps
 
+# Needs no root and no cloud: MLflow, the predictor, the monitor (and Prometheus, if installed) on loopback.
+demo: .venv-apps/.stamp
+	$(APPS)/python -m apps.demo
+
+# Not part of `make test`: minutes of load on purpose. Each prints a BENCH line and writes build/bench/*.json.
+bench: .venv-apps/.stamp system-deps
+	$(APPS)/python -m bench.serving
+	$(APPS)/python -m bench.drift
+
 plan: .venv/.stamp .venv-checkov/.stamp
 	$(INFRA)/python -m offline.plan --stack $(STACK)
+
+# Each image installs its own hash-pinned subset of the apps' lock (features resolves around the same
+# Feast on its own: feast[aws] needs an older botocore).
+IMAGE_LOCK := $(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes
 
 lock: | $(UV)
 	$(UV) pip compile --quiet --python-version 3.11 requirements/infra.in -o requirements/infra.lock
 	$(UV) pip compile --quiet --python-version 3.11 requirements/apps.in -o requirements/apps.lock
 	$(UV) pip compile --quiet --python-version 3.11 requirements/checkov.in -o requirements/checkov.lock
+	for app in serving monitor training mlflow_server; do \
+		$(IMAGE_LOCK) --constraint requirements/apps.lock apps/$$app/requirements.in -o apps/$$app/requirements.txt || exit 1; \
+	done
+	$(IMAGE_LOCK) apps/features/requirements.in -o apps/features/requirements.txt
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
