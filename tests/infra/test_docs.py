@@ -1,11 +1,13 @@
-"""The README tells the truth: its reuse example runs, its config reference matches the model."""
+"""The README tells the truth: its reuse example runs, its config reference and metrics contract match the code."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
+
 from components.testing import run_program
-from offline.config_reference import END, START, reference
+from offline.readme import SECTIONS, documented, section
 from tests.infra.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -82,6 +84,7 @@ def test_the_irsa_grants_are_least_privilege() -> None:
     }
 
 
-def test_the_config_reference_in_the_readme_is_generated_from_the_model() -> None:
-    documented = README[README.index(START) : README.index(END) + len(END)]
-    assert documented == reference(), "run `python -m offline.config_reference --write`"
+@pytest.mark.parametrize("name", sorted(SECTIONS))
+def test_the_generated_readme_sections_match_the_code(name: str) -> None:
+    assert documented(README, name), f"README lost its {name} section"
+    assert documented(README, name) == section(name), "run `python -m offline.readme --write`"
