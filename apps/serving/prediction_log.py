@@ -9,6 +9,7 @@ request.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import queue
 import threading
@@ -20,6 +21,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import orjson
 
 log = logging.getLogger("apps.serving.prediction_log")
 
@@ -53,6 +55,8 @@ class PredictionLog:
         self._client = httpx.Client(timeout=timeout_seconds)
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self.sent = 0
+        # Ids for requests that brought none: unique per process without a uuid per request.
+        self._id_prefix, self._ids = uuid.uuid4().hex[:12], itertools.count()
         self._thread.start()
 
     def submit(
@@ -60,7 +64,14 @@ class PredictionLog:
     ) -> None:
         try:
             self._queue.put_nowait(
-                _Entry(model, version, columns, predictions, time.time(), request_id or uuid.uuid4().hex)
+                _Entry(
+                    model,
+                    version,
+                    columns,
+                    predictions,
+                    time.time(),
+                    request_id or f"{self._id_prefix}-{next(self._ids)}",
+                )
             )
         except queue.Full:
             self._on_drop(model, len(predictions))
@@ -95,7 +106,8 @@ class PredictionLog:
             return
         records = [record for entry in entries for record in _records(entry)]
         try:
-            response = self._client.post(self.url, json={"records": records})
+            body = orjson.dumps({"records": records})  # several times faster than json: this thread shares the GIL
+            response = self._client.post(self.url, content=body, headers={"content-type": "application/json"})
             response.raise_for_status()
             self.sent += len(records)
         except httpx.HTTPError as error:
