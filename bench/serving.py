@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import concurrent.futures
 import contextlib
 import json
 import re
@@ -32,18 +33,41 @@ import psutil
 import yaml
 
 from apps.common import local
-from apps.common.processes import BIN, ROOT, free_port, http_ok, server
+from apps.common.processes import BIN, ROOT, free_port, http_ok, server, terminable
 
 MODEL = "churn-classifier"
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+IDLE = (
+    "Condition.wait (threading.py)",
+    "_worker (concurrent/futures/thread.py)",
+    "EpollSelector.select (selectors.py)",
+)
+"""py-spy samples of parked threads (counted as active while they wait for the GIL)."""
 
 
-def wrk(url: str, body: dict[str, Any], seconds: float, connections: int, threads: int, work: Path) -> dict[str, float]:
-    """One wrk run: requests/s, latency percentiles (ms) and errors."""
-    script = work / "post.lua"
-    script.write_text(
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time used so far by these processes and their children."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process = psutil.Process(pid)
+            for each in (process, *process.children(recursive=True)):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    times = each.cpu_times()
+                    total += times.user + times.system
+    return total
+
+
+def wrk_script(body: dict[str, Any], path: Path) -> Path:
+    """A wrk script that POSTs `body` as JSON."""
+    path.write_text(
         f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = {json.dumps(json.dumps(body))}\n'
     )
+    return path
+
+
+def wrk(url: str, script: Path, seconds: float, connections: int, threads: int) -> dict[str, float]:
+    """One wrk run: requests/s, latency percentiles (ms) and errors."""
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])}  # type: ignore[index]
@@ -70,21 +94,22 @@ def metric(url: str, name: str, having: str = "") -> float:
 
 
 def profile(pid: int, seconds: float, out: Path) -> list[tuple[str, float]]:
-    """Sample the process with py-spy for `seconds`; the functions with the most time on-CPU or
-    waiting (own time, share of samples), top 12."""
+    """Sample the process with py-spy for `seconds`; the functions with the most on-CPU time of
+    their own (share of samples), top 12."""
     subprocess.run(
         [str(BIN / "py-spy"), "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "250", "--format", "raw",
-         "--output", str(out), "--nonblocking", "--idle"],
+         "--output", str(out), "--nonblocking"],
         check=True, capture_output=True,
     )  # fmt: skip
     own: collections.Counter[str] = collections.Counter()
-    total = 0
     for line in out.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        leaf = stack.rsplit(";", 1)[-1]
-        leaf = re.sub(r" \((.*/)?(site-packages/)?", " (", leaf)
-        own[leaf] += int(count)
-        total += int(count)
+        function, _, where = stack.rsplit(";", 1)[-1].partition(" (")
+        module = re.sub(r"^(.*/)?(site-packages/|lib/python3\.\d+/)?", "", where.rsplit(":", 1)[0])
+        own[f"{function} ({module})"] += int(count)
+    for waiting in IDLE:  # threads parked on a lock or a selector: not work
+        own.pop(waiting, None)
+    total = sum(own.values())
     return [(frame, count / total) for frame, count in own.most_common(12)]
 
 
@@ -103,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.out.parent / "serving"
     shutil.rmtree(work, ignore_errors=True)
     (work / "logs").mkdir(parents=True)
-    with contextlib.ExitStack() as stack:
+    with terminable(), contextlib.ExitStack() as stack:
         mlflow_url = stack.enter_context(local.mlflow_server(work))
         env = local.child_env(MLFLOW_TRACKING_URI=mlflow_url)
         from apps.demo.loop import table_rows
@@ -133,27 +158,39 @@ def main(argv: list[str] | None = None) -> int:
             )
         )  # fmt: skip
         targets = {
-            "ours": (f"{ours_url}/v1/models/churn:predict", {"instances": rows[:1]}),
-            "mlflow": (f"http://127.0.0.1:{port}/invocations", {"dataframe_records": rows[:1]}),
+            "ours": (f"{ours_url}/v1/models/churn:predict", wrk_script({"instances": rows[:1]}, work / "ours.lua")),
+            "mlflow": (
+                f"http://127.0.0.1:{port}/invocations",
+                wrk_script({"dataframe_records": rows[:1]}, work / "mlflow.lua"),
+            ),
         }
-        # Same model, same answer: MLflow's pyfunc returns the class, ours the probability of churn.
+        # Same model, same answer: MLflow's pyfunc returns predict_proba's rows, ours P(churn).
         ours_answer = httpx.post(targets["ours"][0], json={"instances": rows[:50]}, timeout=30).json()["predictions"]
-        mlflow_answer = httpx.post(targets["mlflow"][0], json={"dataframe_records": rows[:50]}, timeout=30).json()[
-            "predictions"
-        ]
-        if [int(p > 0.5) for p in ours_answer] != [int(p) for p in mlflow_answer]:
-            raise RuntimeError("the two servers disagree on the same model's predictions")
+        mlflow_answer = httpx.post(targets["mlflow"][0], json={"dataframe_records": rows[:50]}, timeout=30).json()
+        gap = max(abs(p - q[1]) for p, q in zip(ours_answer, mlflow_answer["predictions"], strict=True))
+        if gap > 1e-6:
+            raise RuntimeError(f"the two servers disagree on the same model's predictions (by up to {gap:.2g})")
 
         rounds: dict[str, list[dict[str, float]]] = {"ours": [], "mlflow": []}
+        processes = {
+            "ours": {"predictor": [_pid_listening(ours_url)], "monitor": [_pid_listening(monitor_url)]},
+            "mlflow": {"server": [_pid_listening(f"http://127.0.0.1:{port}")]},
+        }
         for index in range(args.rounds):
             for name in ("ours", "mlflow") if index % 2 == 0 else ("mlflow", "ours"):
-                url, body = targets[name]
-                wrk(url, body, args.warmup, args.connections, args.threads, work)
-                result = wrk(url, body, args.seconds, args.connections, args.threads, work)
+                url, script = targets[name]
+                wrk(url, script, args.warmup, args.connections, args.threads)
+                before = {role: cpu_seconds(pids) for role, pids in processes[name].items()}
+                result = wrk(url, script, args.seconds, args.connections, args.threads)
+                for role, pids in processes[name].items():  # where the CPU goes, per request
+                    result[f"{role}_cpu_ms_per_request"] = (
+                        (cpu_seconds(pids) - before[role]) * 1000 / result["requests"]
+                    )
                 rounds[name].append(result)
+                cpu = ", ".join(f"{role} {result[f'{role}_cpu_ms_per_request']:.2f}" for role in processes[name])
                 print(
                     f"round {index + 1} {name:6}: {result['rps']:8.1f} req/s  p50 {result['p50_ms']:6.2f} ms  "
-                    f"p99 {result['p99_ms']:7.2f} ms  errors {result['errors']:.0f}",
+                    f"p99 {result['p99_ms']:7.2f} ms  errors {result['errors']:.0f}  CPU ms/request: {cpu}",
                     flush=True,
                 )
         time.sleep(3)  # the last prediction-log batches reach the monitor
@@ -162,20 +199,15 @@ def main(argv: list[str] | None = None) -> int:
         served = metric(ours_url, "mlops_predictions_total")
 
         top: list[tuple[str, float]] = []
-        if (BIN / "py-spy").exists():
-            load = [
-                "wrk",
-                f"-t{args.threads}",
-                f"-c{args.connections}",
-                f"-d{args.seconds + 2:.0f}s",
-                "-s",
-                str(work / "post.lua"),
-                targets["ours"][0],
-            ]
-            with subprocess.Popen(load, stdout=subprocess.DEVNULL) as running:
-                time.sleep(1)
-                top = profile(_pid_listening(ours_url), args.seconds, work / "profile.txt")
-                running.wait()
+        if (BIN / "py-spy").exists():  # one more round of ours, sampled
+            url, script = targets["ours"]
+            pool = concurrent.futures.ThreadPoolExecutor(1)
+            load = pool.submit(wrk, url, script, args.seconds + 2, args.connections, args.threads)
+            time.sleep(1)
+            top = profile(_pid_listening(ours_url), args.seconds, work / "profile.txt")
+            if load.result()["errors"]:
+                raise RuntimeError("requests failed during the profiled round")
+            pool.shutdown()
 
     median = {
         name: {key: statistics.median(r[key] for r in results) for key in results[0]}
