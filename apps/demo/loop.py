@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import signal
 import sys
 import threading
 import time
@@ -29,19 +28,10 @@ import numpy as np
 import yaml
 
 from apps.common import local
-from apps.common.processes import ROOT
+from apps.common.processes import ROOT, terminable
+from apps.features.offline import FEATURES
 
 MODEL = "churn-classifier"
-FEATURES = (
-    "tenure_months",
-    "monthly_charges",
-    "total_charges",
-    "support_calls",
-    "data_usage_gb",
-    "contract",
-    "payment_method",
-    "internet_service",
-)
 
 
 @dataclass(frozen=True)
@@ -192,23 +182,12 @@ def run(settings: DemoSettings) -> DemoReport:
     work = settings.workdir
     shutil.rmtree(work, ignore_errors=True)
     (work / "logs").mkdir(parents=True)
-    previous = (
-        signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() else None
-    )
-    try:
-        with contextlib.ExitStack() as stack:
-            _loop(settings, report, stack)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    with terminable(), contextlib.ExitStack() as stack:
+        _loop(settings, report, stack)
     from apps.demo.report import write_report
 
     write_report(report, settings)
     return report
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _loop(settings: DemoSettings, report: DemoReport, stack: contextlib.ExitStack) -> None:
