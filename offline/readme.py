@@ -12,9 +12,8 @@ from typing import Any, Union
 
 from pydantic import BaseModel
 
-from components.config import PlatformConfig
-
 from apps.common.metrics import CONTRACT
+from components.config import PlatformConfig
 
 
 def markers(section: str) -> tuple[str, str]:
