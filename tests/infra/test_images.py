@@ -1,6 +1,6 @@
 """The apps' images: pinned bases, hash-pinned requirements that match what the tests ran on, the
 uid the pods run as, and one image for every name the components deploy. (No Docker engine here:
-the Dockerfiles are checked as files; `docker build` runs in CI where there is one.)"""
+the Dockerfiles are checked as files; CI builds each image and runs its entry point, job `images`.)"""
 
 from __future__ import annotations
 
