@@ -55,7 +55,14 @@ def _serve() -> int:
     from apps.serving.metrics import RequestMetrics, ServingMetrics
     from apps.serving.model import FeatureStoreUnavailable, Predictor, ServingSettings, UnsupportedMediaType
 
-    args, _ = model_server.parser.parse_known_args()
+    parser = argparse.ArgumentParser(
+        prog="python -m apps.serving",
+        parents=[model_server.parser],
+        description=__doc__,
+        epilog=_settings_help(ServingSettings),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    args, _ = parser.parse_known_args()  # KServe reads its own options again in ModelServer
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # One log line per request (or per prediction-log batch) costs more than the prediction: both are
     # counted in /metrics instead.
@@ -85,6 +92,14 @@ def _serve() -> int:
     finally:
         predictor.stop()
     return 0
+
+
+def _settings_help(settings: type[Any]) -> str:
+    """The environment variables a settings class reads, with defaults and descriptions, for --help."""
+    lines = ["environment:"]
+    for field in settings.model_fields.values():
+        lines.append(f"  {field.alias:<22} {field.description or ''} (default: {field.default})")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ VERSION_HEADER = "x-model-version"
 class ServingSettings(BaseSettings):
     """Every setting of the predictor, from the environment (the defaults are here only)."""
 
-    model_config = SettingsConfigDict(extra="ignore")
+    model_config = SettingsConfigDict(extra="ignore", use_attribute_docstrings=True)
 
     model_name: str = Field(default="churn-classifier", alias="MODEL_NAME")
     """Registered model to serve."""
@@ -56,7 +56,9 @@ class ServingSettings(BaseSettings):
     feast_url: str | None = Field(default=None, alias="FEAST_URL")
     """Feast feature server, for entity-keyed requests. Unset: only feature payloads."""
     feast_feature_view: str = Field(default="customer_features", alias="FEAST_FEATURE_VIEW")
+    """Feature view whose features entity-keyed requests fetch."""
     feast_entity_key: str = Field(default="customer_id", alias="FEAST_ENTITY_KEY")
+    """Entity key field of entity-keyed requests."""
 
 
 @dataclass(frozen=True)
