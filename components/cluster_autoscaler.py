@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components import k8s as kube
 from components._common import PlatformComponent, child, policy_document
@@ -78,14 +77,13 @@ class ClusterAutoscaler(PlatformComponent):
             opts=child(self),
         )
         self.role_arn = role.arn
-        k8s.helm.v3.Release(
+        kube.helm_release(
+            self,
             f"{name}-release",
-            name="cluster-autoscaler",
-            chart=CLUSTER_AUTOSCALER_CHART.chart,
-            version=CLUSTER_AUTOSCALER_CHART.version,
-            repository_opts={"repo": CLUSTER_AUTOSCALER_CHART.repo},
-            namespace=NAMESPACE,
-            values={
+            "cluster-autoscaler",
+            CLUSTER_AUTOSCALER_CHART,
+            NAMESPACE,
+            {
                 "cloudProvider": "aws",
                 "awsRegion": args.region,
                 "autoDiscovery": {"clusterName": args.cluster_name},
@@ -109,6 +107,5 @@ class ClusterAutoscaler(PlatformComponent):
                 "securityContext": kube.pod_security(65534),
                 "containerSecurityContext": kube.RESTRICTED_CONTAINER,
             },
-            opts=child(self),
         )
         self.register_outputs({"roleArn": self.role_arn})

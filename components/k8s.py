@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 from components._common import child
 from components.eks_cluster import SYSTEM_NODE_LABEL
 from components.gpu import GPU_RESOURCE
+from components.versions import HelmChart
 
 PART_OF = "mlops-platform"
 
@@ -189,6 +190,32 @@ def namespace(
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[created])),
         )
     return created
+
+
+def helm_release(
+    parent: pulumi.Resource,
+    resource_name: str,
+    release: str,
+    chart: HelmChart,
+    namespace: str,
+    values: Mapping[str, Any],
+    *,
+    after: Sequence[pulumi.Resource] = (),
+    atomic: bool = False,
+) -> k8s.helm.v3.Release:
+    """A release of a pinned chart (an OCI chart's reference is its whole URL, with no repository),
+    installed after `after`; `atomic` rolls a failed install or upgrade back."""
+    return k8s.helm.v3.Release(
+        resource_name,
+        name=release,
+        chart=chart.chart,
+        version=chart.version,
+        repository_opts={"repo": chart.repo} if chart.repo else None,
+        namespace=namespace,
+        values=values,
+        atomic=atomic,
+        opts=child(parent, depends_on=list(after)),
+    )
 
 
 def disruption_budget(

@@ -16,7 +16,6 @@ from components.versions import (
     KNATIVE_SERVING_VERSION,
     KSERVE_CHART,
     KSERVE_CRD_CHART,
-    HelmChart,
 )
 
 
@@ -60,7 +59,8 @@ class ModelServing(PlatformComponent):
     def __init__(self, name: str, args: ModelServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:ModelServing", name, None, opts)
         cert_ns = kube.namespace(self, f"{name}-cert-manager-ns", "cert-manager")
-        cert_manager = self._release(
+        cert_manager = kube.helm_release(
+            self,
             f"{name}-cert-manager",
             "cert-manager",
             CERT_MANAGER_CHART,
@@ -71,13 +71,24 @@ class ModelServing(PlatformComponent):
                 "webhook": {"nodeSelector": kube.SYSTEM_NODES},
                 "cainjector": {"nodeSelector": kube.SYSTEM_NODES},
             },
-            [cert_ns],
+            after=[cert_ns],
+            atomic=True,
         )
         prerequisites: list[pulumi.Resource] = [cert_manager]
         if args.mode is ServingMode.SERVERLESS:
             prerequisites.append(self._knative(name))
-        crds = self._release(f"{name}-kserve-crd", "kserve-crd", KSERVE_CRD_CHART, args.namespace, {}, prerequisites)
-        controller = self._release(
+        crds = kube.helm_release(
+            self,
+            f"{name}-kserve-crd",
+            "kserve-crd",
+            KSERVE_CRD_CHART,
+            args.namespace,
+            {},
+            after=prerequisites,
+            atomic=True,
+        )
+        controller = kube.helm_release(
+            self,
             f"{name}-kserve",
             "kserve",
             KSERVE_CHART,
@@ -92,43 +103,24 @@ class ModelServing(PlatformComponent):
                     }
                 }
             },
-            [crds],
+            after=[crds],
+            atomic=True,
         )
         self.ready = [crds, controller]
         self.register_outputs({})
 
-    def _release(
-        self,
-        resource_name: str,
-        release: str,
-        chart: HelmChart,
-        namespace: str,
-        values: dict[str, object],
-        after: list[pulumi.Resource],
-    ) -> k8s.helm.v3.Release:
-        return k8s.helm.v3.Release(
-            resource_name,
-            name=release,
-            chart=chart.chart,
-            version=chart.version,
-            repository_opts={"repo": chart.repo} if chart.repo else None,
-            namespace=namespace,
-            create_namespace=False,
-            values=values,
-            atomic=True,
-            opts=child(self, depends_on=after),
-        )
-
     def _knative(self, name: str) -> pulumi.Resource:
         operator_ns = kube.namespace(self, f"{name}-knative-operator-ns", "knative-operator")
         serving_ns = kube.namespace(self, f"{name}-knative-serving-ns", "knative-serving", pod_security="baseline")
-        operator = self._release(
+        operator = kube.helm_release(
+            self,
             f"{name}-knative-operator",
             "knative-operator",
             KNATIVE_OPERATOR_CHART,
             "knative-operator",
             {"knative_operator": {"knative_operator": {"nodeSelector": kube.SYSTEM_NODES}}},
-            [operator_ns],
+            after=[operator_ns],
+            atomic=True,
         )
         return k8s.apiextensions.CustomResource(
             f"{name}-knative-serving",

@@ -70,31 +70,29 @@ class Monitoring(PlatformComponent):
             string_data={"admin-user": "admin", "admin-password": password.result},
             opts=child(self),
         )
-        stack = k8s.helm.v3.Release(
+        stack = kube.helm_release(
+            self,
             f"{name}-stack",
-            name=RELEASE,
-            chart=KUBE_PROMETHEUS_STACK_CHART.chart,
-            version=KUBE_PROMETHEUS_STACK_CHART.version,
-            repository_opts={"repo": KUBE_PROMETHEUS_STACK_CHART.repo},
-            namespace=ns,
-            values=_deep_merge(self._values(args), dict(args.extra_values)),
-            opts=child(self, depends_on=[admin]),
+            RELEASE,
+            KUBE_PROMETHEUS_STACK_CHART,
+            ns,
+            _deep_merge(self._values(args), dict(args.extra_values)),
+            after=[admin],
         )
-        k8s.helm.v3.Release(
+        kube.helm_release(
+            self,
             f"{name}-pushgateway",
-            name="pushgateway",
-            chart=PUSHGATEWAY_CHART.chart,
-            version=PUSHGATEWAY_CHART.version,
-            repository_opts={"repo": PUSHGATEWAY_CHART.repo},
-            namespace=ns,
-            values={
+            "pushgateway",
+            PUSHGATEWAY_CHART,
+            ns,
+            {
                 "serviceMonitor": {"enabled": True, "namespace": ns, "honorLabels": True},
                 "nodeSelector": kube.SYSTEM_NODES,
                 "resources": kube.resources("50m", "64Mi", "200m", "128Mi"),
                 "securityContext": kube.pod_security(65534),
                 "containerSecurityContext": kube.RESTRICTED_CONTAINER,
             },
-            opts=child(self, depends_on=[stack]),  # its ServiceMonitor needs the chart's CRDs
+            after=[stack],  # its ServiceMonitor needs the chart's CRDs
         )
         after_crds = child(self, depends_on=[stack])
         for target in args.targets:
