@@ -75,7 +75,7 @@ class Graph:
     """Everything a program declared, with queries tests read like sentences."""
 
     def __init__(self, resources: Sequence[Resource], outputs: Mapping[str, Any]) -> None:
-        self.resources = list(resources)
+        self.resources = sorted(resources, key=lambda r: r.urn)  # registration order varies from run to run
         self.outputs = dict(outputs)
         self._by_urn = {r.urn: r for r in self.resources}
 
@@ -300,7 +300,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                         "retainOnDelete": bool(request.retainOnDelete),
                         "deleteBeforeReplace": bool(request.deleteBeforeReplace),
                         "ignoreChanges": list(request.ignoreChanges),
-                        "dependencies": list(request.dependencies),
+                        "dependencies": sorted(request.dependencies),  # Pulumi sends them in set order
                         "provider": request.provider or None,
                         "additionalSecretOutputs": list(request.additionalSecretOutputs),
                     },
