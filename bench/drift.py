@@ -44,7 +44,7 @@ import pandas as pd
 from apps.common.data_contract import Column, DataContract
 from apps.common.profile import ReferenceProfile
 from apps.monitor.config import MethodConfig, Methods, MonitorConfig
-from apps.monitor.window import OK, WindowData, evaluate
+from apps.monitor.window import OK, Records, evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 PSI_THRESHOLD = 0.2
@@ -120,7 +120,7 @@ def ours(profile: ReferenceProfile, current: pd.DataFrame, kind: str) -> dict[st
         ),
     )
     features = {n: current[n].to_numpy(dtype=np.float64 if kind == "numeric" else object) for n in current.columns}
-    window = WindowData(
+    window = Records(
         features=features,
         status={n: np.full(len(current), OK, dtype=np.int8) for n in current.columns},
         predictions=score(current),

@@ -29,21 +29,22 @@ class MalformedBatch(ValueError):
         self.rejected = rejected
 
 
-@dataclass
-class Batch:
-    """Records as columns: feature values (NaN/None where null or invalid) and their status codes."""
+@dataclass(frozen=True)
+class Records:
+    """Prediction-log records as columns: feature values (NaN/None where null or invalid) and their
+    status codes, predictions, model versions, request ids. A parsed batch and a window snapshot."""
 
     features: dict[str, np.ndarray]
     status: dict[str, np.ndarray]
     predictions: np.ndarray
     versions: np.ndarray
-    request_ids: list[str]
+    request_ids: np.ndarray
 
     def __len__(self) -> int:
         return len(self.predictions)
 
 
-def parse_batch(body: Any, profile: ReferenceProfile, model_name: str, max_records: int) -> Batch:
+def parse_batch(body: Any, profile: ReferenceProfile, model_name: str, max_records: int) -> Records:
     """Validate a /v1/logs body. Structural problems reject the whole batch (MalformedBatch, with every
     problem named); feature values of the wrong type or missing are kept as schema violations."""
     if not isinstance(body, dict) or not isinstance(body.get("records"), list):
@@ -110,12 +111,12 @@ def parse_batch(body: Any, profile: ReferenceProfile, model_name: str, max_recor
         ids.append(str(record["request_id"]))
     if problems:
         raise MalformedBatch(problems, len(records))
-    return Batch(
+    return Records(
         features={n: np.asarray(columns[n], dtype=np.float64 if n in profile.numeric else object) for n in names},
         status={n: np.asarray(status[n], dtype=np.int8) for n in names},
         predictions=np.asarray(predictions, dtype=np.float64),
         versions=np.asarray(versions, dtype=object),
-        request_ids=ids,
+        request_ids=np.asarray(ids, dtype=object),
     )
 
 
@@ -145,7 +146,7 @@ class SlidingWindow:
         self._versions = np.full(self.size, "", dtype=object)
         self._ids = np.full(self.size, "", dtype=object)
 
-    def append(self, batch: Batch) -> None:
+    def append(self, batch: Records) -> None:
         count = len(batch)
         start = max(0, count - self.size)  # a batch larger than the window keeps its newest records
         positions = (self._next + np.arange(count - start)) % self.size
@@ -154,31 +155,22 @@ class SlidingWindow:
             self._status[name][positions] = batch.status[name][start:]
         self._predictions[positions] = batch.predictions[start:]
         self._versions[positions] = batch.versions[start:]
-        self._ids[positions] = np.asarray(batch.request_ids[start:], dtype=object)
+        self._ids[positions] = batch.request_ids[start:]
         self._next = (self._next + count - start) % self.size
         self.filled = min(self.size, self.filled + count)
         self.since_evaluation += count
 
-    def snapshot(self) -> WindowData:
+    def snapshot(self) -> Records:
         order = (
             (self._next + np.arange(self.filled)) % self.size if self.filled == self.size else np.arange(self.filled)
         )
-        return WindowData(
+        return Records(
             features={n: v[order] for n, v in self._features.items()},
             status={n: v[order] for n, v in self._status.items()},
             predictions=self._predictions[order],
             versions=self._versions[order],
             request_ids=self._ids[order],
         )
-
-
-@dataclass(frozen=True)
-class WindowData:
-    features: dict[str, np.ndarray]
-    status: dict[str, np.ndarray]
-    predictions: np.ndarray
-    versions: np.ndarray
-    request_ids: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -210,7 +202,7 @@ class WindowResult:
 
 
 def evaluate(
-    index: int, data: WindowData, profile: ReferenceProfile, config: MonitorConfig, labels: Mapping[str, int]
+    index: int, data: Records, profile: ReferenceProfile, config: MonitorConfig, labels: Mapping[str, int]
 ) -> WindowResult:
     methods = config.methods
     numeric = {name: _valid(data, name) for name in profile.numeric}
@@ -250,7 +242,7 @@ def evaluate(
     )
 
 
-def _valid(data: WindowData, name: str) -> np.ndarray:
+def _valid(data: Records, name: str) -> np.ndarray:
     """The feature's values that passed parsing (no copy when all did)."""
     status = data.status[name]
     return data.features[name] if not np.any(status) else data.features[name][status == OK]
@@ -263,7 +255,7 @@ def _verdict(name: str, scores: dict[str, float], verdict: MethodConfig, unseen:
 
 
 def quality(
-    data: WindowData,
+    data: Records,
     profile: ReferenceProfile,
     numeric: Mapping[str, np.ndarray],
     categorical: Mapping[str, drift.ValueCounts],
@@ -293,7 +285,7 @@ def quality(
     }
 
 
-def performance(data: WindowData, labels: Mapping[str, int], min_labels: int) -> dict[str, dict[str, float]]:
+def performance(data: Records, labels: Mapping[str, int], min_labels: int) -> dict[str, dict[str, float]]:
     """ROC AUC and accuracy per model version, over the window's records whose labels arrived."""
     if len(labels) < min_labels:
         return {}
