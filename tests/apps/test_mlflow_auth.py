@@ -52,6 +52,16 @@ def bootstrap(url: str, admin_password: str, users: Path) -> subprocess.Complete
     )
 
 
+def users_dir(tmp_path: Path, *names: str) -> tuple[Path, dict[str, str]]:
+    """A directory like the mounted Secret the bootstrap Job reads: one file per user, its password."""
+    users = tmp_path / "users"
+    users.mkdir()
+    passwords = {name: secrets.token_urlsafe(12) for name in names}
+    for user, password in passwords.items():
+        (users / user).write_text(password)
+    return users, passwords
+
+
 def search(url: str, user: str, password: str) -> int:
     answer = httpx.post(
         f"{url}/api/2.0/mlflow/experiments/search", json={"max_results": 10}, auth=(user, password), timeout=10
@@ -68,11 +78,7 @@ def test_bootstrap_creates_accounts_then_rotates_them_idempotently(
     auth_server: tuple[str, str], tmp_path: Path
 ) -> None:
     url, admin_password = auth_server
-    users = tmp_path / "users"
-    users.mkdir()
-    first = {"training": secrets.token_urlsafe(12), "serving": secrets.token_urlsafe(12)}
-    for user, password in first.items():
-        (users / user).write_text(password)
+    users, first = users_dir(tmp_path, "training", "serving")
     (users / "..data").mkdir()  # what a mounted Secret volume also contains: skipped
 
     done = bootstrap(url, admin_password, users)
@@ -94,11 +100,7 @@ def test_workloads_read_everything_but_change_only_what_they_created(
     auth_server: tuple[str, str], tmp_path: Path
 ) -> None:
     url, admin_password = auth_server
-    users = tmp_path / "users"
-    users.mkdir()
-    passwords = {"trainer": secrets.token_urlsafe(12), "reader": secrets.token_urlsafe(12)}
-    for user, password in passwords.items():
-        (users / user).write_text(password)
+    users, passwords = users_dir(tmp_path, "trainer", "reader")
     assert bootstrap(url, admin_password, users).returncode == 0
     created = httpx.post(
         f"{url}/api/2.0/mlflow/experiments/create",
