@@ -1,12 +1,19 @@
 """Run a Pulumi program offline and record every resource it declares.
 
-Pulumi's mocks stand in for the engine and the providers. A recording monitor keeps what
-the engine would see for each resource: type, name, parent, inputs (camelCase, numbers as
-floats: the names policies see) and options such as `protect`. Secret inputs stay wrapped
-in `Secret`, so a test can tell them apart and a report can redact them.
+Built only on Pulumi's public testing API: `pulumi.runtime.set_mocks` stands in for the engine
+and the providers; a stack transformation (`pulumi.runtime.register_stack_transformation`) sees
+each resource's options (parent, protect, depends_on, provider, ...); the mocks' `new_resource`
+sees its inputs as the engine would (camelCase, numbers as floats: the names policies see).
+Secret inputs stay wrapped in `Secret`, so a test can tell them apart and a report can redact
+them.
 
-Used by the test suite, by `make plan`, and by teams testing stacks built from these
-components.
+    from components.testing import run_program
+
+    graph = run_program(Path("__main__.py"), config={"aws:region": "us-east-1", ...})
+    bucket = graph.one("aws:s3/bucket:Bucket", "vision-data")
+    assert bucket.protect
+
+Used by the test suite, by `make plan`, and by teams testing stacks built from these components.
 """
 
 from __future__ import annotations
@@ -20,10 +27,7 @@ from typing import Any
 
 import pulumi
 import yaml
-from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -194,19 +198,45 @@ def contains_secret(value: Any) -> bool:
 # --------------------------------------------------------------------------- mocks
 
 
+@dataclass
+class _Declared:
+    """A resource as the program declared it: the object, and the options the engine receives."""
+
+    resource: pulumi.Resource
+    type: str
+    name: str
+    custom: bool
+    opts: pulumi.ResourceOptions
+    props: Any
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """Providers stand-in: echoes inputs and fills the computed outputs programs read. Outputs the
     resource declares secret (`additional_secret_outputs`, e.g. a RandomPassword's result) come
     back secret, as the engine would return them."""
 
     def __init__(self) -> None:
-        self.secret_outputs: set[str] = set()
+        self.declared: dict[tuple[str, str], _Declared] = {}
+        self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def observe(self, args: pulumi.ResourceTransformationArgs) -> None:
+        """The stack transformation: remember each resource with its options (it changes nothing)."""
+        key = (args.type_, args.name)
+        if key in self.declared:
+            raise ValueError(
+                f"two resources of type {args.type_} are named {args.name!r}: the harness needs unique names"
+            )
+        custom = isinstance(args.resource, pulumi.CustomResource)
+        self.declared[key] = _Declared(args.resource, args.type_, args.name, custom, args.opts, args.props)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        self.inputs[(args.typ, args.name)] = args.inputs
         outputs = dict(args.inputs)
         outputs.update(_computed_outputs(args.typ, args.name, args.inputs))
         resource_id = outputs.pop("__id", f"{args.name}-id")
-        for key in self.secret_outputs & set(outputs):
+        declared = self.declared.get((args.typ, args.name))
+        secret = set(declared.opts.additional_secret_outputs or []) if declared else set()
+        for key in secret & set(outputs):
             outputs[key] = rpc.wrap_rpc_secret(outputs[key])
         return resource_id, outputs
 
@@ -275,40 +305,6 @@ def _computed_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[st
     return {}
 
 
-class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The mock monitor, keeping each registration as the engine would receive it."""
-
-    def __init__(self, mocks: RecordingMocks) -> None:
-        super().__init__(mocks)
-        self.mocks: RecordingMocks = mocks
-        self.records: list[Resource] = []
-
-    def RegisterResource(self, request: Any) -> Any:
-        self.mocks.secret_outputs = set(request.additionalSecretOutputs)
-        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        if request.type != "pulumi:pulumi:Stack":
-            self.records.append(
-                Resource(
-                    urn=response.urn,
-                    type=request.type,
-                    name=request.name,
-                    parent=request.parent or None,
-                    custom=bool(request.custom),
-                    inputs=wrap_secrets(rpc.deserialize_properties(request.object)),
-                    options={
-                        "protect": bool(request.protect),
-                        "retainOnDelete": bool(request.retainOnDelete),
-                        "deleteBeforeReplace": bool(request.deleteBeforeReplace),
-                        "ignoreChanges": list(request.ignoreChanges),
-                        "dependencies": sorted(request.dependencies),  # Pulumi sends them in set order
-                        "provider": request.provider or None,
-                        "additionalSecretOutputs": list(request.additionalSecretOutputs),
-                    },
-                )
-            )
-        return response
-
-
 # --------------------------------------------------------------------------- running
 
 
@@ -332,43 +328,152 @@ def run_program(
     """Run a program (a file such as `__main__.py`, or a function) under recording mocks.
 
     `config` uses full keys (`aws:region`, `mlops-platform:platform`); objects are given as
-    Python values. Raises ProgramFailed (with the partial graph) if the program raises.
+    Python values. Raises ProgramFailed (with what was recorded so far) if the program raises.
     """
+    pulumi.runtime.reset_options(project=project, stack=stack, preview=False)
     pulumi.runtime.set_all_config(
         {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()},
         list(secret_keys),
     )
     mocks = RecordingMocks()
-    monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
-    settings = pulumi.runtime.settings.SETTINGS
-    settings.rpc_manager.clear()
-    settings.outputs.clear()
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
+    pulumi.runtime.register_stack_transformation(mocks.observe)
+    recorded: dict[str, Any] = {}
 
-    def body() -> None:
+    def body() -> Any:
         if callable(program):
             program()
         else:
             runpy.run_path(str(program), run_name="__main__")
+        return _collect(mocks, recorded)
 
     try:
-        _sync_await(run_pulumi_func(body))
+        pulumi.runtime.test(body)()  # type: ignore[no-untyped-call]  # the SDK leaves it unannotated
     except Exception as error:
-        raise ProgramFailed(error, Graph(monitor.records, {})) from error
-    return Graph(monitor.records, _stack_outputs())
+        return_graph = Graph(_partial(mocks), {})
+        raise ProgramFailed(error, return_graph) from error
+    return Graph(recorded["resources"], recorded["outputs"])
 
 
-def _stack_outputs() -> dict[str, Any]:
-    root = pulumi.runtime.settings.get_root_resource()
-    exported = dict(getattr(root, "outputs", {}) or {})
+async def _collect(mocks: RecordingMocks, into: dict[str, Any]) -> None:
+    """Once every resource is registered: URNs, parents, dependencies, providers, stack outputs."""
+    urns = {key: str(await d.resource.urn.future()) for key, d in mocks.declared.items()}
+    by_resource = {id(d.resource): urns[key] for key, d in mocks.declared.items()}
+    children: dict[str, list[_Declared]] = {}
+    for declared in mocks.declared.values():
+        owner = declared.opts.parent
+        if owner is not None and id(owner) in by_resource:
+            children.setdefault(by_resource[id(owner)], []).append(declared)
 
-    async def resolve(value: Any) -> Any:
+    def expand(resource: pulumi.Resource) -> set[str]:
+        """A component stands for its custom descendants (as the engine expands depends_on)."""
+        urn = by_resource.get(id(resource))
+        if urn is None:
+            return set()
+        if isinstance(resource, pulumi.CustomResource):
+            return {urn}
+        return {u for d in children.get(urn, []) for u in expand(d.resource)}
+
+    root = pulumi.runtime.get_root_resource()
+    root_urn = str(await root.urn.future()) if root is not None else None
+    resources = []
+    for key, declared in mocks.declared.items():
+        opts = declared.opts
+        explicit = opts.depends_on if isinstance(opts.depends_on, Sequence) else [opts.depends_on]
+        implicit = [r for output in _outputs_in(declared.props) for r in await output.resources()]
+        dependencies = sorted({u for r in [*explicit, *implicit] if r is not None for u in expand(r)} - {urns[key]})
+        provider = await _provider_reference(declared, mocks) if declared.custom else None
+        parent = by_resource.get(id(opts.parent)) if opts.parent is not None else root_urn
+        resources.append(
+            Resource(
+                urn=urns[key],
+                type=declared.type,
+                name=declared.name,
+                parent=parent,
+                custom=declared.custom,
+                inputs=wrap_secrets(mocks.inputs.get(key, {})),
+                options={
+                    "protect": bool(opts.protect),
+                    "retainOnDelete": bool(opts.retain_on_delete),
+                    "deleteBeforeReplace": bool(opts.delete_before_replace),
+                    "ignoreChanges": [_camel(p) for p in opts.ignore_changes or []],
+                    "dependencies": dependencies,
+                    "provider": provider,
+                    "additionalSecretOutputs": list(opts.additional_secret_outputs or []),
+                    "aliases": [_alias_urn(a, declared, urns[key], by_resource) for a in opts.aliases or []],
+                },
+            )
+        )
+    exported: dict[str, Any] = {}
+    for name, value in dict(getattr(root, "outputs", {}) or {}).items():
         output = pulumi.Output.from_input(value)
-        resolved = await output.future(with_unknowns=True)
-        plain = _plain(resolved)
-        return Secret(plain) if await output.is_secret() else plain
+        plain = _plain(await output.future(with_unknowns=True))
+        exported[name] = Secret(plain) if await output.is_secret() else plain
+    into["resources"] = resources
+    into["outputs"] = exported
 
-    return {key: _sync_await(resolve(value)) for key, value in exported.items()}
+
+def _partial(mocks: RecordingMocks) -> list[Resource]:
+    """What was registered before a failure (without the details only a finished run has)."""
+    return [
+        Resource(urn="", type=t, name=n, parent=None, custom=True, inputs=wrap_secrets(inputs))
+        for (t, n), inputs in mocks.inputs.items()
+    ]
+
+
+def _outputs_in(value: Any) -> Iterator[pulumi.Output[Any]]:
+    if isinstance(value, pulumi.Output):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _outputs_in(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _outputs_in(item)
+    elif hasattr(value, "__dict__") and not isinstance(value, pulumi.Resource | type):
+        yield from _outputs_in(vars(value))
+
+
+async def _provider_reference(declared: _Declared, mocks: RecordingMocks) -> str | None:
+    """`<urn>::<id>` of the explicit provider the resource (or its nearest ancestor) names for its
+    package; None for the default provider."""
+    package = declared.type.split(":", 1)[0]
+    parents = {id(d.resource): d for d in mocks.declared.values()}
+    current: _Declared | None = declared
+    while current is not None:
+        provider = current.opts.provider
+        if provider is None and current.opts.providers:
+            providers = current.opts.providers
+            candidates = providers.values() if isinstance(providers, Mapping) else providers
+            provider = next((p for p in candidates if p.package == package), None)
+        if provider is not None and provider.package == package:
+            return f"{await provider.urn.future()}::{await provider.id.future()}"
+        parent = current.opts.parent
+        current = parents.get(id(parent)) if parent is not None else None
+    return None
+
+
+def _alias_urn(alias: Any, declared: _Declared, urn: str, by_resource: Mapping[int, str]) -> str:
+    """The URN an alias names; what it leaves unsaid (Ellipsis or None) is the resource's own."""
+    if isinstance(alias, str):
+        return alias
+    if isinstance(getattr(alias, "urn", None), str):
+        return str(alias.urn)
+    stack_project = urn.split("::", 2)[:2]
+    name = alias.name if isinstance(alias.name, str) else declared.name
+    type_ = alias.type_ if isinstance(alias.type_, str) else declared.type
+    parent: Any = alias.parent
+    if isinstance(parent, pulumi.Resource):
+        parent = by_resource.get(id(parent))
+    elif not isinstance(parent, str):
+        parent = by_resource.get(id(declared.opts.parent)) if declared.opts.parent is not None else None
+    qualified = f"{parent.split('::')[2]}${type_}" if isinstance(parent, str) and parent.count("::") >= 3 else type_
+    return "::".join([*stack_project, qualified, name])
+
+
+def _camel(path: str) -> str:
+    head, *rest = path.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 def _plain(value: Any) -> Any:
