@@ -13,6 +13,7 @@ from components import k8s as kube
 from components.versions import APP_IMAGES
 
 ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "apps" / "Dockerfile"
 IMAGE_DIRS = {
     "training": "training",
     "serving": "serving",
@@ -20,7 +21,7 @@ IMAGE_DIRS = {
     "features": "features",
     "mlflow": "mlflow_server",
 }
-"""APP_IMAGES key -> apps/<dir> holding its Dockerfile."""
+"""APP_IMAGES key (= the Dockerfile's target) -> apps/<dir> holding its requirements."""
 OWN_RESOLUTION = {"features"}
 """Images resolved on their own rather than against requirements/apps.lock (see their requirements.in)."""
 
@@ -37,33 +38,57 @@ def direct(requirements_in: Path) -> list[str]:
 APPS_LOCK = pins((ROOT / "requirements" / "apps.lock").read_text())
 
 
+def stages() -> dict[str, str]:
+    """Each stage of the Dockerfile: name -> its instructions (up to the next FROM)."""
+    text = DOCKERFILE.read_text()
+    found = {}
+    for match in re.finditer(r"^FROM\s+(\S+)\s+AS\s+(\S+)\n(.*?)(?=^FROM\s|\Z)", text, re.M | re.S):
+        found[match[2]] = f"FROM {match[1]}\n{match[3]}"
+    return found
+
+
+def target(name: str) -> str:
+    """A target's instructions with those of the stages it is built from."""
+    all_stages = stages()
+    text = all_stages[name]
+    parent = text.split()[1]
+    return (target(parent) if parent in all_stages else "") + text
+
+
 @pytest.mark.parametrize("image", sorted(APP_IMAGES))
-def test_every_deployed_image_has_a_dockerfile_named_for_it(image: str) -> None:
-    dockerfile = ROOT / "apps" / IMAGE_DIRS[image] / "Dockerfile"
-    assert dockerfile.is_file()
-    assert f"/{APP_IMAGES[image]}:" in dockerfile.read_text(), "the build command in its header names the image"
+def test_every_deployed_image_is_a_target_of_the_dockerfile(image: str) -> None:
+    assert image in stages(), f"apps/Dockerfile has no target {image!r}"
+    command = f"docker build -f apps/Dockerfile --target {image} -t <registry>/{APP_IMAGES[image]}:<tag> ."
+    assert command in DOCKERFILE.read_text(), "the header shows how to build it under the name it is deployed as"
+    assert f"apps/{IMAGE_DIRS[image]}/requirements.txt" in stages()[image], "it installs its own requirements"
 
 
-@pytest.mark.parametrize("app", sorted(IMAGE_DIRS.values()))
-def test_base_images_are_pinned_and_the_same_python_as_the_locks(app: str) -> None:
-    text = (ROOT / "apps" / app / "Dockerfile").read_text()
-    bases = re.findall(r"^FROM\s+(\S+)", text, re.M)
+def test_base_images_are_pinned_and_the_same_python_as_the_locks() -> None:
+    bases = [b for b in re.findall(r"^FROM\s+(\S+)", DOCKERFILE.read_text(), re.M) if b not in stages()]
     assert bases
     for base in bases:
         assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", base), (
             f"{base}: pin the full Python version and Debian release"
         )
-    locks = (ROOT / "Makefile").read_text()
-    assert "--python-version 3.11" in locks
+    assert "--python-version 3.11" in (ROOT / "Makefile").read_text()
 
 
-@pytest.mark.parametrize("app", sorted(IMAGE_DIRS.values()))
-def test_images_run_as_the_pods_uid_and_copy_only_what_exists(app: str) -> None:
-    text = (ROOT / "apps" / app / "Dockerfile").read_text()
+@pytest.mark.parametrize("image", sorted(APP_IMAGES))
+def test_images_run_as_the_pods_uid_and_copy_only_what_exists(image: str) -> None:
+    text = target(image)
     uid = kube.pod_security()["runAsUser"]
     assert re.search(rf"^USER {uid}:{uid}$", text, re.M), f"USER must be {uid}:{uid} (the pods' runAsUser)"
-    for source in re.findall(r"^COPY (?!--from)(\S+) ", text, re.M):
-        assert (ROOT / source).exists(), f"{app}/Dockerfile copies {source}, which does not exist"
+    for sources in re.findall(r"^COPY (?!--from)(.+) \S+$", text, re.M):
+        for source in sources.split():
+            assert (ROOT / source).exists(), f"target {image} copies {source}, which does not exist"
+    assert "components/contracts.py" in text, "every image carries the contracts its app parses"
+
+
+def test_the_build_context_holds_what_the_images_copy() -> None:
+    ignore = (ROOT / ".dockerignore").read_text().splitlines()
+    assert ignore[ignore.index("*") :][:1] == ["*"], "everything is excluded first"
+    for needed in ("!apps/", "!components/contracts.py", "!components/__init__.py"):
+        assert needed in ignore
 
 
 @pytest.mark.parametrize("app", sorted(IMAGE_DIRS.values()))
