@@ -41,10 +41,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from apps.common.data_contract import Column, DataContract
 from apps.common.profile import ReferenceProfile
 from apps.monitor.config import MethodConfig, Methods, MonitorConfig
 from apps.monitor.window import OK, Records, evaluate
+from components.contracts import Column, DataContract
 
 ROOT = Path(__file__).resolve().parents[1]
 PSI_THRESHOLD = 0.2
@@ -132,6 +132,7 @@ def ours(profile: ReferenceProfile, current: pd.DataFrame, kind: str) -> dict[st
 
 
 def evidently(reference: pd.DataFrame, current: pd.DataFrame, kind: str) -> dict[str, bool]:
+    # Evidently is the peer under test, not a dependency of the monitor: loaded only when compared.
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 

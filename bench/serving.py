@@ -34,6 +34,8 @@ import yaml
 
 from apps.common import local
 from apps.common.processes import BIN, ROOT, free_port, http_ok, server, terminable
+from apps.demo.loop import table_rows
+from apps.training.data import write_version
 
 MODEL = "churn-classifier"
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -131,8 +133,6 @@ def main(argv: list[str] | None = None) -> int:
     with terminable(), contextlib.ExitStack() as stack:
         mlflow_url = stack.enter_context(local.mlflow_server(work))
         env = local.child_env(MLFLOW_TRACKING_URI=mlflow_url)
-        from apps.demo.loop import table_rows
-        from apps.training.data import write_version
 
         frame, rows = table_rows(seed=7, rows=4000, drift=0.0)
         write_version(str(work / "data" / "churn"), frame)

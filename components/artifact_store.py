@@ -5,12 +5,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import Field, ValidationInfo, field_validator
 
-from components._common import ComponentArgsError, PlatformComponent, child, policy_document, stateful, tagged
-from components.irsa import OidcIdentity, workload_role
+from ._common import ComponentArgsError, PlatformComponent, child, policy_document, stateful, tagged
+from .irsa import OidcIdentity, workload_role
+from .spec import Issue, Spec, environment, fail, settings_arg
 
 
 class Bucket(enum.Enum):
@@ -39,14 +42,28 @@ class Grant:
     access: Access = Access.READ
 
 
+class ArtifactSettings(Spec):
+    """S3 storage for artifacts, models and datasets."""
+
+    noncurrent_version_expiration_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    """Days a replaced or deleted object version is kept before S3 expires it. Default: 30."""
+    access_log_retention_days: Annotated[int, Field(ge=1, le=3650)] = 365
+    """Days S3 access logs are kept. Default: 365."""
+    force_destroy: bool = False
+    """Let `pulumi destroy` delete non-empty buckets (never in prod). Default: false."""
+
+    @field_validator("force_destroy")
+    @classmethod
+    def _not_in_prod(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and environment(info) == "prod":
+            fail([Issue((), value, "must be false in prod: a destroy must never delete artifacts")])
+        return value
+
+
 @dataclass
 class ArtifactStoreArgs:
-    noncurrent_version_expiration_days: int = 30
-    """Days a replaced or deleted object version is kept. Default: 30."""
-    access_log_retention_days: int = 365
-    """Days access logs are kept. Default: 365."""
-    force_destroy: bool = False
-    """Let a destroy delete non-empty buckets. Default: false."""
+    settings: ArtifactSettings = field(default_factory=ArtifactSettings)
+    """Version expiry, access-log retention and whether a destroy may empty the buckets. Default: the defaults."""
     protect: bool = False
     """Protect buckets and the key from deletion (and retain them if removed from the program). Default: false."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -70,6 +87,8 @@ class ArtifactStore(PlatformComponent):
 
     def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:ArtifactStore", name, None, opts)
+        settings = settings_arg(ArtifactSettings, args.settings, "settings", "ArtifactStore", name)
+        self._settings = settings
         self._name = name
         self._tags = args.tags
         key = aws.kms.Key(
@@ -84,7 +103,7 @@ class ArtifactStore(PlatformComponent):
         self.kms_key_arn = key.arn
 
         logs = self._bucket(
-            f"{name}-logs", args, encryption={"sse_algorithm": "AES256"}, expire_days=args.access_log_retention_days
+            f"{name}-logs", args, encryption={"sse_algorithm": "AES256"}, expire_days=settings.access_log_retention_days
         )
         self.buckets = {
             kind: self._bucket(
@@ -130,7 +149,10 @@ class ArtifactStore(PlatformComponent):
         log_bucket: aws.s3.Bucket | None = None,
     ) -> aws.s3.Bucket:
         bucket = aws.s3.Bucket(
-            name, force_destroy=args.force_destroy, tags=tagged(self._tags, name), opts=stateful(self, args.protect)
+            name,
+            force_destroy=self._settings.force_destroy,
+            tags=tagged(self._tags, name),
+            opts=stateful(self, args.protect),
         )
         aws.s3.BucketOwnershipControls(
             name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child(self)
@@ -158,7 +180,7 @@ class ArtifactStore(PlatformComponent):
                 "id": "expire-noncurrent-versions",
                 "status": "Enabled",
                 "filter": {},
-                "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_expiration_days},
+                "noncurrent_version_expiration": {"noncurrent_days": self._settings.noncurrent_version_expiration_days},
             },
             {
                 "id": "abort-incomplete-uploads",
@@ -262,4 +284,20 @@ class ArtifactStore(PlatformComponent):
             policy=self.access_policy(grants),
             tags=self._tags,
             opts=child(parent),
+        )
+
+
+@dataclass(frozen=True)
+class ArtifactAccess:
+    """How a workload reaches the artifact store: the store, and the cluster identity its service
+    account's IRSA role trusts. Each workload asks for the grants it needs (`role`)."""
+
+    store: ArtifactStore
+    oidc: OidcIdentity
+
+    def role(
+        self, name: str, *, namespace: str, service_account: str, grants: Sequence[Grant], parent: pulumi.Resource
+    ) -> aws.iam.Role:
+        return self.store.irsa_role(
+            name, oidc=self.oidc, namespace=namespace, service_account=service_account, grants=grants, parent=parent
         )

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components import k8s as kube
-from components._common import PlatformComponent, child, policy_document
-from components.irsa import ROLE_ARN_ANNOTATION, OidcIdentity, workload_role
-from components.versions import CLUSTER_AUTOSCALER_CHART, CLUSTER_AUTOSCALER_IMAGE_TAG
+from . import k8s as kube
+from ._common import PlatformComponent, child, policy_document
+from .irsa import ROLE_ARN_ANNOTATION, OidcIdentity, workload_role
+from .versions import CLUSTER_AUTOSCALER_CHART, CLUSTER_AUTOSCALER_IMAGE_TAG
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"

@@ -2,29 +2,59 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
+from pydantic import Field, ValidationInfo, field_validator
 
-from components import k8s as kube
-from components._common import ComponentArgsError, PlatformComponent, child, stateful, tagged
-from components.versions import POSTGRES_ENGINE_VERSION, POSTGRES_IMAGE
+from . import k8s as kube
+from ._common import ComponentArgsError, PlatformComponent, child, stateful, tagged
+from .network import Hosting, PrivatePlacement, hosting_default
+from .spec import Issue, Spec, check_names, environment, fail, settings_arg
+from .versions import POSTGRES_ENGINE_VERSION, POSTGRES_IMAGE
+from .workload import Workload
 
 PORT = 5432
 ADMIN_USER = "mlops_admin"
 
 
-class DatabaseMode(enum.Enum):
-    MANAGED = "managed"
-    """RDS Postgres: encrypted, private, backed up, TLS enforced; multi-AZ and protected in prod."""
-    IN_CLUSTER = "inCluster"
-    """A single Postgres pod with a persistent volume: cheap, for dev only."""
+class DatabaseSettings(Spec):
+    """Postgres for MLflow (tracking, registry, auth) and the Feast registry."""
+
+    mode: Hosting | None = Field(default=None, validate_default=True)
+    """`managed` (RDS Postgres) or `inCluster` (a Postgres StatefulSet). Default: managed in prod, inCluster in dev."""
+    instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] = "db.t4g.medium"
+    """RDS instance class. Default: db.t4g.medium."""
+    storage_gib: Annotated[int, Field(ge=20, le=65536)] = 20
+    """Storage (RDS allocated storage, or the in-cluster volume). Default: 20."""
+    max_storage_gib: Annotated[int, Field(ge=20, le=65536)] = 100
+    """RDS storage autoscaling ceiling. Default: 100."""
+    backup_retention_days: Annotated[int, Field(ge=0, le=35)] = 7
+    """Days of automated RDS backups; at least 7 in prod. Default: 7."""
+    multi_az: bool | None = Field(default=None, validate_default=True)
+    """Standby in a second AZ. Default: true in prod, false in dev."""
+
+    _mode = field_validator("mode")(hosting_default)
+
+    @field_validator("backup_retention_days")
+    @classmethod
+    def _backups(cls, value: int, info: ValidationInfo) -> int:
+        if value < 7 and environment(info) == "prod":
+            fail([Issue((), value, "must be >= 7 in prod")])
+        return value
+
+    @field_validator("multi_az")
+    @classmethod
+    def _multi_az(cls, value: bool | None, info: ValidationInfo) -> bool:
+        prod = environment(info) == "prod"
+        if value is False and prod:
+            fail([Issue((), value, "must be true (or unset) in prod")])
+        return prod if value is None else value
 
 
 @dataclass
@@ -33,28 +63,16 @@ class DatabaseArgs:
     """Namespace of the admin Secret, the init Job (and the in-cluster server)."""
     databases: Sequence[str]
     """Databases to create (e.g. mlflow, mlflow_auth, feast)."""
-    mode: DatabaseMode = DatabaseMode.IN_CLUSTER
-    """Where Postgres runs. Default: in the cluster."""
-    vpc_id: pulumi.Input[str] | None = None
-    """VPC of the RDS instance (managed mode)."""
-    subnet_ids: pulumi.Input[Sequence[str]] | None = None
-    """Private subnets of the RDS instance (managed mode)."""
-    client_security_group_id: pulumi.Input[str] | None = None
-    """The only security group admitted on 5432 (the cluster's nodes; managed mode)."""
-    instance_class: str = "db.t4g.medium"
-    """RDS instance class. Default: db.t4g.medium."""
-    storage_gib: int = 20
-    """Allocated storage (RDS) or volume size (in cluster). Default: 20."""
-    max_storage_gib: int = 100
-    """RDS storage autoscaling ceiling. Default: 100."""
-    backup_retention_days: int = 7
-    """Days of automated backups (RDS). Default: 7."""
-    multi_az: bool = False
-    """Standby in a second AZ (RDS). Default: false."""
+    settings: DatabaseSettings = field(default_factory=DatabaseSettings)
+    """Where Postgres runs and how it is sized and backed up. Default: in the cluster."""
+    placement: PrivatePlacement | None = None
+    """VPC, private subnets and the clients' security group; required in managed mode."""
     protect: bool = False
     """Deletion protection, a final snapshot, and Pulumi protect (RDS). Default: false."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for AWS resources. Default: none."""
+    service_name: str | None = None
+    """Kubernetes name of the server's objects (`<name>`, `<name>-admin`). Default: the component's name."""
 
 
 class Database(PlatformComponent):
@@ -62,14 +80,18 @@ class Database(PlatformComponent):
     in-cluster clients), plus a Job that creates the listed databases if they are missing."""
 
     host: pulumi.Output[str]
-    admin_secret_name: str = "postgres-admin"
+    admin_secret_name: str
     sslmode: str
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:Database", name, None, opts)
+        settings = settings_arg(DatabaseSettings, args.settings, "settings", "Database", name)
+        self._service = args.service_name or name
+        check_names("Database", name, {"namespace": args.namespace, "service_name": self._service})
+        self.admin_secret_name = f"{self._service}-admin"
         self._password = random.RandomPassword(f"{name}-admin", length=32, special=False, opts=child(self))
         self.password = self._password.result
-        labels = kube.labels("postgres", "database")
+        labels = kube.labels(self._service, "database")
         admin = k8s.core.v1.Secret(
             f"{name}-admin",
             metadata=kube.metadata(self.admin_secret_name, args.namespace, labels),
@@ -77,14 +99,16 @@ class Database(PlatformComponent):
             string_data={"username": ADMIN_USER, "password": self.password},
             opts=child(self),
         )
-        if args.mode is DatabaseMode.MANAGED:
-            self.host = self._rds(name, args)
+        if settings.mode is Hosting.MANAGED:
+            if args.placement is None:
+                raise ComponentArgsError("Database", name, ["placement = None: required in managed mode"])
+            self.host = self._rds(name, args, settings, args.placement)
             self.sslmode = "require"
             ready: list[pulumi.Resource] = [admin]
         else:
-            self.host = pulumi.Output.from_input(f"postgres.{args.namespace}.svc.cluster.local")
+            self.host = pulumi.Output.from_input(f"{self._service}.{args.namespace}.svc.cluster.local")
             self.sslmode = "disable"
-            ready = [admin, self._in_cluster(name, args, labels)]
+            ready = [admin, self._in_cluster(name, args, settings)]
         self._init_job(name, args, ready)
         self.register_outputs({"host": self.host})
 
@@ -103,29 +127,17 @@ class Database(PlatformComponent):
             )
         )
 
-    def _rds(self, name: str, args: DatabaseArgs) -> pulumi.Output[str]:
-        missing = [f for f in ("vpc_id", "subnet_ids", "client_security_group_id") if getattr(args, f) is None]
-        if missing:
-            raise ComponentArgsError("Database", name, [f"{f} (None) is required in managed mode" for f in missing])
+    def _rds(
+        self, name: str, args: DatabaseArgs, settings: DatabaseSettings, placement: PrivatePlacement
+    ) -> pulumi.Output[str]:
         subnets = aws.rds.SubnetGroup(
-            f"{name}-subnets", subnet_ids=args.subnet_ids, tags=tagged(args.tags, f"{name}-subnets"), opts=child(self)
-        )
-        group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            vpc_id=args.vpc_id,
-            description="Postgres: reachable only from the cluster's nodes",
-            tags=tagged(args.tags, f"{name}-sg"),
+            f"{name}-subnets",
+            subnet_ids=placement.subnet_ids,
+            tags=tagged(args.tags, f"{name}-subnets"),
             opts=child(self),
         )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-nodes",
-            security_group_id=group.id,
-            referenced_security_group_id=args.client_security_group_id,
-            ip_protocol="tcp",
-            from_port=PORT,
-            to_port=PORT,
-            description="Postgres from EKS nodes",
-            opts=child(self),
+        group = placement.security_group(
+            self, f"{name}-sg", port=PORT, service="Postgres", protocol="Postgres", tags=args.tags
         )
         parameters = aws.rds.ParameterGroup(
             f"{name}-params",
@@ -142,9 +154,9 @@ class Database(PlatformComponent):
             f"{name}-postgres",
             engine="postgres",
             engine_version=POSTGRES_ENGINE_VERSION,
-            instance_class=args.instance_class,
-            allocated_storage=args.storage_gib,
-            max_allocated_storage=args.max_storage_gib,
+            instance_class=settings.instance_class,
+            allocated_storage=settings.storage_gib,
+            max_allocated_storage=settings.max_storage_gib,
             storage_type="gp3",
             storage_encrypted=True,
             db_name="postgres",
@@ -154,8 +166,8 @@ class Database(PlatformComponent):
             vpc_security_group_ids=[group.id],
             parameter_group_name=parameters.name,
             publicly_accessible=False,
-            multi_az=args.multi_az,
-            backup_retention_period=args.backup_retention_days,
+            multi_az=settings.multi_az,
+            backup_retention_period=settings.backup_retention_days,
             copy_tags_to_snapshot=True,
             deletion_protection=args.protect,
             skip_final_snapshot=not args.protect,
@@ -168,14 +180,8 @@ class Database(PlatformComponent):
         )
         return instance.address
 
-    def _in_cluster(self, name: str, args: DatabaseArgs, labels: Mapping[str, str]) -> pulumi.Resource:
-        selector = kube.selector("postgres", "database")
-        k8s.core.v1.Service(
-            f"{name}-postgres",
-            metadata=kube.metadata("postgres", args.namespace, labels),
-            spec=kube.service_spec(selector, {"postgres": PORT}),
-            opts=child(self),
-        )
+    def _in_cluster(self, name: str, args: DatabaseArgs, settings: DatabaseSettings) -> pulumi.Resource:
+        store = Workload(self, f"{name}-postgres", self._service, args.namespace, "database")
         user_env = [
             kube.secret_env("POSTGRES_USER", self.admin_secret_name, "username"),
             kube.secret_env("POSTGRES_PASSWORD", self.admin_secret_name, "password"),
@@ -185,50 +191,27 @@ class Database(PlatformComponent):
             "periodSeconds": 10,
             "failureThreshold": 6,
         }
-        spec: Any = {
-            "serviceName": "postgres",
-            "replicas": 1,
-            "selector": {"matchLabels": selector},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "securityContext": kube.pod_security(),
-                    "nodeSelector": kube.SYSTEM_NODES,
-                    "automountServiceAccountToken": False,
-                    "containers": [
-                        {
-                            "name": "postgres",
-                            "image": POSTGRES_IMAGE,
-                            "imagePullPolicy": "Always",
-                            "ports": [{"name": "postgres", "containerPort": PORT}],
-                            "env": [*user_env, *kube.env({"PGDATA": "/var/lib/postgresql/data/pgdata"})],
-                            "securityContext": kube.RESTRICTED_CONTAINER,
-                            "resources": kube.resources("250m", "512Mi"),
-                            "readinessProbe": ready_probe,
-                            "livenessProbe": {**ready_probe, "initialDelaySeconds": 30},
-                            "volumeMounts": [
-                                {"name": "data", "mountPath": "/var/lib/postgresql/data"},
-                                {"name": "run", "mountPath": "/var/run/postgresql"},
-                                {"name": "tmp", "mountPath": "/tmp"},
-                            ],
-                        }
-                    ],
-                    "volumes": [kube.tmp_volume("run", "16Mi"), kube.tmp_volume()],
-                },
-            },
-            "volumeClaimTemplates": [
-                {
-                    "metadata": {"name": "data"},
-                    "spec": {
-                        "accessModes": ["ReadWriteOnce"],
-                        "resources": {"requests": {"storage": f"{args.storage_gib}Gi"}},
-                    },
-                }
+        container = {
+            "name": "postgres",
+            "image": POSTGRES_IMAGE,
+            "imagePullPolicy": "Always",
+            "ports": [{"name": "postgres", "containerPort": PORT}],
+            "env": [*user_env, *kube.env({"PGDATA": "/var/lib/postgresql/data/pgdata"})],
+            "securityContext": kube.RESTRICTED_CONTAINER,
+            "resources": kube.resources("250m", "512Mi"),
+            "readinessProbe": ready_probe,
+            "livenessProbe": {**ready_probe, "initialDelaySeconds": 30},
+            "volumeMounts": [
+                {"name": "data", "mountPath": "/var/lib/postgresql/data"},
+                {"name": "run", "mountPath": "/var/run/postgresql"},
+                {"name": "tmp", "mountPath": "/tmp"},
             ],
         }
-        kube.ingress_policy(self, f"{name}-postgres-netpol", "postgres", args.namespace, selector, PORT, [])
-        return k8s.apps.v1.StatefulSet(
-            f"{name}-postgres", metadata=kube.metadata("postgres", args.namespace, labels), spec=spec, opts=child(self)
+        return store.data_store(
+            container,
+            port=PORT,
+            storage=f"{settings.storage_gib}Gi",
+            volumes=[kube.tmp_volume("run", "16Mi"), kube.tmp_volume()],
         )
 
     def _init_job(self, name: str, args: DatabaseArgs, ready: list[pulumi.Resource]) -> None:
@@ -236,39 +219,34 @@ class Database(PlatformComponent):
             f"psql -d postgres -tAc \"SELECT 1 FROM pg_database WHERE datname='{db}'\" | grep -q 1 || psql -d postgres -c 'CREATE DATABASE {db}';"
             for db in args.databases
         )
-        labels = kube.labels("postgres", "database-init")
-        spec: Any = {
-            "backoffLimit": 10,
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "restartPolicy": "OnFailure",
-                    "securityContext": kube.pod_security(),
-                    "automountServiceAccountToken": False,
-                    "containers": [
-                        {
-                            "name": "create-databases",
-                            "image": POSTGRES_IMAGE,
-                            "imagePullPolicy": "Always",
-                            "command": ["sh", "-ec", f"until pg_isready -t 5; do sleep 5; done; {create}"],
-                            "env": [
-                                kube.secret_env("PGUSER", self.admin_secret_name, "username"),
-                                kube.secret_env("PGPASSWORD", self.admin_secret_name, "password"),
-                                {"name": "PGHOST", "value": self.host},
-                                *kube.env({"PGPORT": str(PORT), "PGSSLMODE": self.sslmode}),
-                            ],
-                            "securityContext": kube.RESTRICTED_CONTAINER,
-                            "resources": kube.resources("50m", "64Mi", "200m", "128Mi"),
-                            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
-                        }
-                    ],
-                    "volumes": [kube.tmp_volume()],
-                },
-            },
-        }
+        labels = kube.labels(self._service, "database-init")
+        spec = kube.run_once(
+            labels,
+            kube.pod(
+                [
+                    {
+                        "name": "create-databases",
+                        "image": POSTGRES_IMAGE,
+                        "imagePullPolicy": "Always",
+                        "command": ["sh", "-ec", f"until pg_isready -t 5; do sleep 5; done; {create}"],
+                        "env": [
+                            kube.secret_env("PGUSER", self.admin_secret_name, "username"),
+                            kube.secret_env("PGPASSWORD", self.admin_secret_name, "password"),
+                            {"name": "PGHOST", "value": self.host},
+                            *kube.env({"PGPORT": str(PORT), "PGSSLMODE": self.sslmode}),
+                        ],
+                        "securityContext": kube.RESTRICTED_CONTAINER,
+                        "resources": kube.resources("50m", "64Mi", "200m", "128Mi"),
+                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                    }
+                ],
+                [kube.tmp_volume()],
+            ),
+            retries=10,
+        )
         k8s.batch.v1.Job(
             f"{name}-init",
-            metadata=kube.metadata("postgres-create-databases", args.namespace, labels),
+            metadata=kube.metadata(f"{self._service}-create-databases", args.namespace, labels),
             spec=spec,
             opts=child(self, depends_on=ready),
         )

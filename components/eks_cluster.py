@@ -7,13 +7,16 @@ import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network
+from typing import Annotated
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from components import guardrails
-from components._common import (
+from . import guardrails
+from ._common import (
     ComponentArgsError,
     PlatformComponent,
     assume_role_policy,
@@ -22,60 +25,171 @@ from components._common import (
     stateful,
     tagged,
 )
-from components.irsa import OidcIdentity, workload_role
-from components.node_group import NodeGroupSpec, managed_node_group
-from components.versions import EKS_ADDONS, KUBERNETES_VERSION
+from .irsa import OidcIdentity, workload_role
+from .node_group import NodeGroupSpec, managed_node_group
+from .spec import Issue, RetentionDays, Spec, environment, fail, section, settings_arg, size_range
+from .versions import EKS_ADDONS, KUBERNETES_VERSION, SUPPORTED_KUBERNETES_VERSIONS
 
 SYSTEM_NODE_LABEL = {"mlops.platform/node-role": "system"}
 """Label of the system node group; add-ons and platform services select it, so GPU pools can reach zero."""
 
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
+InstanceType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")]
 
-@dataclass
-class ExistingClusterArgs:
-    name: str
+
+class SystemNodes(Spec):
+    """The system node group: add-ons and platform services run here, so GPU pools can reach zero."""
+
+    instance_types: Annotated[list[InstanceType], Field(min_length=1)] = Field(default_factory=lambda: ["m6i.large"])
+    """Instance types of the system node group (add-ons, platform services). Default: [m6i.large]."""
+    min_size: Annotated[int, Field(ge=2, le=100)] = 2
+    """Minimum nodes; at least 2 so add-ons survive a node loss. Default: 2."""
+    max_size: Annotated[int, Field(ge=2, le=100)] = 4
+    """Maximum nodes. Default: 4."""
+    desired_size: Annotated[int, Field(ge=2, le=100)] | None = None
+    """Initial nodes (the autoscaler owns it afterwards). Default: minSize."""
+    disk_size_gib: Annotated[int, Field(ge=20, le=16384)] = 50
+    """Root volume size, GiB (gp3, encrypted). Default: 50."""
+
+    @model_validator(mode="after")
+    def _sizes(self) -> SystemNodes:
+        fail(size_range(self.min_size, self.max_size, self.desired_size))
+        return self
+
+    def node_group(self) -> NodeGroupSpec:
+        return NodeGroupSpec(
+            instance_types=self.instance_types,
+            min_size=self.min_size,
+            max_size=self.max_size,
+            desired_size=self.desired_size,
+            disk_size_gib=self.disk_size_gib,
+        )
+
+
+class ExistingCluster(Spec):
+    """An EKS cluster adopted by name: its kubeconfig comes from a secret config key."""
+
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z][a-zA-Z0-9_-]{0,99}$")]
     """Name of the EKS cluster to adopt."""
-    kubeconfig: pulumi.Input[str]
-    """Its kubeconfig (a secret)."""
-    oidc_provider_arn: str
-    """ARN of its IAM OIDC provider."""
-    oidc_issuer_url: str
-    """Its OIDC issuer URL."""
-    node_security_group_id: str
-    """Security group its nodes carry (databases and caches admit it)."""
+    kubeconfig_secret: str = Field(default="kubeconfig", validate_default=True)
+    """Config key holding its kubeconfig, set with `pulumi config set --secret`. Default: kubeconfig."""
+    oidc_provider_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/.+$")]
+    """ARN of the cluster's IAM OIDC provider (for IRSA)."""
+    oidc_issuer_url: Annotated[str, Field(pattern=r"^https://.+$")]
+    """The cluster's OIDC issuer URL."""
+    node_security_group_id: Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]
+    """Security group of its nodes (databases and caches admit it)."""
+
+    @field_validator("kubeconfig_secret")
+    @classmethod
+    def _kubeconfig(cls, value: str, info: ValidationInfo) -> str:
+        secrets = (info.context or {}).get("secrets")
+        if secrets is None:
+            return value
+        status = secrets.status(value)
+        if status == "missing":
+            fail(
+                [
+                    Issue(
+                        (),
+                        value,
+                        f"config key '{value}' is not set; cluster.existing needs it: pulumi config set --secret {value} ...",
+                    )
+                ]
+            )
+        if status == "plain":
+            fail([Issue((), value, f"config key '{value}' is set in plain text; set it again with --secret")])
+        return value
+
+
+class ClusterSettings(Spec):
+    """The EKS control plane and system nodes."""
+
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z][a-zA-Z0-9-]{0,99}$")] | None = None
+    """EKS cluster name. Default: mlops-<stack>."""
+    kubernetes_version: str = KUBERNETES_VERSION
+    """Kubernetes minor version; add-on versions are pinned per version. Default: the newest supported."""
+    endpoint_public_access: bool = True
+    """Expose the API server publicly (restricted to publicAccessCidrs). The private endpoint is always on. Default: true."""
+    public_access_cidrs: list[str] = Field(default_factory=list)
+    """CIDRs allowed to reach the public endpoint. Required when the public endpoint is on; never 0.0.0.0/0 in prod."""
+    admin_principal_arns: list[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$")]] = Field(
+        default_factory=list
+    )
+    """IAM roles/users given cluster-admin through EKS access entries. Default: none (only the creator)."""
+    log_retention_days: RetentionDays = 90
+    """Days control-plane logs are kept in CloudWatch. Default: 90."""
+    system_nodes: SystemNodes = section()
+    """The system node group that runs add-ons and platform services."""
+    existing: ExistingCluster | None = None
+    """Adopt an existing cluster instead of creating one (requires network.existingVpc). Default: create one."""
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if value not in SUPPORTED_KUBERNETES_VERSIONS:
+            fail(
+                [
+                    Issue(
+                        (),
+                        value,
+                        f"must be one of {', '.join(SUPPORTED_KUBERNETES_VERSIONS)} (versions with pinned add-ons)",
+                    )
+                ]
+            )
+        return value
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        issues = []
+        for i, cidr in enumerate(value):
+            try:
+                IPv4Network(cidr)
+            except ValueError as exc:
+                issues.append(Issue((i,), cidr, f"not a valid IPv4 CIDR ({exc})"))
+        open_cidrs = guardrails.open_to_world(value)
+        if open_cidrs and environment(info) == "prod":
+            issues.append(Issue((), value, guardrails.public_endpoint_message(open_cidrs)))
+        fail(issues)
+        return value
+
+    @model_validator(mode="after")
+    def _public_endpoint_needs_cidrs(self) -> ClusterSettings:
+        if self.endpoint_public_access and not self.public_access_cidrs and self.existing is None:
+            fail(
+                [
+                    Issue(
+                        ("public_access_cidrs",),
+                        [],
+                        "list the CIDRs allowed to reach the public endpoint, or set {endpoint_public_access}: false",
+                    )
+                ]
+            )
+        return self
 
 
 @dataclass
 class EksClusterArgs:
     cluster_name: str
-    """EKS cluster name."""
+    """EKS cluster name (of the cluster to create, or of the adopted one)."""
     region: str
     """AWS region (for the kubeconfig's token command)."""
+    settings: ClusterSettings
+    """The control plane, system nodes and access; or the cluster to adopt (`settings.existing`)."""
     private_subnet_ids: pulumi.Input[Sequence[str]] = ()
     """Subnets for the control plane's network interfaces and the system nodes."""
-    public_access_cidrs: Sequence[str] = ()
-    """CIDRs allowed to reach the public API endpoint. Required when endpoint_public_access is on."""
-    endpoint_public_access: bool = True
-    """Expose the API server publicly (restricted to public_access_cidrs); the private endpoint is always on. Default: true."""
-    kubernetes_version: str = KUBERNETES_VERSION
-    """Kubernetes minor version. Default: versions.KUBERNETES_VERSION."""
     service_cidr: str = "172.20.0.0/16"
     """Kubernetes Service range. Default: 172.20.0.0/16."""
-    admin_principal_arns: Sequence[str] = ()
-    """IAM principals given cluster-admin by access entries. Default: none (the creator keeps admin)."""
-    log_retention_days: int = 90
-    """Days control-plane logs are kept. Default: 90."""
-    system_nodes: NodeGroupSpec = field(default_factory=lambda: NodeGroupSpec(["m6i.large"], 2, 4))
-    """The system node group. Default: 2-4 m6i.large."""
     addon_versions: Mapping[str, str] | None = None
     """Managed add-on versions by name. Default: versions.EKS_ADDONS for the Kubernetes version."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every AWS resource. Default: none."""
     protect: bool = False
     """Protect the control plane and its key from deletion. Default: false."""
-    existing: ExistingClusterArgs | None = None
-    """Adopt this cluster instead of creating one. Default: create one."""
+    kubeconfig: pulumi.Input[str] | None = None
+    """Kubeconfig of the adopted cluster (a secret); required with `settings.existing`."""
 
 
 class EksCluster(PlatformComponent):
@@ -100,11 +214,16 @@ class EksCluster(PlatformComponent):
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:EksCluster", name, None, opts)
+        settings = settings_arg(ClusterSettings, args.settings, "settings", "EksCluster", name)
         self.node_role_arn = self._node_role(name, args).arn
-        if args.existing is not None:
-            self._adopt(name, args.existing)
+        if settings.existing is not None:
+            if args.kubeconfig is None:
+                raise ComponentArgsError(
+                    "EksCluster", name, ["kubeconfig = null: required to adopt an existing cluster (settings.existing)"]
+                )
+            self._adopt(name, settings.existing, args.kubeconfig)
         else:
-            self._create(name, args)
+            self._create(name, args, settings)
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,
@@ -115,9 +234,9 @@ class EksCluster(PlatformComponent):
             }
         )
 
-    def _adopt(self, name: str, existing: ExistingClusterArgs) -> None:
+    def _adopt(self, name: str, existing: ExistingCluster, kubeconfig: pulumi.Input[str]) -> None:
         self.cluster_name = pulumi.Output.from_input(existing.name)
-        self.kubeconfig = pulumi.Output.secret(existing.kubeconfig)
+        self.kubeconfig = pulumi.Output.secret(kubeconfig)
         self.oidc = OidcIdentity(existing.oidc_provider_arn, existing.oidc_issuer_url)
         self.node_security_group_id = pulumi.Output.from_input(existing.node_security_group_id)
         self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=child(self))
@@ -136,13 +255,7 @@ class EksCluster(PlatformComponent):
             )
         return role
 
-    def _create(self, name: str, args: EksClusterArgs) -> None:
-        if args.endpoint_public_access and not args.public_access_cidrs:
-            raise ComponentArgsError(
-                "EksCluster",
-                name,
-                ["public_access_cidrs ([]) must list the CIDRs allowed to reach the public endpoint"],
-            )
+    def _create(self, name: str, args: EksClusterArgs, settings: ClusterSettings) -> None:
         tags = args.tags
         key = aws.kms.Key(
             f"{name}-secrets",
@@ -171,21 +284,21 @@ class EksCluster(PlatformComponent):
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane-logs",
             name=f"/aws/eks/{args.cluster_name}/cluster",
-            retention_in_days=args.log_retention_days,
+            retention_in_days=settings.log_retention_days,
             tags=tagged(tags, f"{name}-control-plane-logs"),
             opts=child(self),
         )
         vpc_config: aws.eks.ClusterVpcConfigArgsDict = {
             "subnet_ids": args.private_subnet_ids,
             "endpoint_private_access": True,
-            "endpoint_public_access": args.endpoint_public_access,
+            "endpoint_public_access": settings.endpoint_public_access,
         }
-        if args.endpoint_public_access:
-            vpc_config["public_access_cidrs"] = list(args.public_access_cidrs)
+        if settings.endpoint_public_access:
+            vpc_config["public_access_cidrs"] = list(settings.public_access_cidrs)
         cluster = aws.eks.Cluster(
             f"{name}-cluster",
             name=args.cluster_name,
-            version=args.kubernetes_version,
+            version=settings.kubernetes_version,
             role_arn=role.arn,
             vpc_config=vpc_config,
             kubernetes_network_config={"service_ipv4_cidr": args.service_cidr},
@@ -208,7 +321,7 @@ class EksCluster(PlatformComponent):
         self.oidc = OidcIdentity(oidc_provider.arn, issuer)
         self.node_security_group_id = cluster.vpc_config.apply(lambda c: str(c.cluster_security_group_id))
 
-        for index, principal in enumerate(args.admin_principal_arns):
+        for index, principal in enumerate(settings.admin_principal_arns):
             entry = aws.eks.AccessEntry(
                 f"{name}-admin-{index}",
                 cluster_name=cluster.name,
@@ -226,7 +339,7 @@ class EksCluster(PlatformComponent):
                 opts=child(self, depends_on=[entry]),
             )
 
-        versions = dict(args.addon_versions or EKS_ADDONS[args.kubernetes_version])
+        versions = dict(args.addon_versions or EKS_ADDONS[settings.kubernetes_version])
         networking = [
             self._addon(
                 name,
@@ -245,7 +358,7 @@ class EksCluster(PlatformComponent):
             cluster_name=cluster.name,
             node_role_arn=self.node_role_arn,
             subnet_ids=args.private_subnet_ids,
-            spec=dataclasses.replace(args.system_nodes, labels={**SYSTEM_NODE_LABEL, **args.system_nodes.labels}),
+            spec=dataclasses.replace(settings.system_nodes.node_group(), labels=SYSTEM_NODE_LABEL),
             tags=tags,
             opts=child(self, depends_on=networking),
         )

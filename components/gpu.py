@@ -11,6 +11,12 @@ from dataclasses import dataclass
 
 GPU_RESOURCE = "nvidia.com/gpu"
 """Extended resource the NVIDIA device plugin advertises; also the taint key on GPU nodes."""
+GPU_POOL_LABEL = "mlops.platform/gpu-pool"
+"""Node label naming the GPU pool a node belongs to."""
+GPU_TYPE_LABEL = "mlops.platform/gpu-type"
+"""Node label naming the pool's GPU model."""
+ACCELERATOR_LABEL = "accelerator"
+"""Node label every GPU node carries (`nvidia`)."""
 
 
 @dataclass(frozen=True)

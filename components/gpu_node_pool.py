@@ -4,46 +4,92 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Annotated, Literal
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import Field, field_validator, model_validator
 
-from components import guardrails
-from components._common import ComponentArgsError, PlatformComponent, child
-from components.gpu import GPU_RESOURCE, gpu_spec, gpus_per_node
-from components.node_group import NodeGroupSpec, managed_node_group
+from . import guardrails
+from ._common import PlatformComponent, child
+from .gpu import ACCELERATOR_LABEL, GPU_POOL_LABEL, GPU_RESOURCE, GPU_TYPE_LABEL, gpu_spec, gpus_per_node
+from .node_group import NodeGroupSpec, managed_node_group
+from .spec import Count, Issue, Spec, fail, settings_arg, size_range
 
-GPU_TYPE_LABEL = "mlops.platform/gpu-type"
-GPU_POOL_LABEL = "mlops.platform/gpu-pool"
-ACCELERATOR_LABEL = "accelerator"
 AUTOSCALER_TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
 NVIDIA_AMI_TYPE = "AL2023_x86_64_NVIDIA"
 GPU_TAINT: aws.eks.NodeGroupTaintArgsDict = {"key": GPU_RESOURCE, "value": "true", "effect": "NO_SCHEDULE"}
 """Only pods that tolerate it (those asking for GPUs) land on GPU nodes."""
 
 
+class GpuPoolSettings(Spec):
+    """A GPU node pool: NVIDIA nodes of one GPU model, able to scale to zero."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+    """Pool name, unique in the stack (lower-case letters, digits, dashes)."""
+    instance_types: Annotated[list[str], Field(min_length=1)]
+    """NVIDIA GPU instance types, all with the same GPU model (e.g. [g5.xlarge, g5.2xlarge])."""
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
+    """ON_DEMAND or SPOT capacity. Default: ON_DEMAND."""
+    min_size: Count = 0
+    """Minimum nodes; 0 lets the pool scale to zero when no GPU pod is pending. Default: 0."""
+    max_size: Annotated[int, Field(ge=1, le=1000)] = 1
+    """Maximum nodes. Default: 1."""
+    desired_size: Count | None = None
+    """Initial nodes (the cluster autoscaler owns it afterwards). Default: minSize."""
+    disk_size_gib: Annotated[int, Field(ge=20, le=16384)] = 100
+    """Root volume size, GiB (gp3, encrypted): room for CUDA images. Default: 100."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Extra node labels. Default: none."""
+
+    @field_validator("instance_types")
+    @classmethod
+    def _gpu_types(cls, value: list[str]) -> list[str]:
+        bad = guardrails.non_gpu_instance_types(value)
+        if bad:
+            fail([Issue((), value, guardrails.non_gpu_message(bad))])
+        kinds = {f"{spec.gpus} x {spec.model}" for t in value if (spec := gpu_spec(t))}
+        if len(kinds) > 1:
+            fail(
+                [
+                    Issue(
+                        (),
+                        value,
+                        f"mixes GPU kinds ({', '.join(sorted(kinds))}); a pool's nodes share one GPU model and count",
+                    )
+                ]
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _sizes(self) -> GpuPoolSettings:
+        fail(size_range(self.min_size, self.max_size, self.desired_size))
+        return self
+
+    @property
+    def gpu_model(self) -> str:
+        spec = gpu_spec(self.instance_types[0])
+        assert spec is not None  # validated
+        return spec.model
+
+    @property
+    def gpus_per_node(self) -> int:
+        return gpus_per_node(self.instance_types)
+
+    def capacity(self) -> guardrails.PoolCapacity:
+        return guardrails.PoolCapacity(self.name, self.instance_types, self.max_size, self.capacity_type)
+
+
 @dataclass
 class GpuNodePoolArgs:
+    pool: GpuPoolSettings
+    """The pool: instance types, capacity type, sizes, disk and labels."""
     cluster_name: pulumi.Input[str]
     """EKS cluster the pool joins."""
     node_role_arn: pulumi.Input[str]
     """IAM role of the nodes (EksCluster.node_role_arn)."""
     subnet_ids: pulumi.Input[Sequence[str]]
     """Private subnets for the nodes."""
-    instance_types: Sequence[str]
-    """NVIDIA instance types, one GPU model and count per node (e.g. ["g5.xlarge", "g5.2xlarge"])."""
-    max_size: int
-    """Maximum nodes (at least 1)."""
-    min_size: int = 0
-    """Minimum nodes; 0 lets the pool scale to zero. Default: 0."""
-    desired_size: int | None = None
-    """Initial nodes. Default: min_size."""
-    capacity_type: str = "ON_DEMAND"
-    """ON_DEMAND or SPOT. Default: ON_DEMAND."""
-    disk_size_gib: int = 100
-    """Root volume in GiB (room for CUDA images). Default: 100."""
-    labels: Mapping[str, str] = field(default_factory=dict)
-    """Extra node labels. Default: none."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every AWS resource. Default: none."""
 
@@ -65,15 +111,12 @@ class GpuNodePool(PlatformComponent):
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:GpuNodePool", name, None, opts)
-        self._name = name
-        self._validate(args)
-        spec = gpu_spec(args.instance_types[0])
-        assert spec is not None
+        pool = settings_arg(GpuPoolSettings, args.pool, "pool", "GpuNodePool", name)
         labels = {
             ACCELERATOR_LABEL: "nvidia",
-            GPU_TYPE_LABEL: spec.model,
-            GPU_POOL_LABEL: name,
-            **args.labels,
+            GPU_TYPE_LABEL: pool.gpu_model,
+            GPU_POOL_LABEL: pool.name,
+            **pool.labels,
         }
         node_group = managed_node_group(
             name,
@@ -81,12 +124,12 @@ class GpuNodePool(PlatformComponent):
             node_role_arn=args.node_role_arn,
             subnet_ids=args.subnet_ids,
             spec=NodeGroupSpec(
-                instance_types=args.instance_types,
-                min_size=args.min_size,
-                max_size=args.max_size,
-                desired_size=args.desired_size,
-                disk_size_gib=args.disk_size_gib,
-                capacity_type=args.capacity_type,
+                instance_types=pool.instance_types,
+                min_size=pool.min_size,
+                max_size=pool.max_size,
+                desired_size=pool.desired_size,
+                disk_size_gib=pool.disk_size_gib,
+                capacity_type=pool.capacity_type,
                 ami_type=NVIDIA_AMI_TYPE,
                 labels=labels,
                 taints=[GPU_TAINT],
@@ -96,9 +139,9 @@ class GpuNodePool(PlatformComponent):
         )
         self.node_group_name = node_group.node_group_name
         self.autoscaling_group_name = node_group.resources.apply(_autoscaling_group_name)
-        self.max_gpus = gpus_per_node(args.instance_types) * args.max_size
+        self.max_gpus = pool.gpus_per_node * pool.max_size
         # Managed node groups do not copy their tags to the autoscaling group: tag it directly.
-        for key, value in autoscaler_template_tags(labels, gpus_per_node(args.instance_types)).items():
+        for key, value in autoscaler_template_tags(labels, pool.gpus_per_node).items():
             aws.autoscaling.Tag(
                 f"{name}-{key.removeprefix(AUTOSCALER_TEMPLATE + '/').replace('/', '-')}",
                 autoscaling_group_name=self.autoscaling_group_name,
@@ -108,22 +151,6 @@ class GpuNodePool(PlatformComponent):
         self.register_outputs(
             {"nodeGroupName": self.node_group_name, "autoscalingGroupName": self.autoscaling_group_name}
         )
-
-    def _validate(self, args: GpuNodePoolArgs) -> None:
-        problems = []
-        bad = guardrails.non_gpu_instance_types(args.instance_types)
-        if not args.instance_types or bad:
-            problems.append(
-                f"instance_types ({list(args.instance_types)}): {guardrails.non_gpu_message(bad or ['[]'])}"
-            )
-        elif len({gpu_spec(t) for t in args.instance_types}) > 1:
-            problems.append(f"instance_types ({list(args.instance_types)}) must share one GPU model and count per node")
-        if args.max_size < max(args.min_size, 1):
-            problems.append(f"max_size ({args.max_size}) must be >= max(min_size ({args.min_size}), 1)")
-        if args.capacity_type not in ("ON_DEMAND", "SPOT"):
-            problems.append(f"capacity_type ({args.capacity_type!r}) must be ON_DEMAND or SPOT")
-        if problems:
-            raise ComponentArgsError("GpuNodePool", self._name, problems)
 
 
 def _autoscaling_group_name(resources: Sequence[aws.eks.outputs.NodeGroupResource]) -> str:

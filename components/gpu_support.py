@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import k8s as kube
-from components._common import PlatformComponent, child
-from components.gpu_node_pool import ACCELERATOR_LABEL
-from components.versions import DCGM_EXPORTER_IMAGE, NVIDIA_DEVICE_PLUGIN_IMAGE
+from . import k8s as kube
+from ._common import PlatformComponent, child
+from .gpu import ACCELERATOR_LABEL
+from .monitoring import DASHBOARDS_DIR, RULES_DIR, MonitoringHooks
+from .versions import DCGM_EXPORTER_IMAGE, NVIDIA_DEVICE_PLUGIN_IMAGE
 
 NAMESPACE = "kube-system"
 DCGM_PORT = 9400
 DCGM_SERVICE = "dcgm-exporter"
 GPU_NODES = {ACCELERATOR_LABEL: "nvidia"}
+NODE_AGENT: Any = {
+    "allowPrivilegeEscalation": False,
+    "privileged": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""A node agent's container: root where the host's files demand it, but nothing more."""
+
+
+@dataclass
+class GpuSupportArgs:
+    monitoring: MonitoringHooks | None = None
+    """Scrape the DCGM exporter, chart GPU use, alert on idle GPUs. Default: not monitored."""
 
 
 class GpuSupport(PlatformComponent):
@@ -28,103 +45,93 @@ class GpuSupport(PlatformComponent):
 
     scrape_target = kube.ScrapeTarget(DCGM_SERVICE, NAMESPACE, kube.selector(DCGM_SERVICE, "gpu-metrics"), "metrics")
 
-    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: GpuSupportArgs | None = None, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("mlops:index:GpuSupport", name, None, opts)
-        plugin_labels = kube.labels("nvidia-device-plugin", "gpu")
-        plugin: Any = {
-            "selector": {"matchLabels": kube.selector("nvidia-device-plugin", "gpu")},
-            "updateStrategy": {"type": "RollingUpdate"},
-            "template": {
-                "metadata": {"labels": plugin_labels},
-                "spec": {
-                    "priorityClassName": "system-node-critical",
-                    "nodeSelector": GPU_NODES,
-                    "tolerations": [kube.GPU_TOLERATION],
-                    "automountServiceAccountToken": False,
-                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-                    "containers": [
-                        {
-                            "name": "nvidia-device-plugin",
-                            "image": NVIDIA_DEVICE_PLUGIN_IMAGE,
-                            "imagePullPolicy": "Always",
-                            "env": kube.env({"FAIL_ON_INIT_ERROR": "false"}),
-                            # Writes its socket into the kubelet's device-plugin dir: root, but nothing more.
-                            "securityContext": {
-                                "allowPrivilegeEscalation": False,
-                                "privileged": False,
-                                "readOnlyRootFilesystem": True,
-                                "capabilities": {"drop": ["ALL"]},
-                                "seccompProfile": {"type": "RuntimeDefault"},
-                            },
-                            "resources": kube.resources("50m", "64Mi", "200m", "128Mi"),
-                            "volumeMounts": [{"name": "device-plugin", "mountPath": "/var/lib/kubelet/device-plugins"}],
-                        }
-                    ],
-                    "volumes": [{"name": "device-plugin", "hostPath": {"path": "/var/lib/kubelet/device-plugins"}}],
-                },
-            },
-        }
-        k8s.apps.v1.DaemonSet(
+        args = args or GpuSupportArgs()
+        self._agent(
             f"{name}-device-plugin",
-            metadata=kube.metadata("nvidia-device-plugin", NAMESPACE, plugin_labels),
-            spec=plugin,
-            opts=child(self),
-        )
-        dcgm_labels = kube.labels(DCGM_SERVICE, "gpu-metrics")
-        dcgm: Any = {
-            "selector": {"matchLabels": kube.selector(DCGM_SERVICE, "gpu-metrics")},
-            "updateStrategy": {"type": "RollingUpdate"},
-            "template": {
-                "metadata": {"labels": dcgm_labels},
-                "spec": {
-                    "priorityClassName": "system-node-critical",
-                    "nodeSelector": GPU_NODES,
-                    "tolerations": [kube.GPU_TOLERATION],
-                    "automountServiceAccountToken": False,
-                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-                    "containers": [
-                        {
-                            "name": "dcgm-exporter",
-                            "image": DCGM_EXPORTER_IMAGE,
-                            "imagePullPolicy": "Always",
-                            "env": kube.env(
-                                {"DCGM_EXPORTER_KUBERNETES": "true", "DCGM_EXPORTER_LISTEN": f":{DCGM_PORT}"}
-                            ),
-                            "ports": [{"name": "metrics", "containerPort": DCGM_PORT}],
-                            # DCGM reads profiling counters: it needs SYS_ADMIN, and nothing else.
-                            "securityContext": {
-                                "allowPrivilegeEscalation": False,
-                                "privileged": False,
-                                "readOnlyRootFilesystem": True,
-                                "capabilities": {"drop": ["ALL"], "add": ["SYS_ADMIN"]},
-                                "seccompProfile": {"type": "RuntimeDefault"},
-                            },
-                            "resources": kube.resources("100m", "256Mi", "500m", "512Mi"),
-                            "livenessProbe": kube.http_probe("/health", DCGM_PORT, initial_delay=30),
-                            "readinessProbe": kube.http_probe("/health", DCGM_PORT, initial_delay=15),
-                            "volumeMounts": [
-                                {
-                                    "name": "pod-resources",
-                                    "mountPath": "/var/lib/kubelet/pod-resources",
-                                    "readOnly": True,
-                                }
-                            ],
-                        }
-                    ],
-                    "volumes": [{"name": "pod-resources", "hostPath": {"path": "/var/lib/kubelet/pod-resources"}}],
-                },
+            "nvidia-device-plugin",
+            "gpu",
+            {
+                "image": NVIDIA_DEVICE_PLUGIN_IMAGE,
+                "env": kube.env({"FAIL_ON_INIT_ERROR": "false"}),
+                # Writes its socket into the kubelet's device-plugin dir.
+                "securityContext": NODE_AGENT,
+                "resources": kube.resources("50m", "64Mi", "200m", "128Mi"),
             },
-        }
-        k8s.apps.v1.DaemonSet(
+            {"device-plugin": ("/var/lib/kubelet/device-plugins", False)},
+        )
+        self._agent(
             f"{name}-dcgm-exporter",
-            metadata=kube.metadata(DCGM_SERVICE, NAMESPACE, dcgm_labels),
-            spec=dcgm,
-            opts=child(self),
+            DCGM_SERVICE,
+            "gpu-metrics",
+            {
+                "image": DCGM_EXPORTER_IMAGE,
+                "env": kube.env({"DCGM_EXPORTER_KUBERNETES": "true", "DCGM_EXPORTER_LISTEN": f":{DCGM_PORT}"}),
+                "ports": [{"name": "metrics", "containerPort": DCGM_PORT}],
+                # DCGM reads profiling counters: it needs SYS_ADMIN, and nothing else.
+                "securityContext": {**NODE_AGENT, "capabilities": {"drop": ["ALL"], "add": ["SYS_ADMIN"]}},
+                "resources": kube.resources("100m", "256Mi", "500m", "512Mi"),
+                "livenessProbe": kube.http_probe("/health", DCGM_PORT, initial_delay=30),
+                "readinessProbe": kube.http_probe("/health", DCGM_PORT, initial_delay=15),
+            },
+            {"pod-resources": ("/var/lib/kubelet/pod-resources", True)},
         )
         k8s.core.v1.Service(
             f"{name}-dcgm-exporter",
-            metadata=kube.metadata(DCGM_SERVICE, NAMESPACE, dcgm_labels),
+            metadata=kube.metadata(DCGM_SERVICE, NAMESPACE, kube.labels(DCGM_SERVICE, "gpu-metrics")),
             spec=kube.service_spec(kube.selector(DCGM_SERVICE, "gpu-metrics"), {"metrics": DCGM_PORT}),
             opts=child(self),
         )
+        if args.monitoring is not None:
+            args.monitoring.scrape(self, f"{name}-servicemonitor", self.scrape_target)
+            args.monitoring.alert_rules(self, f"{name}-rules", RULES_DIR / "gpu.rules.yaml")
+            args.monitoring.dashboard(self, f"{name}-dashboard", DASHBOARDS_DIR / "gpu.json")
         self.register_outputs({})
+
+    def _agent(
+        self,
+        resource_name: str,
+        app: str,
+        component: str,
+        container: Mapping[str, Any],
+        host_paths: Mapping[str, tuple[str, bool]],
+    ) -> k8s.apps.v1.DaemonSet:
+        """A DaemonSet on every GPU node (tolerating the GPU taint) mounting the host paths it needs."""
+        labels = kube.labels(app, component)
+        spec: Any = {
+            "selector": {"matchLabels": kube.selector(app, component)},
+            "updateStrategy": {"type": "RollingUpdate"},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "priorityClassName": "system-node-critical",
+                    "nodeSelector": GPU_NODES,
+                    "tolerations": [kube.GPU_TOLERATION],
+                    "automountServiceAccountToken": False,
+                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [
+                        {
+                            "name": app,
+                            "imagePullPolicy": "Always",
+                            **container,
+                            "volumeMounts": [
+                                {"name": volume, "mountPath": path, **({"readOnly": True} if read_only else {})}
+                                for volume, (path, read_only) in host_paths.items()
+                            ],
+                        }
+                    ],
+                    "volumes": [
+                        {"name": volume, "hostPath": {"path": path}} for volume, (path, _) in host_paths.items()
+                    ],
+                },
+            },
+        }
+        return k8s.apps.v1.DaemonSet(
+            resource_name,
+            metadata=kube.metadata(app, NAMESPACE, labels),
+            spec=spec,
+            opts=child(self),
+        )

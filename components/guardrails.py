@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from components.gpu import gpu_families_hint, gpu_spec, pool_max_gpus
+from .gpu import gpu_families_hint, gpu_spec, pool_max_gpus
 
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 """All five EKS control-plane log types."""

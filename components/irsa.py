@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._common import tagged
+from ._common import tagged
 
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 """Service-account annotation through which a pod assumes its IAM role."""

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import Field, model_validator
 
-from components._common import child
-from components.eks_cluster import SYSTEM_NODE_LABEL
-from components.gpu import GPU_RESOURCE
-from components.versions import HelmChart
+from ._common import child
+from .eks_cluster import SYSTEM_NODE_LABEL
+from .gpu import ACCELERATOR_LABEL, GPU_POOL_LABEL, GPU_RESOURCE
+from .quantity import scale_cpu
+from .spec import Issue, Spec, fail
+from .versions import HelmChart
 
 PART_OF = "mlops-platform"
 
@@ -80,18 +83,57 @@ def resources(cpu: str, memory: str, cpu_limit: str | None = None, memory_limit:
     """Requests and limits; memory limit defaults to the request (no overcommit), CPU limit to twice it."""
     return {
         "requests": {"cpu": cpu, "memory": memory},
-        "limits": {"cpu": cpu_limit or _double(cpu), "memory": memory_limit or memory},
+        "limits": {"cpu": cpu_limit or scale_cpu(cpu, 2), "memory": memory_limit or memory},
     }
-
-
-def _double(cpu: str) -> str:
-    return f"{int(cpu[:-1]) * 2}m" if cpu.endswith("m") else str(float(cpu) * 2).rstrip("0").rstrip(".")
 
 
 SYSTEM_NODES: dict[str, str] = dict(SYSTEM_NODE_LABEL)
 """Node selector of the system node group."""
 
+
+def pod(
+    containers: list[Any],
+    volumes: list[Any] | None = None,
+    *,
+    service_account: str | None = None,
+    api_access: bool = False,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A platform pod: non-root with the runtime's seccomp profile, on the system nodes, without a
+    Kubernetes API token unless it needs one (`api_access`). `extra` adds or overrides PodSpec fields."""
+    spec: dict[str, Any] = {
+        "automountServiceAccountToken": api_access,
+        "securityContext": pod_security(),
+        "nodeSelector": dict(SYSTEM_NODES),
+        "containers": containers,
+    }
+    if service_account is not None:
+        spec["serviceAccountName"] = service_account
+    if volumes:
+        spec["volumes"] = volumes
+    return {**spec, **extra}
+
+
+def run_once(labels: Mapping[str, str], pod_spec: Mapping[str, Any], *, retries: int) -> Any:
+    """A Job spec that retries its pod until it succeeds (idempotent setup work)."""
+    return {
+        "backoffLimit": retries,
+        "template": {"metadata": {"labels": dict(labels)}, "spec": {"restartPolicy": "OnFailure", **pod_spec}},
+    }
+
+
 GPU_TOLERATION: Any = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
+
+
+def request_gpus(pod: dict[str, Any], resources: Any, gpus: int, pool: str | None) -> None:
+    """Ask for `gpus` GPUs: the GPU limit, the GPU taint's toleration, and a node selector for the
+    named pool (or any GPU node). Nothing when `gpus` is 0."""
+    if not gpus:
+        return
+    resources["limits"][GPU_RESOURCE] = str(gpus)
+    resources["requests"][GPU_RESOURCE] = str(gpus)
+    pod["tolerations"] = [GPU_TOLERATION]
+    pod["nodeSelector"] = {GPU_POOL_LABEL: pool} if pool else {ACCELERATOR_LABEL: "nvidia"}
 
 
 def http_probe(
@@ -133,16 +175,50 @@ class ScrapeTarget:
     """Scrape pods directly (PodMonitor) instead of through a Service (ServiceMonitor)."""
 
 
-@dataclass(frozen=True)
-class IngressArgs:
-    host: str
-    """DNS name."""
+class IngressSettings(Spec):
+    """Publish a service through an Ingress (the AWS Load Balancer Controller's `alb` class by default)."""
+
+    host: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
+    """DNS name the service is published under."""
     class_name: str = "alb"
-    """IngressClass (`alb` needs the AWS Load Balancer Controller in the cluster). Default: alb."""
+    """IngressClass. Default: alb (AWS Load Balancer Controller)."""
     internal: bool = True
     """Keep the load balancer inside the VPC. Default: true."""
-    tls_certificate_arn: str | None = None
-    """ACM certificate; with one, the load balancer listens on HTTPS only. Default: none."""
+    tls_certificate_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:.+$")] | None = None
+    """ACM certificate for HTTPS. Required when internal is false."""
+
+    @model_validator(mode="after")
+    def _public_needs_tls(self) -> IngressSettings:
+        if not self.internal and self.tls_certificate_arn is None:
+            fail(
+                [
+                    Issue(
+                        ("tls_certificate_arn",),
+                        None,
+                        "an internet-facing ingress needs an ACM certificate (HTTPS only)",
+                    )
+                ]
+            )
+        return self
+
+    def annotations(self) -> dict[str, str]:
+        """The AWS Load Balancer Controller's annotations: internal unless asked, HTTPS-only with a certificate."""
+        found = {
+            "alb.ingress.kubernetes.io/scheme": "internal" if self.internal else "internet-facing",
+            "alb.ingress.kubernetes.io/target-type": "ip",
+        }
+        if self.tls_certificate_arn:
+            found.update(
+                {
+                    "alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS": 443}]',
+                    "alb.ingress.kubernetes.io/certificate-arn": self.tls_certificate_arn,
+                    "alb.ingress.kubernetes.io/ssl-policy": TLS_POLICY,
+                }
+            )
+        return found
+
+
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
 def spread_over_zones(pod_selector: Mapping[str, str]) -> Any:
@@ -158,17 +234,17 @@ DENY_ALL_INGRESS: Any = {"podSelector": {}, "policyTypes": ["Ingress"]}
 
 
 def namespace(
-    parent: pulumi.Resource,
     resource_name: str,
     name: str,
-    pod_security: str = "restricted",
     *,
+    pod_security: str = "restricted",
     deny_ingress: bool = False,
-    opts_provider: pulumi.ProviderResource | None = None,
+    opts: pulumi.ResourceOptions | None = None,
 ) -> k8s.core.v1.Namespace:
     """A namespace enforcing a Pod Security Standard (restricted unless its workloads need more),
-    and, if asked, denying all ingress except what each workload's NetworkPolicy admits."""
-    opts = child(parent, provider=opts_provider) if opts_provider else child(parent)
+    and, if asked, denying all ingress except what each workload's NetworkPolicy admits. `opts`
+    carries the cluster's provider (and the parent, inside a component)."""
+    opts = opts or pulumi.ResourceOptions()
     created = k8s.core.v1.Namespace(
         resource_name,
         metadata={
@@ -270,22 +346,10 @@ def ingress(
     ns: str,
     labels_: Mapping[str, str],
     port: int,
-    args: IngressArgs,
+    args: IngressSettings,
 ) -> k8s.networking.v1.Ingress:
-    """An Ingress for the AWS Load Balancer Controller: internal unless asked, HTTPS-only with a certificate."""
-    annotations = {
-        "alb.ingress.kubernetes.io/scheme": "internal" if args.internal else "internet-facing",
-        "alb.ingress.kubernetes.io/target-type": "ip",
-        "alb.ingress.kubernetes.io/healthcheck-path": "/health",
-    }
-    if args.tls_certificate_arn:
-        annotations.update(
-            {
-                "alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS": 443}]',
-                "alb.ingress.kubernetes.io/certificate-arn": args.tls_certificate_arn,
-                "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
-            }
-        )
+    """An Ingress for the AWS Load Balancer Controller (see IngressSettings.annotations)."""
+    annotations = {**args.annotations(), "alb.ingress.kubernetes.io/healthcheck-path": "/health"}
     spec: Any = {
         "ingressClassName": args.class_name,
         "rules": [

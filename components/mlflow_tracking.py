@@ -5,23 +5,76 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
+from pydantic import Field, ValidationInfo, field_validator
 
-from components import k8s as kube
-from components._common import PlatformComponent, child
-from components.artifact_store import Access, ArtifactStore, Bucket, Grant
-from components.irsa import ROLE_ARN_ANNOTATION, OidcIdentity
+from . import k8s as kube
+from ._common import PlatformComponent, child
+from .artifact_store import Access, ArtifactAccess, Bucket, Grant
+from .contracts import CREDENTIAL_KEYS, BootstrapUsersSettings, MlflowClientSettings
+from .monitoring import MonitoringHooks
+from .spec import Cpu, Issue, Memory, Spec, check_names, environment, fail, settings_arg
+from .workload import Workload
 
 PORT = 5000
-NAME = "mlflow"
 ARTIFACT_PREFIX = "mlflow"
 ADMIN_USER = "admin"
+USERS_DIR = "/etc/mlflow-users"
+RULES = Path(__file__).with_name("assets") / "rules" / "mlflow.rules.yaml"
 AUTH_INI = (Path(__file__).parent / "assets" / "mlflow" / "basic_auth.ini").read_text()
 """MLflow's basic-auth config template (the tests start a real server with it)."""
+
+
+class MlflowSettings(Spec):
+    """MLflow tracking server and model registry."""
+
+    replicas: Annotated[int, Field(ge=1, le=20)] | None = Field(default=None, validate_default=True)
+    """Server replicas. Default: 1 in dev, 2 in prod (at least 2 in prod)."""
+    cpu: Cpu = "500m"
+    """CPU request per replica (limit: twice). Default: 500m."""
+    memory: Memory = "1Gi"
+    """Memory request and limit per replica. Default: 1Gi."""
+    ingress: kube.IngressSettings | None = None
+    """Publish the UI/API through an Ingress (authentication stays on). Default: cluster-internal only."""
+    proxy_artifacts: bool = True
+    """Serve artifacts through MLflow (clients need no AWS access; MLflow permissions apply). With false, clients read and write S3 directly through their own IRSA roles. Default: true."""
+
+    @field_validator("replicas")
+    @classmethod
+    def _ha_in_prod(cls, value: int | None, info: ValidationInfo) -> int:
+        prod = environment(info) == "prod"
+        if value is not None and value < 2 and prod:
+            fail([Issue((), value, "must be >= 2 in prod")])
+        return value if value is not None else (2 if prod else 1)
+
+    @property
+    def server_replicas(self) -> int:
+        return self.replicas or 1
+
+
+@dataclass(frozen=True)
+class MlflowClient:
+    """What a workload needs to use MLflow - one typed bundle: the server's URL, the Secret (in the
+    workload's namespace) with its own account's credentials, and, when MLflow does not proxy
+    artifacts, access to the artifact store (the workload's role then reads `mlflow/` in S3)."""
+
+    url: pulumi.Input[str]
+    credentials_secret: str
+    artifacts: ArtifactAccess | None = None
+
+    def env(self) -> list[Any]:
+        return MlflowClientSettings.env(tracking_uri=self.url)
+
+    def env_from(self) -> list[Any]:
+        return [{"secretRef": {"name": self.credentials_secret}}]
+
+    def artifact_grants(self, access: Access = Access.READ) -> list[Grant]:
+        """What the workload's IRSA role needs to reach model artifacts (nothing when proxied)."""
+        return [] if self.artifacts is None else [Grant(Bucket.ARTIFACTS, ARTIFACT_PREFIX, access)]
 
 
 @dataclass
@@ -34,27 +87,18 @@ class MlflowTrackingArgs:
     """SQLAlchemy URL of the tracking/registry database (secret)."""
     auth_url: pulumi.Input[str]
     """SQLAlchemy URL of the authentication database (secret)."""
-    artifacts: ArtifactStore
-    """Where artifacts go: s3://<artifacts bucket>/mlflow, through the server."""
-    oidc: OidcIdentity
-    """The cluster's OIDC provider (the server's IRSA role)."""
+    artifacts: ArtifactAccess
+    """Where artifacts go (s3://<artifacts bucket>/mlflow) and the identity the server's role trusts."""
+    settings: MlflowSettings = field(default_factory=MlflowSettings)
+    """Replicas, resources, ingress, artifact proxying. Default: the defaults."""
     users: Mapping[str, str] = field(default_factory=dict)
     """Workload accounts to create: user name -> namespace that receives its credentials Secret."""
-    replicas: int = 1
-    """Server replicas. Default: 1."""
-    cpu: str = "500m"
-    """CPU request (limit twice). Default: 500m."""
-    memory: str = "1Gi"
-    """Memory request and limit. Default: 1Gi."""
-    proxy_artifacts: bool = True
-    """Serve artifacts through the server (clients need no AWS access and MLflow permissions apply);
-    false makes clients read/write s3://<bucket>/mlflow directly with their own roles. Default: true."""
-    ingress: kube.IngressArgs | None = None
-    """Publish through an Ingress. Default: cluster-internal only."""
     allowed_client_namespaces: Sequence[str] = ()
     """Namespaces whose pods may call the server (its own always may). Default: none."""
-    tags: Mapping[str, str] = field(default_factory=dict)
-    """Tags for AWS resources. Default: none."""
+    monitoring: MonitoringHooks | None = None
+    """Scrape the server and alert when it is down. Default: not monitored."""
+    service_name: str | None = None
+    """Kubernetes name of the server's objects. Default: the component's name."""
 
 
 class MlflowTracking(PlatformComponent):
@@ -66,35 +110,33 @@ class MlflowTracking(PlatformComponent):
     url: pulumi.Output[str]
     """Cluster-internal URL of the server."""
     admin_password: pulumi.Output[str]
+    credentials: dict[str, str]
+    """Name of each workload account's credentials Secret (in the namespace given in `users`)."""
     scrape_target: kube.ScrapeTarget
 
     def __init__(self, name: str, args: MlflowTrackingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:MlflowTracking", name, None, opts)
-        ns = args.namespace
-        labels = kube.labels(NAME, "tracking-server")
-        selector = kube.selector(NAME, "tracking-server")
-        role = args.artifacts.irsa_role(
-            f"{name}-irsa",
-            oidc=args.oidc,
-            namespace=ns,
-            service_account=NAME,
-            grants=[Grant(Bucket.ARTIFACTS, ARTIFACT_PREFIX, Access.READ_WRITE)],
-            parent=self,
+        settings = settings_arg(MlflowSettings, args.settings, "settings", "MlflowTracking", name)
+        server = Workload.of(self, name, args.service_name, args.namespace, "tracking-server")
+        service, ns = server.name, server.namespace
+        check_names(
+            "MlflowTracking",
+            name,
+            {
+                **{f"users[{user!r}]": user for user in args.users},
+                **{f"users[{user!r}].namespace": namespace for user, namespace in args.users.items()},
+            },
         )
-        account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata=kube.metadata(NAME, ns, labels, {ROLE_ARN_ANNOTATION: role.arn}),
-            automount_service_account_token=False,
-            opts=child(self),
-        )
+        account = server.identity(args.artifacts, [Grant(Bucket.ARTIFACTS, ARTIFACT_PREFIX, Access.READ_WRITE)])
         admin = random.RandomPassword(f"{name}-admin", length=24, special=False, opts=child(self))
         self.admin_password = admin.result
         auth_ini = pulumi.Output.all(args.auth_url, admin.result).apply(
             lambda values: AUTH_INI.format(database_uri=values[0], admin_username=ADMIN_USER, admin_password=values[1])
         )
+        server_secret_name = f"{service}-server"
         server_secret = k8s.core.v1.Secret(
             f"{name}-server",
-            metadata=kube.metadata("mlflow-server", ns, labels),
+            metadata=server.metadata(name=server_secret_name),
             string_data={
                 "backend-store-uri": args.backend_url,
                 "basic_auth.ini": auth_ini,
@@ -102,178 +144,154 @@ class MlflowTracking(PlatformComponent):
             },
             opts=child(self),
         )
-        hosts = [f"{NAME}", f"{NAME}.{ns}", f"{NAME}.{ns}.svc", f"{NAME}.{ns}.svc.cluster.local", "localhost"]
-        if args.ingress is not None:
-            hosts.append(args.ingress.host)
+        hosts = [service, f"{service}.{ns}", f"{service}.{ns}.svc", f"{service}.{ns}.svc.cluster.local", "localhost"]
+        if settings.ingress is not None:
+            hosts.append(settings.ingress.host)
         artifact_root = pulumi.Output.format(
-            "s3://{0}/{1}", args.artifacts.bucket_names[Bucket.ARTIFACTS], ARTIFACT_PREFIX
+            "s3://{0}/{1}", args.artifacts.store.bucket_names[Bucket.ARTIFACTS], ARTIFACT_PREFIX
         )
         artifact_args = (
             ["--serve-artifacts", "--artifacts-destination", artifact_root]
-            if args.proxy_artifacts
+            if settings.proxy_artifacts
             else ["--no-serve-artifacts", "--default-artifact-root", artifact_root]
         )
         http = kube.http_probe("/health", "http")
-        deployment: Any = {
-            "replicas": args.replicas,
-            "selector": {"matchLabels": selector},
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "serviceAccountName": NAME,
-                    # No Kubernetes API access; the IRSA web-identity token is a separate projected volume.
-                    "automountServiceAccountToken": False,
-                    "securityContext": kube.pod_security(),
-                    "nodeSelector": kube.SYSTEM_NODES,
-                    "topologySpreadConstraints": [kube.spread_over_zones(selector)],
-                    "containers": [
-                        {
-                            "name": "mlflow",
-                            "image": args.image,
-                            "imagePullPolicy": "Always",
-                            "command": ["mlflow"],
-                            "args": [
-                                "server",
-                                "--host",
-                                "0.0.0.0",
-                                "--port",
-                                str(PORT),
-                                "--workers",
-                                "2",
-                                *artifact_args,
-                                "--app-name",
-                                "basic-auth",
-                                "--expose-prometheus",
-                                "/tmp/prometheus",
-                            ],
-                            "env": [
-                                kube.secret_env("MLFLOW_BACKEND_STORE_URI", "mlflow-server", "backend-store-uri"),
-                                *kube.env(
-                                    {
-                                        "MLFLOW_AUTH_CONFIG_PATH": "/etc/mlflow/basic_auth.ini",
-                                        "MLFLOW_SERVER_ALLOWED_HOSTS": ",".join(hosts),
-                                        "HOME": "/tmp",
-                                    }
-                                ),
-                            ],
-                            "ports": [{"name": "http", "containerPort": PORT}],
-                            "securityContext": kube.RESTRICTED_CONTAINER,
-                            "resources": kube.resources(args.cpu, args.memory),
-                            "readinessProbe": http,
-                            "livenessProbe": {**http, "initialDelaySeconds": 30},
-                            "startupProbe": {**http, "failureThreshold": 30},
-                            "volumeMounts": [
-                                {"name": "auth", "mountPath": "/etc/mlflow", "readOnly": True},
-                                {"name": "tmp", "mountPath": "/tmp"},
-                            ],
-                        }
+        # No Kubernetes API access; the IRSA web-identity token is a separate projected volume.
+        pod = kube.pod(
+            service_account=service,
+            topologySpreadConstraints=[kube.spread_over_zones(server.selector)],
+            containers=[
+                {
+                    "name": "mlflow",
+                    "image": args.image,
+                    "imagePullPolicy": "Always",
+                    "command": ["mlflow"],
+                    "args": [
+                        "server",
+                        "--host",
+                        "0.0.0.0",
+                        "--port",
+                        str(PORT),
+                        "--workers",
+                        "2",
+                        *artifact_args,
+                        "--app-name",
+                        "basic-auth",
+                        "--expose-prometheus",
+                        "/tmp/prometheus",
                     ],
-                    "volumes": [
-                        {
-                            "name": "auth",
-                            "secret": {
-                                "secretName": "mlflow-server",
-                                "items": [{"key": "basic_auth.ini", "path": "basic_auth.ini"}],
-                            },
-                        },
-                        kube.tmp_volume(size="1Gi"),
+                    "env": [
+                        kube.secret_env("MLFLOW_BACKEND_STORE_URI", server_secret_name, "backend-store-uri"),
+                        *kube.env(
+                            {
+                                "MLFLOW_AUTH_CONFIG_PATH": "/etc/mlflow/basic_auth.ini",
+                                "MLFLOW_SERVER_ALLOWED_HOSTS": ",".join(hosts),
+                                "HOME": "/tmp",
+                            }
+                        ),
                     ],
+                    "ports": [{"name": "http", "containerPort": PORT}],
+                    "securityContext": kube.RESTRICTED_CONTAINER,
+                    "resources": kube.resources(settings.cpu, settings.memory),
+                    "readinessProbe": http,
+                    "livenessProbe": {**http, "initialDelaySeconds": 30},
+                    "startupProbe": {**http, "failureThreshold": 30},
+                    "volumeMounts": [
+                        {"name": "auth", "mountPath": "/etc/mlflow", "readOnly": True},
+                        {"name": "tmp", "mountPath": "/tmp"},
+                    ],
+                }
+            ],
+            volumes=[
+                {
+                    "name": "auth",
+                    "secret": {
+                        "secretName": server_secret_name,
+                        "items": [{"key": "basic_auth.ini", "path": "basic_auth.ini"}],
+                    },
                 },
-            },
-        }
-        server = k8s.apps.v1.Deployment(
-            f"{name}-server",
-            metadata=kube.metadata(NAME, ns, labels),
-            spec=deployment,
-            opts=child(self, depends_on=[account, server_secret]),
+                kube.tmp_volume(size="1Gi"),
+            ],
         )
-        k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=kube.metadata(NAME, ns, labels),
-            spec=kube.service_spec(selector, {"http": PORT}),
-            opts=child(self),
-        )
-        kube.disruption_budget(self, f"{name}-pdb", NAME, ns, labels, selector, args.replicas)
-        kube.ingress_policy(
-            self,
-            f"{name}-netpol",
-            NAME,
-            ns,
-            selector,
-            PORT,
-            [*args.allowed_client_namespaces, "monitoring"],
-            open_to_all=args.ingress is not None,
-        )
-        if args.ingress is not None:
-            kube.ingress(self, f"{name}-ingress", NAME, ns, labels, PORT, args.ingress)
-        self.url = pulumi.Output.from_input(f"http://{NAME}.{ns}.svc.cluster.local:{PORT}")
-        self.credentials = self._users(name, args, labels, server)
-        self.scrape_target = kube.ScrapeTarget(NAME, ns, selector, "http")
+        replicas = settings.server_replicas
+        deployment = server.deployment(pod, replicas=replicas, depends_on=[account, server_secret])
+        server.service({"http": PORT})
+        server.disruption_budget(replicas)
+        clients = [*args.allowed_client_namespaces, *([args.monitoring.namespace] if args.monitoring else [])]
+        server.admit(PORT, clients, open_to_all=settings.ingress is not None)
+        if settings.ingress is not None:
+            kube.ingress(self, f"{name}-ingress", service, ns, server.labels, PORT, settings.ingress)
+        self.url = pulumi.Output.from_input(f"http://{service}.{ns}.svc.cluster.local:{PORT}")
+        self._artifacts = None if settings.proxy_artifacts else args.artifacts
+        self.credentials = self._users(name, service, args, server, deployment)
+        self.scrape_target = server.scrape_target("http")
+        if args.monitoring is not None:
+            args.monitoring.scrape(self, f"{name}-servicemonitor", self.scrape_target)
+            args.monitoring.alert_rules(self, f"{name}-rules", RULES)
         self.register_outputs({"url": self.url})
 
+    def client(self, user: str) -> MlflowClient:
+        """The bundle a workload running as `user` needs (one of the accounts in `users`)."""
+        if user not in self.credentials:
+            raise KeyError(f"no MLflow account {user!r}; accounts: {', '.join(self.credentials) or 'none'}")
+        return MlflowClient(self.url, self.credentials[user], self._artifacts)
+
     def _users(
-        self, name: str, args: MlflowTrackingArgs, labels: Mapping[str, str], server: pulumi.Resource
+        self, name: str, service: str, args: MlflowTrackingArgs, server: Workload, deployment: pulumi.Resource
     ) -> dict[str, str]:
         """One account per workload, its password in a Secret in the workload's namespace; a Job
         (idempotent) creates or updates the accounts through MLflow's auth API."""
         secrets: dict[str, str] = {}
         passwords: dict[str, pulumi.Output[str]] = {}
+        username_key, password_key = CREDENTIAL_KEYS
         for user, namespace in args.users.items():
             password = random.RandomPassword(f"{name}-user-{user}", length=24, special=False, opts=child(self)).result
             passwords[user] = password
-            secrets[user] = f"mlflow-credentials-{user}"
+            secrets[user] = f"{service}-credentials-{user}"
             k8s.core.v1.Secret(
                 f"{name}-credentials-{user}",
-                metadata=kube.metadata(secrets[user], namespace, labels),
-                string_data={"MLFLOW_TRACKING_USERNAME": user, "MLFLOW_TRACKING_PASSWORD": password},
+                metadata=kube.metadata(secrets[user], namespace, server.labels),
+                string_data={username_key: user, password_key: password},
                 opts=child(self),
             )
         if not passwords:
             return secrets
         users_secret = k8s.core.v1.Secret(
             f"{name}-users",
-            metadata=kube.metadata("mlflow-users", args.namespace, labels),
+            metadata=server.metadata(name=f"{service}-users"),
             string_data=passwords,
             opts=child(self),
         )
-        job: Any = {
-            "backoffLimit": 10,
-            "template": {
-                "metadata": {"labels": kube.labels(NAME, "bootstrap-users")},
-                "spec": {
-                    "restartPolicy": "OnFailure",
-                    "securityContext": kube.pod_security(),
-                    "automountServiceAccountToken": False,
-                    "containers": [
-                        {
-                            "name": "bootstrap-users",
-                            "image": args.image,
-                            "imagePullPolicy": "Always",
-                            "command": ["python", "/opt/mlflow/bootstrap_users.py"],
-                            "env": [
-                                kube.secret_env("MLFLOW_ADMIN_PASSWORD", "mlflow-server", "admin-password"),
-                                *kube.env(
-                                    {
-                                        "MLFLOW_URL": f"http://{NAME}:{PORT}",
-                                        "MLFLOW_ADMIN_USER": ADMIN_USER,
-                                        "USERS_DIR": "/etc/mlflow-users",
-                                    }
-                                ),
-                            ],
-                            "securityContext": kube.RESTRICTED_CONTAINER,
-                            "resources": kube.resources("50m", "128Mi", "200m", "256Mi"),
-                            "volumeMounts": [{"name": "users", "mountPath": "/etc/mlflow-users", "readOnly": True}],
-                        }
-                    ],
-                    "volumes": [{"name": "users", "secret": {"secretName": "mlflow-users"}}],
-                },
-            },
-        }
+        bootstrap_labels = kube.labels(service, "bootstrap-users")
+        bootstrap = BootstrapUsersSettings.variables()
+        job = kube.run_once(
+            bootstrap_labels,
+            kube.pod(
+                [
+                    {
+                        "name": "bootstrap-users",
+                        "image": args.image,
+                        "imagePullPolicy": "Always",
+                        "command": ["python", "/opt/mlflow/bootstrap_users.py"],
+                        "env": [
+                            kube.secret_env(bootstrap["admin_password"], f"{service}-server", "admin-password"),
+                            *BootstrapUsersSettings.env(
+                                mlflow_url=f"http://{service}:{PORT}", admin_user=ADMIN_USER, users_dir=USERS_DIR
+                            ),
+                        ],
+                        "securityContext": kube.RESTRICTED_CONTAINER,
+                        "resources": kube.resources("50m", "128Mi", "200m", "256Mi"),
+                        "volumeMounts": [{"name": "users", "mountPath": USERS_DIR, "readOnly": True}],
+                    }
+                ],
+                [{"name": "users", "secret": {"secretName": f"{service}-users"}}],
+            ),
+            retries=10,
+        )
         k8s.batch.v1.Job(
             f"{name}-bootstrap-users",
-            metadata=kube.metadata("mlflow-bootstrap-users", args.namespace, kube.labels(NAME, "bootstrap-users")),
+            metadata=kube.metadata(f"{service}-bootstrap-users", args.namespace, bootstrap_labels),
             spec=job,
-            opts=child(self, depends_on=[server, users_secret]),
+            opts=child(self, depends_on=[deployment, users_secret]),
         )
         return secrets

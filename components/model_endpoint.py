@@ -3,68 +3,112 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import Field, model_validator
 
-from components import k8s as kube
-from components._common import ComponentArgsError, PlatformComponent, child
-from components.artifact_store import Access, ArtifactStore, Bucket, Grant
-from components.gpu import GPU_RESOURCE
-from components.gpu_node_pool import ACCELERATOR_LABEL, GPU_POOL_LABEL
-from components.irsa import ROLE_ARN_ANNOTATION, OidcIdentity
-from components.model_serving import ServingMode
+from . import k8s as kube
+from ._common import ComponentArgsError, PlatformComponent, child
+from .contracts import PredictorSettings
+from .mlflow_tracking import MlflowClient
+from .model_serving import KServeSettings, ModelServing, ServingMode
+from .monitoring import MonitoringHooks
+from .spec import Cpu, DnsLabel, Issue, Memory, Spec, check_names, fail, render_message, settings_arg
+from .workload import Workload
 
 HTTP_PORT = 8080
-ARTIFACT_PREFIX = "mlflow"
+ModelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
 
 
-@dataclass(frozen=True)
-class DirectArtifactAccess:
-    """Read model artifacts straight from S3 (when MLflow does not proxy them): an IRSA role that can
-    read only the MLflow prefix of the artifacts bucket."""
+class EndpointSettings(Spec):
+    """One InferenceService serving a registered model by alias."""
 
-    artifacts: ArtifactStore
-    oidc: OidcIdentity
+    name: DnsLabel
+    """InferenceService name (unique)."""
+    model: ModelName
+    """Registered model name in MLflow."""
+    alias: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")] = "champion"
+    """Registry alias served (`models:/<model>@<alias>`). Default: champion."""
+    min_replicas: Annotated[int, Field(ge=0, le=100)] = 1
+    """Fewest replicas (0 only in Serverless mode, never in prod). Default: 1."""
+    max_replicas: Annotated[int, Field(ge=1, le=100)] = 3
+    """Most replicas. Default: 3."""
+    canary_traffic_percent: Annotated[int, Field(ge=0, le=100)] | None = None
+    """Share of traffic for the latest revision during a rollout (Serverless mode only). Default: none."""
+    cpu: Cpu = "500m"
+    """CPU request (limit: twice). Default: 500m."""
+    memory: Memory = "1Gi"
+    """Memory request and limit. Default: 1Gi."""
+    gpus: Annotated[int, Field(ge=0, le=8)] = 0
+    """GPUs per replica; needs a GPU pool. Default: 0."""
+    gpu_pool: str | None = None
+    """GPU pool to run on. Default: any pool (when gpus > 0)."""
+
+    @model_validator(mode="after")
+    def _replicas(self) -> EndpointSettings:
+        if self.max_replicas < self.min_replicas:
+            fail([Issue(("max_replicas",), self.max_replicas, f"must be >= {{min_replicas}} ({self.min_replicas})")])
+        return self
+
+
+def mode_issues(endpoint: EndpointSettings, mode: ServingMode) -> list[Issue]:
+    """What an endpoint asks that the serving mode cannot honour (the config and the component both
+    ask this)."""
+    issues = []
+    if mode is ServingMode.STANDARD and endpoint.canary_traffic_percent is not None:
+        issues.append(
+            Issue(
+                ("canary_traffic_percent",),
+                endpoint.canary_traffic_percent,
+                "canary rollouts need mode Serverless (Standard mode rolls out with maxUnavailable 0)",
+            )
+        )
+    if mode is ServingMode.STANDARD and endpoint.min_replicas == 0:
+        issues.append(Issue(("min_replicas",), 0, "Standard mode cannot scale to zero; use >= 1 or mode Serverless"))
+    return issues
+
+
+class ServingSettings(KServeSettings):
+    """KServe and the inference endpoints."""
+
+    endpoints: list[EndpointSettings] = Field(default_factory=list)
+    """One InferenceService per entry. Default: none."""
+
+    @model_validator(mode="after")
+    def _endpoints(self) -> ServingSettings:
+        issues = []
+        for index, endpoint in enumerate(self.endpoints):
+            issues += [
+                Issue(("endpoints", index, *i.path), i.value, i.message) for i in mode_issues(endpoint, self.mode)
+            ]
+        names = [e.name for e in self.endpoints]
+        issues += [
+            Issue(("endpoints", i, "name"), n, "duplicate endpoint name") for i, n in enumerate(names) if n in names[:i]
+        ]
+        fail(issues)
+        return self
 
 
 @dataclass
 class ModelEndpointArgs:
+    endpoint: EndpointSettings
+    """Model and alias to serve, replicas, resources, GPUs."""
     namespace: str
     """Namespace of the InferenceService."""
     image: str
     """The serving image (apps/serving)."""
-    model: str
-    """Registered model name."""
-    mlflow_url: pulumi.Input[str]
-    """MLflow tracking server URL."""
-    mlflow_credentials_secret: str
-    """Secret (in `namespace`) with MLFLOW_TRACKING_USERNAME/PASSWORD of a read-only account."""
-    alias: str = "champion"
-    """Registry alias to serve and follow. Default: champion."""
-    mode: ServingMode = ServingMode.STANDARD
-    """KServe deployment mode (ModelServing's). Default: Standard."""
-    min_replicas: int = 1
-    """Fewest replicas (0 only in Serverless mode). Default: 1."""
-    max_replicas: int = 3
-    """Most replicas. Default: 3."""
-    canary_traffic_percent: int | None = None
-    """Traffic share of a new revision during rollout (Serverless only). Default: none."""
-    cpu: str = "500m"
-    """CPU request (limit twice). Default: 500m."""
-    memory: str = "1Gi"
-    """Memory request and limit. Default: 1Gi."""
-    gpus: int = 0
-    """GPUs per replica. Default: 0."""
-    gpu_pool: str | None = None
-    """GPU pool to schedule on (node label mlops.platform/gpu-pool). Default: any GPU node."""
-    monitor_url: str | None = None
-    """Drift monitor ingestion URL for prediction logs. Default: no logging."""
+    mlflow: MlflowClient
+    """MLflow's URL and a read-only account (MlflowTracking.client("serving"))."""
+    serving: ModelServing
+    """The KServe installation: its mode, and what must exist before an InferenceService."""
+    monitor_url: pulumi.Input[str] | None = None
+    """Drift monitor ingestion URL for prediction logs (DriftMonitor.ingest_url). Default: no logging."""
     feature_server_url: pulumi.Input[str] | None = None
-    """Feast feature server, for entity-keyed requests. Default: none."""
-    direct_artifact_access: DirectArtifactAccess | None = None
-    """Give the predictor read access to model artifacts in S3. Default: artifacts come through MLflow."""
+    """Feast feature server, for entity-keyed requests (FeatureStore.url). Default: none."""
+    monitoring: MonitoringHooks | None = None
+    """Scrape the predictor's pods. Default: not monitored."""
 
 
 class ModelEndpoint(PlatformComponent):
@@ -74,47 +118,49 @@ class ModelEndpoint(PlatformComponent):
     the GPU limit, the toleration and a node selector for their pool. Non-root, read-only root."""
 
     url: pulumi.Output[str]
+    """Cluster-internal URL of the predictor."""
     scrape_target: kube.ScrapeTarget
 
     def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:ModelEndpoint", name, None, opts)
-        self._validate(name, args)
+        endpoint = settings_arg(EndpointSettings, args.endpoint, "endpoint", "ModelEndpoint", name)
+        isvc = endpoint.name
+        check_names("ModelEndpoint", name, {"namespace": args.namespace})
+        mode = args.serving.mode
+        problems = [
+            f"endpoint.{i.path[0]} = {i.value!r}: {render_message(i.message, 'python')}"
+            for i in mode_issues(endpoint, mode)
+        ]
+        if problems:
+            raise ComponentArgsError("ModelEndpoint", name, problems)
         ns = args.namespace
-        labels = kube.labels(name, "predictor")
-        account_name = f"{name}-predictor"
-        annotations: dict[str, pulumi.Input[str]] = {}
-        if args.direct_artifact_access is not None:
-            role = args.direct_artifact_access.artifacts.irsa_role(
-                f"{name}-irsa",
-                oidc=args.direct_artifact_access.oidc,
-                namespace=ns,
-                service_account=account_name,
-                grants=[Grant(Bucket.ARTIFACTS, ARTIFACT_PREFIX, Access.READ)],
-                parent=self,
-            )
-            annotations[ROLE_ARN_ANNOTATION] = role.arn
-        k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata=kube.metadata(account_name, ns, labels, annotations),
-            automount_service_account_token=False,
-            opts=child(self),
-        )
-
-        resources = kube.resources(args.cpu, args.memory)
+        predictor_name = f"{isvc}-predictor"
+        workload = Workload(self, name, isvc, ns, "predictor")
+        workload.identity(args.mlflow.artifacts, args.mlflow.artifact_grants(), account=predictor_name)
+        resources = kube.resources(endpoint.cpu, endpoint.memory)
         predictor: dict[str, Any] = {
-            "serviceAccountName": account_name,
+            "serviceAccountName": predictor_name,
             "automountServiceAccountToken": False,
-            "minReplicas": args.min_replicas,
-            "maxReplicas": args.max_replicas,
+            "minReplicas": endpoint.min_replicas,
+            "maxReplicas": endpoint.max_replicas,
             "securityContext": kube.pod_security(),
             "containers": [
                 {
                     "name": "kserve-container",
                     "image": args.image,
                     "imagePullPolicy": "Always",
-                    "args": ["--model_name", name, "--http_port", str(HTTP_PORT)],
-                    "env": self._env(args),
-                    "envFrom": [{"secretRef": {"name": args.mlflow_credentials_secret}}],
+                    "args": ["--model_name", isvc, "--http_port", str(HTTP_PORT)],
+                    "env": [
+                        *args.mlflow.env(),
+                        *PredictorSettings.env(
+                            model_name=endpoint.model,
+                            model_alias=endpoint.alias,
+                            monitor_url=args.monitor_url,
+                            feast_url=args.feature_server_url,
+                        ),
+                        *kube.env({"HOME": "/tmp"}),
+                    ],
+                    "envFrom": args.mlflow.env_from(),
                     "ports": [{"name": "http1", "containerPort": HTTP_PORT, "protocol": "TCP"}],
                     "resources": resources,
                     "securityContext": kube.RESTRICTED_CONTAINER,
@@ -125,9 +171,9 @@ class ModelEndpoint(PlatformComponent):
             ],
             "volumes": [kube.tmp_volume(size="2Gi")],
         }
-        annotations_isvc = {"serving.kserve.io/deploymentMode": args.mode.kserve_name}
-        if args.mode is ServingMode.STANDARD:
-            annotations_isvc["serving.kserve.io/autoscalerClass"] = "hpa"
+        annotations = {"serving.kserve.io/deploymentMode": mode.kserve_name}
+        if mode is ServingMode.STANDARD:
+            annotations["serving.kserve.io/autoscalerClass"] = "hpa"
             predictor.update(
                 {
                     "scaleMetric": "cpu",
@@ -140,63 +186,22 @@ class ModelEndpoint(PlatformComponent):
             )
         else:
             predictor.update({"scaleMetric": "concurrency", "scaleTarget": 20})
-            if args.canary_traffic_percent is not None:
-                predictor["canaryTrafficPercent"] = args.canary_traffic_percent
-        if args.gpus:
-            resources["limits"][GPU_RESOURCE] = str(args.gpus)
-            resources["requests"][GPU_RESOURCE] = str(args.gpus)
-            predictor["tolerations"] = [kube.GPU_TOLERATION]
-            predictor["nodeSelector"] = (
-                {GPU_POOL_LABEL: args.gpu_pool} if args.gpu_pool else {ACCELERATOR_LABEL: "nvidia"}
-            )
+            if endpoint.canary_traffic_percent is not None:
+                predictor["canaryTrafficPercent"] = endpoint.canary_traffic_percent
+        kube.request_gpus(predictor, resources, endpoint.gpus, endpoint.gpu_pool)
         k8s.apiextensions.CustomResource(
             f"{name}-isvc",
             api_version="serving.kserve.io/v1beta1",
             kind="InferenceService",
-            metadata=kube.metadata(name, ns, labels, annotations_isvc),
+            metadata=kube.metadata(isvc, ns, workload.labels, annotations),
             spec={"predictor": predictor},
-            opts=child(self),
+            opts=child(self, depends_on=list(args.serving.ready)),
         )
         # Predictors are the cluster's inference API: any namespace may call them (the namespace denies by default).
-        kube.ingress_policy(
-            self,
-            f"{name}-netpol",
-            f"{name}-predictor",
-            ns,
-            {"serving.kserve.io/inferenceservice": name},
-            HTTP_PORT,
-            [],
-            open_to_all=True,
-        )
-        self.url = pulumi.Output.from_input(f"http://{name}-predictor.{ns}.svc.cluster.local")
-        self.scrape_target = kube.ScrapeTarget(
-            f"{name}-predictor", ns, {"serving.kserve.io/inferenceservice": name}, "http1", pods=True
-        )
+        pods = {"serving.kserve.io/inferenceservice": isvc}
+        kube.ingress_policy(self, f"{name}-netpol", predictor_name, ns, pods, HTTP_PORT, [], open_to_all=True)
+        self.url = pulumi.Output.from_input(f"http://{predictor_name}.{ns}.svc.cluster.local")
+        self.scrape_target = kube.ScrapeTarget(predictor_name, ns, pods, "http1", pods=True)
+        if args.monitoring is not None:
+            args.monitoring.scrape(self, f"{name}-podmonitor", self.scrape_target)
         self.register_outputs({"url": self.url})
-
-    @staticmethod
-    def _env(args: ModelEndpointArgs) -> list[Any]:
-        env: list[Any] = [
-            {"name": "MLFLOW_TRACKING_URI", "value": args.mlflow_url},
-            *kube.env({"MODEL_NAME": args.model, "MODEL_ALIAS": args.alias, "HOME": "/tmp"}),
-        ]
-        if args.monitor_url:
-            env.append({"name": "MONITOR_URL", "value": args.monitor_url})
-        if args.feature_server_url is not None:
-            env.append({"name": "FEAST_URL", "value": args.feature_server_url})
-        return env
-
-    @staticmethod
-    def _validate(name: str, args: ModelEndpointArgs) -> None:
-        problems = []
-        if args.max_replicas < max(args.min_replicas, 1):
-            problems.append(f"max_replicas ({args.max_replicas}) must be >= max(min_replicas ({args.min_replicas}), 1)")
-        if args.mode is ServingMode.STANDARD and args.min_replicas < 1:
-            problems.append(f"min_replicas ({args.min_replicas}) must be >= 1 in Standard mode (no scale to zero)")
-        if args.canary_traffic_percent is not None:
-            if args.mode is ServingMode.STANDARD:
-                problems.append(f"canary_traffic_percent ({args.canary_traffic_percent}) needs Serverless mode")
-            elif not 0 <= args.canary_traffic_percent <= 100:
-                problems.append(f"canary_traffic_percent ({args.canary_traffic_percent}) must be between 0 and 100")
-        if problems:
-            raise ComponentArgsError("ModelEndpoint", name, problems)

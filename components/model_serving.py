@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import k8s as kube
-from components._common import PlatformComponent, child
-from components.versions import (
+from . import k8s as kube
+from ._common import PlatformComponent, child
+from .monitoring import DASHBOARDS_DIR, RULES_DIR, MonitoringHooks
+from .spec import Spec, settings_arg
+from .versions import (
     CERT_MANAGER_CHART,
     KNATIVE_OPERATOR_CHART,
     KNATIVE_SERVING_VERSION,
@@ -40,12 +42,21 @@ class ServingMode(enum.Enum):
         return "Standard" if self is ServingMode.STANDARD else "Knative"
 
 
+class KServeSettings(Spec):
+    """How KServe runs predictors."""
+
+    mode: ServingMode = ServingMode.STANDARD
+    """KServe deployment mode: Standard (Deployments + HPA; no scale to zero, no canary) or Serverless (Knative: scale to zero, canary rollouts). Default: Standard."""
+
+
 @dataclass
 class ModelServingArgs:
-    mode: ServingMode = ServingMode.STANDARD
-    """Deployment mode. Default: Standard."""
+    settings: KServeSettings = field(default_factory=KServeSettings)
+    """The deployment mode. Default: Standard."""
     namespace: str = "kserve"
     """Namespace of the KServe controller (created by the caller). Default: kserve."""
+    monitoring: MonitoringHooks | None = None
+    """Chart every predictor's traffic and alert on latency and errors. Default: neither."""
 
 
 class ModelServing(PlatformComponent):
@@ -55,10 +66,12 @@ class ModelServing(PlatformComponent):
     must depend on."""
 
     ready: list[pulumi.Resource]
+    mode: ServingMode
 
     def __init__(self, name: str, args: ModelServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:ModelServing", name, None, opts)
-        cert_ns = kube.namespace(self, f"{name}-cert-manager-ns", "cert-manager")
+        self.mode = settings_arg(KServeSettings, args.settings, "settings", "ModelServing", name).mode
+        cert_ns = kube.namespace(f"{name}-cert-manager-ns", "cert-manager", opts=child(self))
         cert_manager = kube.helm_release(
             self,
             f"{name}-cert-manager",
@@ -75,7 +88,7 @@ class ModelServing(PlatformComponent):
             atomic=True,
         )
         prerequisites: list[pulumi.Resource] = [cert_manager]
-        if args.mode is ServingMode.SERVERLESS:
+        if self.mode is ServingMode.SERVERLESS:
             prerequisites.append(self._knative(name))
         crds = kube.helm_release(
             self,
@@ -96,7 +109,7 @@ class ModelServing(PlatformComponent):
             {
                 "kserve": {
                     "controller": {
-                        "deploymentMode": args.mode.kserve_name,
+                        "deploymentMode": self.mode.kserve_name,
                         # Predictors stay cluster-internal; publish one deliberately (Gateway/Ingress) if needed.
                         "gateway": {"disableIngressCreation": True},
                         "nodeSelector": kube.SYSTEM_NODES,
@@ -107,11 +120,16 @@ class ModelServing(PlatformComponent):
             atomic=True,
         )
         self.ready = [crds, controller]
+        if args.monitoring is not None:
+            args.monitoring.alert_rules(self, f"{name}-rules", RULES_DIR / "serving.rules.yaml")
+            args.monitoring.dashboard(self, f"{name}-dashboard", DASHBOARDS_DIR / "serving.json")
         self.register_outputs({})
 
     def _knative(self, name: str) -> pulumi.Resource:
-        operator_ns = kube.namespace(self, f"{name}-knative-operator-ns", "knative-operator")
-        serving_ns = kube.namespace(self, f"{name}-knative-serving-ns", "knative-serving", pod_security="baseline")
+        operator_ns = kube.namespace(f"{name}-knative-operator-ns", "knative-operator", opts=child(self))
+        serving_ns = kube.namespace(
+            f"{name}-knative-serving-ns", "knative-serving", pod_security="baseline", opts=child(self)
+        )
         operator = kube.helm_release(
             self,
             f"{name}-knative-operator",

@@ -7,21 +7,24 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
+from pydantic import Field
 
-from components import k8s as kube
-from components._common import PlatformComponent, child
-from components.versions import KUBE_PROMETHEUS_STACK_CHART, PUSHGATEWAY_CHART
+from . import k8s as kube
+from ._common import PlatformComponent, child
+from .spec import Spec, settings_arg
+from .versions import KUBE_PROMETHEUS_STACK_CHART, PUSHGATEWAY_CHART
 
 ASSETS = Path(__file__).with_name("assets")
 RULES_DIR = ASSETS / "rules"
 DASHBOARDS_DIR = ASSETS / "dashboards"
 RELEASE = "kube-prometheus-stack"
+PUSHGATEWAY_PORT = 9091
 
 
 def alert_rule_files() -> list[Path]:
@@ -34,18 +37,88 @@ def dashboards() -> dict[str, dict[str, Any]]:
     return {path.stem: json.loads(path.read_text()) for path in sorted(DASHBOARDS_DIR.glob("*.json"))}
 
 
+class MonitoringSettings(Spec):
+    """Prometheus, Alertmanager and Grafana."""
+
+    retention: Annotated[str, Field(pattern=r"^[0-9]+(h|d|w|y)$")] = "15d"
+    """Prometheus retention. Default: 15d."""
+    storage_gib: Annotated[int, Field(ge=5, le=16384)] = 50
+    """Prometheus volume size. Default: 50."""
+    grafana_ingress: kube.IngressSettings | None = None
+    """Publish Grafana through an Ingress. Default: cluster-internal only."""
+
+
+@dataclass(frozen=True)
+class MonitoringHooks:
+    """What a component needs to be monitored - one typed bundle from the Monitoring component:
+    where Prometheus and Grafana run, what to wait for (the operator's CRDs), where batch jobs push.
+    Each component declares its own scrape targets, alert rules and dashboards through it."""
+
+    namespace: str
+    """Namespace of Prometheus (NetworkPolicies admit scrapes from it) and of the dashboards."""
+    ready: Sequence[pulumi.Resource]
+    """The monitoring stack's release: its CRDs exist once it is installed."""
+    pushgateway_url: pulumi.Input[str]
+    """Where batch jobs push their metrics."""
+    owner: pulumi.Resource | None = None
+    """The Monitoring component: it declared these objects before components declared their own, so
+    each keeps an alias to its old name there (a deployed stack adopts them instead of replacing)."""
+    owner_name: str = ""
+
+    def scrape(self, parent: pulumi.Resource, resource_name: str, target: kube.ScrapeTarget) -> pulumi.Resource:
+        """A ServiceMonitor (or PodMonitor) for `target`, once the operator's CRDs exist."""
+        endpoint = {"port": target.port, "path": target.path, "interval": "15s"}
+        kind = "PodMonitor" if target.pods else "ServiceMonitor"
+        spec: Any = {
+            "selector": {"matchLabels": dict(target.selector)},
+            "namespaceSelector": {"matchNames": [target.namespace]},
+            ("podMetricsEndpoints" if target.pods else "endpoints"): [endpoint],
+        }
+        return k8s.apiextensions.CustomResource(
+            resource_name,
+            api_version="monitoring.coreos.com/v1",
+            kind=kind,
+            metadata=kube.metadata(target.name, target.namespace, kube.labels(target.name, "monitoring")),
+            spec=spec,
+            opts=child(parent, depends_on=list(self.ready), aliases=self._aliases(f"{kind.lower()}-{target.name}")),
+        )
+
+    def alert_rules(self, parent: pulumi.Resource, resource_name: str, path: Path) -> pulumi.Resource:
+        """A PrometheusRule holding the groups of one rules file (unit-tested by promtool)."""
+        rule_name = path.name.removesuffix(".rules.yaml")
+        return k8s.apiextensions.CustomResource(
+            resource_name,
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata=kube.metadata(f"mlops-{rule_name}", self.namespace, kube.labels("mlops-alerts", "monitoring")),
+            spec={"groups": yaml.safe_load(path.read_text())["groups"]},
+            opts=child(parent, depends_on=list(self.ready)),
+        )
+
+    def dashboard(self, parent: pulumi.Resource, resource_name: str, path: Path) -> pulumi.Resource:
+        """A Grafana dashboard, picked up by Grafana's sidecar from any namespace."""
+        stem = path.stem
+        return k8s.core.v1.ConfigMap(
+            resource_name,
+            metadata=kube.metadata(
+                f"dashboard-{stem}", self.namespace, {**kube.labels("grafana", "dashboard"), "grafana_dashboard": "1"}
+            ),
+            data={f"{stem}.json": json.dumps(json.loads(path.read_text()), indent=1)},
+            opts=child(parent, aliases=self._aliases(f"dashboard-{stem}")),
+        )
+
+    def _aliases(self, old_suffix: str) -> list[pulumi.Alias]:
+        if self.owner is None:
+            return []
+        return [pulumi.Alias(name=f"{self.owner_name}-{old_suffix}", parent=self.owner)]
+
+
 @dataclass
 class MonitoringArgs:
+    settings: MonitoringSettings = field(default_factory=MonitoringSettings)
+    """Retention, volume size and an optional Grafana ingress. Default: the defaults."""
     namespace: str = "monitoring"
     """Namespace of the stack (created by the caller, privileged for node-exporter). Default: monitoring."""
-    retention: str = "15d"
-    """Prometheus retention. Default: 15d."""
-    storage_gib: int = 50
-    """Prometheus volume. Default: 50."""
-    targets: Sequence[kube.ScrapeTarget] = ()
-    """Platform services to scrape (one ServiceMonitor or PodMonitor each). Default: none."""
-    grafana_ingress: kube.IngressArgs | None = None
-    """Publish Grafana. Default: cluster-internal only."""
     extra_values: Mapping[str, Any] = field(default_factory=dict)
     """Values merged over the chart values below (advanced). Default: none."""
 
@@ -57,9 +130,12 @@ class Monitoring(PlatformComponent):
     jobs' metrics. The ML dashboards and alert rules are files under components/assets."""
 
     grafana_admin_password: pulumi.Output[str]
+    hooks: MonitoringHooks
+    """Hand this to every component that should be scraped, alerted on or charted."""
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:Monitoring", name, None, opts)
+        settings = settings_arg(MonitoringSettings, args.settings, "settings", "Monitoring", name)
         ns = args.namespace
         labels = kube.labels("grafana", "monitoring")
         password = random.RandomPassword(f"{name}-grafana-admin", length=24, special=False, opts=child(self))
@@ -76,13 +152,14 @@ class Monitoring(PlatformComponent):
             RELEASE,
             KUBE_PROMETHEUS_STACK_CHART,
             ns,
-            _deep_merge(self._values(args), dict(args.extra_values)),
+            _deep_merge(self._values(settings), dict(args.extra_values)),
             after=[admin],
         )
+        pushgateway = "pushgateway"
         kube.helm_release(
             self,
             f"{name}-pushgateway",
-            "pushgateway",
+            pushgateway,
             PUSHGATEWAY_CHART,
             ns,
             {
@@ -94,32 +171,19 @@ class Monitoring(PlatformComponent):
             },
             after=[stack],  # its ServiceMonitor needs the chart's CRDs
         )
-        after_crds = child(self, depends_on=[stack])
-        for target in args.targets:
-            self._monitor(name, target, after_crds)
-        for path in alert_rule_files():
-            document = yaml.safe_load(path.read_text())
-            rule_name = path.name.removesuffix(".rules.yaml")
-            k8s.apiextensions.CustomResource(
-                f"{name}-rules-{rule_name}",
-                api_version="monitoring.coreos.com/v1",
-                kind="PrometheusRule",
-                metadata=kube.metadata(f"mlops-{rule_name}", ns, kube.labels("mlops-alerts", "monitoring")),
-                spec={"groups": document["groups"]},
-                opts=after_crds,
-            )
-        for stem, dashboard in dashboards().items():
-            k8s.core.v1.ConfigMap(
-                f"{name}-dashboard-{stem}",
-                metadata=kube.metadata(
-                    f"dashboard-{stem}", ns, {**kube.labels("grafana", "dashboard"), "grafana_dashboard": "1"}
-                ),
-                data={f"{stem}.json": json.dumps(dashboard, indent=1)},
-                opts=child(self),
-            )
-        self.register_outputs({})
+        # The chart names the Service <release>-<chart name>.
+        self.hooks = MonitoringHooks(
+            namespace=ns,
+            ready=[stack],
+            pushgateway_url=pulumi.Output.from_input(
+                f"http://{pushgateway}-{PUSHGATEWAY_CHART.chart}.{ns}.svc.cluster.local:{PUSHGATEWAY_PORT}"
+            ),
+            owner=self,
+            owner_name=name,
+        )
+        self.register_outputs({"pushgatewayUrl": self.hooks.pushgateway_url})
 
-    def _values(self, args: MonitoringArgs) -> dict[str, Any]:
+    def _values(self, settings: MonitoringSettings) -> dict[str, Any]:
         grafana: dict[str, Any] = {
             "admin": {"existingSecret": "grafana-admin", "userKey": "admin-user", "passwordKey": "admin-password"},
             "sidecar": {
@@ -133,35 +197,24 @@ class Monitoring(PlatformComponent):
             "nodeSelector": kube.SYSTEM_NODES,
             "resources": kube.resources("100m", "256Mi"),
         }
-        if args.grafana_ingress is not None:
-            ingress = args.grafana_ingress
+        if settings.grafana_ingress is not None:
+            ingress = settings.grafana_ingress
             grafana["ingress"] = {
                 "enabled": True,
                 "ingressClassName": ingress.class_name,
                 "hosts": [ingress.host],
-                "annotations": {
-                    "alb.ingress.kubernetes.io/scheme": "internal" if ingress.internal else "internet-facing",
-                    "alb.ingress.kubernetes.io/target-type": "ip",
-                    **(
-                        {
-                            "alb.ingress.kubernetes.io/certificate-arn": ingress.tls_certificate_arn,
-                            "alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS": 443}]',
-                        }
-                        if ingress.tls_certificate_arn
-                        else {}
-                    ),
-                },
+                "annotations": ingress.annotations(),
             }
         return {
             "prometheus": {
                 "prometheusSpec": {
-                    "retention": args.retention,
-                    "retentionSize": f"{int(args.storage_gib * 0.85)}GB",
+                    "retention": settings.retention,
+                    "retentionSize": f"{int(settings.storage_gib * 0.85)}GB",
                     "storageSpec": {
                         "volumeClaimTemplate": {
                             "spec": {
                                 "accessModes": ["ReadWriteOnce"],
-                                "resources": {"requests": {"storage": f"{args.storage_gib}Gi"}},
+                                "resources": {"requests": {"storage": f"{settings.storage_gib}Gi"}},
                             }
                         }
                     },
@@ -191,23 +244,6 @@ class Monitoring(PlatformComponent):
             # node-exporter runs on every node, GPU nodes included.
             "prometheus-node-exporter": {"tolerations": [kube.GPU_TOLERATION]},
         }
-
-    def _monitor(self, name: str, target: kube.ScrapeTarget, opts: pulumi.ResourceOptions) -> None:
-        endpoint = {"port": target.port, "path": target.path, "interval": "15s"}
-        kind = "PodMonitor" if target.pods else "ServiceMonitor"
-        spec: Any = {
-            "selector": {"matchLabels": dict(target.selector)},
-            "namespaceSelector": {"matchNames": [target.namespace]},
-            ("podMetricsEndpoints" if target.pods else "endpoints"): [endpoint],
-        }
-        k8s.apiextensions.CustomResource(
-            f"{name}-{kind.lower()}-{target.name}",
-            api_version="monitoring.coreos.com/v1",
-            kind=kind,
-            metadata=kube.metadata(target.name, target.namespace, kube.labels(target.name, "monitoring")),
-            spec=spec,
-            opts=opts,
-        )
 
 
 def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

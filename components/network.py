@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import enum
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
+from typing import Annotated, Literal
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import Field, ValidationInfo, field_validator
 
-from components._common import ComponentArgsError, PlatformComponent, assume_role_policy, child, policy_document, tagged
+from ._common import ComponentArgsError, PlatformComponent, assume_role_policy, child, policy_document, tagged
+from .spec import Cidr, Issue, RetentionDays, Spec, environment, fail, settings_arg
+
+SubnetId = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
 
 
 def plan_subnets(vpc_cidr: str, zone_count: int) -> tuple[list[str], list[str]]:
@@ -25,14 +32,79 @@ def plan_subnets(vpc_cidr: str, zone_count: int) -> tuple[list[str], list[str]]:
     return [str(n) for n in eighths[:zone_count]], [str(n) for n in public]
 
 
-@dataclass
-class ExistingVpcArgs:
-    vpc_id: str
-    """Id of the VPC to adopt; nothing in it is created or changed."""
-    private_subnet_ids: Sequence[str]
-    """Private subnets (nodes, databases), in at least two AZs."""
-    public_subnet_ids: Sequence[str] = ()
+class ExistingVpc(Spec):
+    """A VPC adopted by id: nothing in it is created or changed."""
+
+    vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
+    """Id of the VPC to adopt (nothing in it is created or changed)."""
+    private_subnet_ids: Annotated[list[SubnetId], Field(min_length=2)]
+    """Private subnets for nodes, databases and caches, in at least two AZs."""
+    public_subnet_ids: list[SubnetId] = Field(default_factory=list)
     """Public subnets for internet-facing load balancers. Default: none."""
+
+
+class NetworkSettings(Spec):
+    """The VPC."""
+
+    existing_vpc: ExistingVpc | None = None
+    """Adopt an existing VPC instead of creating one. Default: create one."""
+    vpc_cidr: Cidr = IPv4Network("10.0.0.0/16")
+    """VPC address range, /16 to /20; private and public subnets are carved from it. Default: 10.0.0.0/16."""
+    availability_zones: list[str] = Field(default=[], validate_default=True)
+    """Availability zones to spread subnets over, 2 to 6. Required unless existingVpc is set."""
+    nat_gateways: Literal["single", "perAz"] | None = Field(default=None, validate_default=True)
+    """One shared NAT gateway (`single`) or one per AZ (`perAz`). Default: single in dev, perAz in prod."""
+    service_cidr: Cidr = IPv4Network("172.20.0.0/16")
+    """Kubernetes Service range, /12 to /24, in RFC 1918 space and apart from the VPC. Default: 172.20.0.0/16."""
+    flow_log_retention_days: RetentionDays = 90
+    """Days VPC flow logs are kept in CloudWatch. Default: 90."""
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc_size(cls, value: IPv4Network) -> IPv4Network:
+        if not 16 <= value.prefixlen <= 20:
+            fail([Issue((), str(value), "must be a /16 to /20 network")])
+        return value
+
+    @field_validator("availability_zones")
+    @classmethod
+    def _azs(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        issues = [
+            Issue((i,), az, "not an availability zone name like us-east-1a")
+            for i, az in enumerate(value)
+            if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d[a-z]", az)
+        ]
+        if len(set(value)) != len(value):
+            issues.append(Issue((), value, "availability zones must be distinct"))
+        if len(value) > 6:
+            issues.append(Issue((), value, f"at most 6 availability zones, found {len(value)}"))
+        if len(value) < 2 and info.data.get("existing_vpc") is None and "existing_vpc" in info.data:
+            issues.append(Issue((), value, "needs at least 2 availability zones (or set {existing_vpc})"))
+        fail(issues)
+        return value
+
+    @field_validator("nat_gateways")
+    @classmethod
+    def _nat_default(cls, value: str | None, info: ValidationInfo) -> str:
+        return value or ("perAz" if environment(info) == "prod" else "single")
+
+    @field_validator("service_cidr")
+    @classmethod
+    def _service_cidr(cls, value: IPv4Network, info: ValidationInfo) -> IPv4Network:
+        issues = []
+        if not 12 <= value.prefixlen <= 24:
+            issues.append(Issue((), str(value), "must be a /12 to /24 network"))
+        if not value.is_private:
+            issues.append(Issue((), str(value), "must be in 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16"))
+        vpc = info.data.get("vpc_cidr")
+        if vpc is not None and value.overlaps(vpc):
+            issues.append(Issue((), str(value), f"overlaps {{vpc_cidr}} ({vpc}); pick a range outside the VPC"))
+        fail(issues)
+        return value
+
+    @property
+    def nat_per_az(self) -> bool:
+        return self.nat_gateways == "perAz"
 
 
 @dataclass
@@ -41,18 +113,10 @@ class NetworkArgs:
     """EKS cluster that will use the subnets (for the ELB discovery tags)."""
     region: str
     """AWS region (for the S3 gateway endpoint)."""
-    availability_zones: Sequence[str] = ()
-    """AZs to spread subnets over; at least two. Required unless `existing` is set."""
-    vpc_cidr: str = "10.0.0.0/16"
-    """VPC address range. Default: 10.0.0.0/16."""
-    nat_per_az: bool = True
-    """One NAT gateway per AZ (survives an AZ outage) or one shared (cheaper). Default: per AZ."""
-    flow_log_retention_days: int = 90
-    """Days VPC flow logs are kept. Default: 90."""
+    settings: NetworkSettings
+    """The VPC: created from a CIDR over the listed AZs, or adopted (`existing_vpc`)."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default: none."""
-    existing: ExistingVpcArgs | None = None
-    """Adopt this VPC instead of creating one. Default: create one."""
 
 
 class Network(PlatformComponent):
@@ -69,18 +133,20 @@ class Network(PlatformComponent):
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:Network", name, None, opts)
-        if args.existing is not None:
-            self.vpc_id = pulumi.Output.from_input(args.existing.vpc_id)
-            self.private_subnet_ids = pulumi.Output.from_input(list(args.existing.private_subnet_ids))
-            self.public_subnet_ids = pulumi.Output.from_input(list(args.existing.public_subnet_ids))
+        settings = settings_arg(NetworkSettings, args.settings, "settings", "Network", name)
+        existing = settings.existing_vpc
+        if existing is not None:
+            self.vpc_id = pulumi.Output.from_input(existing.vpc_id)
+            self.private_subnet_ids = pulumi.Output.from_input(list(existing.private_subnet_ids))
+            self.public_subnet_ids = pulumi.Output.from_input(list(existing.public_subnet_ids))
         else:
-            if len(args.availability_zones) < 2:
+            if len(settings.availability_zones) < 2:
                 raise ComponentArgsError(
                     "Network",
                     name,
-                    [f"availability_zones ({list(args.availability_zones)}) must list at least two AZs"],
+                    [f"settings.availability_zones = {list(settings.availability_zones)}: must list at least two AZs"],
                 )
-            self._create(name, args)
+            self._create(name, args, settings)
         self.register_outputs(
             {
                 "vpcId": self.vpc_id,
@@ -89,12 +155,12 @@ class Network(PlatformComponent):
             }
         )
 
-    def _create(self, name: str, args: NetworkArgs) -> None:
+    def _create(self, name: str, args: NetworkArgs, settings: NetworkSettings) -> None:
         tags = args.tags
         cluster_tag = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
-            cidr_block=args.vpc_cidr,
+            cidr_block=str(settings.vpc_cidr),
             enable_dns_hostnames=True,
             enable_dns_support=True,
             tags=tagged(tags, f"{name}-vpc"),
@@ -106,7 +172,8 @@ class Network(PlatformComponent):
         )
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tagged(tags, f"{name}-igw"), opts=child(self))
 
-        private_cidrs, public_cidrs = plan_subnets(args.vpc_cidr, len(args.availability_zones))
+        zones = settings.availability_zones
+        private_cidrs, public_cidrs = plan_subnets(str(settings.vpc_cidr), len(zones))
         public_rt = aws.ec2.RouteTable(
             f"{name}-public-rt", vpc_id=vpc.id, tags=tagged(tags, f"{name}-public"), opts=child(self)
         )
@@ -119,7 +186,7 @@ class Network(PlatformComponent):
         )
         public_subnets, private_subnets, private_tables = [], [], []
         nat_gateways: list[aws.ec2.NatGateway] = []
-        for index, zone in enumerate(args.availability_zones):
+        for index, zone in enumerate(zones):
             public = aws.ec2.Subnet(
                 f"{name}-public-{zone}",
                 vpc_id=vpc.id,
@@ -133,7 +200,7 @@ class Network(PlatformComponent):
                 f"{name}-public-{zone}", subnet_id=public.id, route_table_id=public_rt.id, opts=child(self)
             )
             public_subnets.append(public)
-            if args.nat_per_az or index == 0:
+            if settings.nat_per_az or index == 0:
                 eip = aws.ec2.Eip(
                     f"{name}-nat-{zone}", domain="vpc", tags=tagged(tags, f"{name}-nat-{zone}"), opts=child(self)
                 )
@@ -179,16 +246,16 @@ class Network(PlatformComponent):
             tags=tagged(tags, f"{name}-s3"),
             opts=child(self),
         )
-        self._flow_logs(name, vpc, args)
+        self._flow_logs(name, vpc, args, settings.flow_log_retention_days)
 
         self.vpc_id = vpc.id
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private_subnets])
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public_subnets])
 
-    def _flow_logs(self, name: str, vpc: aws.ec2.Vpc, args: NetworkArgs) -> None:
+    def _flow_logs(self, name: str, vpc: aws.ec2.Vpc, args: NetworkArgs, retention_days: int) -> None:
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
-            retention_in_days=args.flow_log_retention_days,
+            retention_in_days=retention_days,
             tags=tagged(args.tags, f"{name}-flow-logs"),
             opts=child(self),
         )
@@ -222,3 +289,61 @@ class Network(PlatformComponent):
             tags=tagged(args.tags, f"{name}-flow-logs"),
             opts=child(self),
         )
+
+
+class Hosting(enum.Enum):
+    """Where a data store runs: an AWS managed service in the VPC, or a StatefulSet in the cluster."""
+
+    MANAGED = "managed"
+    """RDS or ElastiCache: encrypted, private, backed up; multi-AZ and protected in prod."""
+    IN_CLUSTER = "inCluster"
+    """A single pod with a persistent volume: cheap, for dev."""
+
+
+def hosting_default(value: Hosting | None, info: ValidationInfo) -> Hosting:
+    """A data store's hosting: as written, else managed in prod and in the cluster in dev."""
+    if value is not None:
+        return value
+    return Hosting.MANAGED if environment(info) == "prod" else Hosting.IN_CLUSTER
+
+
+@dataclass(frozen=True)
+class PrivatePlacement:
+    """Where a managed data store (RDS, ElastiCache) sits: private subnets of the VPC, reachable on its
+    port only from the cluster's nodes."""
+
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[str]]
+    """Private subnets, in at least two AZs."""
+    client_security_group_id: pulumi.Input[str]
+    """The only security group admitted (the cluster's nodes)."""
+
+    def security_group(
+        self,
+        parent: pulumi.Resource,
+        resource_name: str,
+        *,
+        port: int,
+        service: str,
+        protocol: str,
+        tags: Mapping[str, str],
+    ) -> aws.ec2.SecurityGroup:
+        """A security group admitting `port` from the clients' group only (no other ingress)."""
+        group = aws.ec2.SecurityGroup(
+            resource_name,
+            vpc_id=self.vpc_id,
+            description=f"{service}: reachable only from the cluster's nodes",
+            tags=tagged(tags, resource_name),
+            opts=child(parent),
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{resource_name.removesuffix('-sg')}-from-nodes",
+            security_group_id=group.id,
+            referenced_security_group_id=self.client_security_group_id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=f"{protocol} from EKS nodes",
+            opts=child(parent),
+        )
+        return group

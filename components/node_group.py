@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components._common import tagged
+from ._common import tagged
 
 
 @dataclass(frozen=True)

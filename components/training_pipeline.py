@@ -2,24 +2,50 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
+from pydantic import Field, field_validator
 
-from components import k8s as kube
-from components._common import PlatformComponent, child
-from components.artifact_store import Access, ArtifactStore, Bucket, Grant
-from components.gpu import GPU_RESOURCE
-from components.gpu_node_pool import ACCELERATOR_LABEL, GPU_POOL_LABEL
-from components.irsa import ROLE_ARN_ANNOTATION, OidcIdentity
+from . import k8s as kube
+from ._common import PlatformComponent, child
+from .artifact_store import Access, ArtifactAccess, Bucket, Grant
+from .contracts import Dataset, Promotion, TrainingEnv, TrainingJobConfig
+from .mlflow_tracking import MlflowClient
+from .monitoring import RULES_DIR, MonitoringHooks
+from .schedule import cron
+from .spec import Cpu, Memory, Spec, settings_arg
+from .workload import Workload
 
-NAME = "training"
 DATASET_PREFIX = "datasets"
-ARTIFACT_PREFIX = "mlflow"
-JOB_TEMPLATE_CONFIGMAP = "training-job-template"
+CONFIG_DIR = "/etc/training"
+RULES: Path = RULES_DIR / "training.rules.yaml"
+ModelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
+
+
+class TrainingSettings(Spec):
+    """The training pipeline CronJob."""
+
+    model: ModelName = "churn-classifier"
+    """Registered model the pipeline trains and promotes. Default: churn-classifier."""
+    schedule: str = Field(default="0 3 * * 0", validate_default=True)
+    """Cron schedule of the training CronJob. Default: Sundays 03:00."""
+    cpu: Cpu = "1"
+    """CPU request (limit: twice). Default: 1."""
+    memory: Memory = "4Gi"
+    """Memory request and limit. Default: 4Gi."""
+    gpus: Annotated[int, Field(ge=0, le=8)] = 0
+    """GPUs per training run; needs a GPU pool. Default: 0."""
+    gpu_pool: str | None = None
+    """GPU pool to train on. Default: any pool (when gpus > 0)."""
+    promotion_margin: Annotated[float, Field(ge=0, le=1)] = 0.005
+    """A challenger must beat the champion's ROC AUC by this much to be promoted. Default: 0.005."""
+
+    _schedule = field_validator("schedule")(cron)
 
 
 @dataclass
@@ -28,32 +54,16 @@ class TrainingPipelineArgs:
     """Namespace of the CronJob and its Jobs."""
     image: str
     """The training image (apps/training)."""
-    model: str
-    """Registered model the pipeline trains and promotes."""
-    mlflow_url: pulumi.Input[str]
-    """MLflow tracking server URL."""
-    mlflow_credentials_secret: str
-    """Secret with MLFLOW_TRACKING_USERNAME/PASSWORD of the training account."""
-    artifacts: ArtifactStore
-    """Datasets are read from s3://<data bucket>/datasets/<model>."""
-    oidc: OidcIdentity
-    """The cluster's OIDC provider (the Jobs' IRSA role)."""
-    schedule: str = "0 3 * * 0"
-    """Cron schedule. Default: Sundays 03:00."""
-    cpu: str = "1"
-    """CPU request (limit twice). Default: 1."""
-    memory: str = "4Gi"
-    """Memory request and limit. Default: 4Gi."""
-    gpus: int = 0
-    """GPUs per run. Default: 0."""
-    gpu_pool: str | None = None
-    """GPU pool to train on. Default: any GPU node (when gpus > 0)."""
-    promotion_margin: float = 0.005
-    """Margin by which a challenger must beat the champion. Default: 0.005."""
-    pushgateway_url: str | None = None
-    """Prometheus Pushgateway for mlops_training_runs_total. Default: none."""
-    direct_artifact_access: bool = False
-    """Write MLflow artifacts straight to S3 (MLflow does not proxy them). Default: false."""
+    mlflow: MlflowClient
+    """MLflow's URL and the training account's credentials (MlflowTracking.client("training"))."""
+    artifacts: ArtifactAccess
+    """Datasets are read from s3://<data bucket>/datasets/<model> through the Jobs' IRSA role."""
+    settings: TrainingSettings = field(default_factory=TrainingSettings)
+    """Model, schedule, resources, GPUs, promotion margin. Default: the defaults."""
+    monitoring: MonitoringHooks | None = None
+    """Push each run's outcome to the Pushgateway and alert on failed runs. Default: neither."""
+    service_name: str | None = None
+    """Kubernetes name of the CronJob and its objects. Default: the component's name."""
 
 
 class TrainingPipeline(PlatformComponent):
@@ -62,62 +72,60 @@ class TrainingPipeline(PlatformComponent):
     the MLflow prefix when artifacts are not proxied). GPU runs get the GPU limit, toleration and
     node selector. The same Job spec is published as a ConfigMap for the drift monitor."""
 
-    job_template_configmap: str = JOB_TEMPLATE_CONFIGMAP
+    job_template_configmap: str
+    """ConfigMap holding the Job template (key job-template.yaml) the drift monitor launches."""
+    service_account: str
+    """Service account of the training Jobs."""
 
     def __init__(self, name: str, args: TrainingPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:TrainingPipeline", name, None, opts)
-        ns = args.namespace
-        labels = kube.labels(NAME, "pipeline")
-        grants = [Grant(Bucket.DATA, f"{DATASET_PREFIX}/{args.model}", Access.READ)]
-        if args.direct_artifact_access:
-            grants.append(Grant(Bucket.ARTIFACTS, ARTIFACT_PREFIX, Access.READ_WRITE))
-        role = args.artifacts.irsa_role(
-            f"{name}-irsa", oidc=args.oidc, namespace=ns, service_account=NAME, grants=grants, parent=self
-        )
-        k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata=kube.metadata(NAME, ns, labels, {ROLE_ARN_ANNOTATION: role.arn}),
-            automount_service_account_token=False,
-            opts=child(self),
-        )
+        settings = settings_arg(TrainingSettings, args.settings, "settings", "TrainingPipeline", name)
+        runs = Workload.of(self, name, args.service_name, args.namespace, "pipeline")
+        service, ns = runs.name, runs.namespace
+        grants = [
+            Grant(Bucket.DATA, f"{DATASET_PREFIX}/{settings.model}", Access.READ),
+            *args.mlflow.artifact_grants(Access.READ_WRITE),
+        ]
+        runs.identity(args.artifacts, grants)
+        self.service_account = service
+        self.job_template_configmap = f"{service}-job-template"
+        config_map = f"{service}-config"
         dataset_uri = pulumi.Output.format(
-            "s3://{0}/{1}/{2}", args.artifacts.bucket_names[Bucket.DATA], DATASET_PREFIX, args.model
+            "s3://{0}/{1}/{2}", args.artifacts.store.bucket_names[Bucket.DATA], DATASET_PREFIX, settings.model
         )
         app_config = dataset_uri.apply(
-            lambda uri: yaml.safe_dump(
-                {
-                    "model_name": args.model,
-                    "experiment": args.model,
-                    "dataset": {"uri": uri},
-                    "promotion": {"margin": args.promotion_margin},
-                },
-                sort_keys=False,
-            )
+            lambda uri: TrainingJobConfig(
+                model_name=settings.model,
+                experiment=settings.model,
+                dataset=Dataset(uri=uri),
+                promotion=Promotion(margin=settings.promotion_margin),
+            ).yaml()
         )
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
-            metadata=kube.metadata("training-config", ns, labels),
+            metadata=runs.metadata(name=config_map),
             data={"config.yaml": app_config},
             opts=child(self),
         )
-        job_spec = self.job_spec(args)
-        cron: Any = {
-            "schedule": args.schedule,
+        pushgateway = args.monitoring.pushgateway_url if args.monitoring is not None else None
+        job_spec = self.job_spec(service, config_map, args.image, args.mlflow, settings, pushgateway)
+        cron_job: Any = {
+            "schedule": settings.schedule,
             "concurrencyPolicy": "Forbid",
             "startingDeadlineSeconds": 3600,
             "successfulJobsHistoryLimit": 3,
             "failedJobsHistoryLimit": 5,
-            "jobTemplate": {"metadata": {"labels": labels}, "spec": job_spec},
+            "jobTemplate": {"metadata": {"labels": runs.labels}, "spec": job_spec},
         }
         k8s.batch.v1.CronJob(
-            f"{name}-cron", metadata=kube.metadata(NAME, ns, labels), spec=cron, opts=child(self, depends_on=[config])
+            f"{name}-cron", metadata=runs.metadata(), spec=cron_job, opts=child(self, depends_on=[config])
         )
         template = pulumi.Output.from_input(job_spec).apply(
             lambda spec: yaml.safe_dump(
                 {
                     "apiVersion": "batch/v1",
                     "kind": "Job",
-                    "metadata": {"namespace": ns, "labels": dict(labels)},
+                    "metadata": {"namespace": ns, "labels": runs.labels},
                     "spec": spec,
                 },
                 sort_keys=False,
@@ -125,51 +133,53 @@ class TrainingPipeline(PlatformComponent):
         )
         k8s.core.v1.ConfigMap(
             f"{name}-job-template",
-            metadata=kube.metadata(JOB_TEMPLATE_CONFIGMAP, ns, labels),
+            metadata=runs.metadata(name=self.job_template_configmap),
             data={"job-template.yaml": template},
             opts=child(self),
         )
+        if args.monitoring is not None:
+            args.monitoring.alert_rules(self, f"{name}-rules", RULES)
         self.register_outputs({})
 
     @staticmethod
-    def job_spec(args: TrainingPipelineArgs) -> Any:
+    def job_spec(
+        service: str,
+        config_map: str,
+        image: str,
+        mlflow: MlflowClient,
+        settings: TrainingSettings,
+        pushgateway_url: pulumi.Input[str] | None,
+    ) -> Any:
         """The spec of one training run (the CronJob's and the drift monitor's)."""
-        resources = kube.resources(args.cpu, args.memory)
-        pod: dict[str, Any] = {
-            "serviceAccountName": NAME,
-            "automountServiceAccountToken": False,
-            "restartPolicy": "Never",
-            "securityContext": kube.pod_security(),
-            "nodeSelector": dict(kube.SYSTEM_NODES),
-            "containers": [
+        resources = kube.resources(settings.cpu, settings.memory)
+        pod = kube.pod(
+            service_account=service,
+            restartPolicy="Never",
+            containers=[
                 {
                     "name": "train",
-                    "image": args.image,
+                    "image": image,
                     "imagePullPolicy": "Always",
-                    "command": ["python", "-m", "apps.training", "run", "--config", "/etc/training/config.yaml"],
-                    "envFrom": [{"secretRef": {"name": args.mlflow_credentials_secret}}],
+                    "command": ["python", "-m", "apps.training", "run", "--config", f"{CONFIG_DIR}/config.yaml"],
+                    "envFrom": mlflow.env_from(),
                     "env": [
-                        {"name": "MLFLOW_TRACKING_URI", "value": args.mlflow_url},
-                        *kube.env({"IMAGE_REF": args.image, "HOME": "/tmp"}),
-                        *([{"name": "PUSHGATEWAY_URL", "value": args.pushgateway_url}] if args.pushgateway_url else []),
+                        *mlflow.env(),
+                        *TrainingEnv.env(image_ref=image, pushgateway_url=pushgateway_url),
+                        *kube.env({"HOME": "/tmp"}),
                     ],
                     "resources": resources,
                     "securityContext": kube.RESTRICTED_CONTAINER,
                     "volumeMounts": [
-                        {"name": "config", "mountPath": "/etc/training", "readOnly": True},
+                        {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
                         {"name": "tmp", "mountPath": "/tmp"},
                     ],
                 }
             ],
-            "volumes": [{"name": "config", "configMap": {"name": "training-config"}}, kube.tmp_volume(size="20Gi")],
-        }
-        if args.gpus:
-            resources["limits"][GPU_RESOURCE] = str(args.gpus)
-            resources["requests"][GPU_RESOURCE] = str(args.gpus)
-            pod["tolerations"] = [kube.GPU_TOLERATION]
-            pod["nodeSelector"] = {GPU_POOL_LABEL: args.gpu_pool} if args.gpu_pool else {ACCELERATOR_LABEL: "nvidia"}
+            volumes=[{"name": "config", "configMap": {"name": config_map}}, kube.tmp_volume(size="20Gi")],
+        )
+        kube.request_gpus(pod, resources, settings.gpus, settings.gpu_pool)
         return {
             "backoffLimit": 1,
             "activeDeadlineSeconds": 6 * 3600,
-            "template": {"metadata": {"labels": kube.labels(NAME, "run")}, "spec": pod},
+            "template": {"metadata": {"labels": kube.labels(service, "run")}, "spec": pod},
         }

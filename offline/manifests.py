@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -133,8 +134,6 @@ def load_skips(path: Path = CHECKOV_SKIPS) -> list[dict[str, str]]:
 
 
 def _skip_reason(check_id: str, oid: str, skips: Iterable[Mapping[str, str]]) -> str | None:
-    import fnmatch
-
     for skip in skips:
         if skip["check"] == check_id and fnmatch.fnmatch(oid, skip.get("objects", "*")):
             return skip["reason"]

@@ -23,8 +23,10 @@ from pathlib import Path
 from components.config import ConfigError
 from components.gpu import gpus_per_node
 from components.testing import Graph, ProgramFailed, Resource, StackFile, redact, run_program
+from components.versions import KUBERNETES_VERSION
 from offline import manifests
 from offline.policy_run import POLICY_CONFIG_DIR, PolicyOutcome, evaluate, load_pack_config
+from policies.rules import ALL_POLICIES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,8 +58,6 @@ def kubernetes_version(graph: Graph) -> str:
     clusters = graph.of_type("aws:eks/cluster:Cluster")
     if clusters:
         return str(clusters[0].inputs["version"])
-    from components.versions import KUBERNETES_VERSION
-
     return KUBERNETES_VERSION
 
 
@@ -65,8 +65,6 @@ def plan(
     stack: str, *, stack_file: Path | None = None, policy_config: Path | None = None, out: Path | None = None
 ) -> PlanResult:
     """Evaluate `stack` and write its plan directory; raises ConfigError on a bad config."""
-    from policies.rules import ALL_POLICIES
-
     stack_file = stack_file or ROOT / f"Pulumi.{stack}.yaml"
     policy_config = policy_config or POLICY_CONFIG_DIR / f"{stack}.json"
     out = out or ROOT / "build" / "plan" / stack

@@ -5,9 +5,11 @@ checks the README holds exactly this text, so the documentation cannot drift fro
 
 from __future__ import annotations
 
+import enum
 import sys
 import types
 import typing
+from pathlib import Path
 from typing import Any, Union
 
 from pydantic import BaseModel
@@ -36,7 +38,9 @@ def _type_name(annotation: Any) -> str:
         return f"map of {_type_name(args[1])}"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "object"
-    return {"str": "string", "int": "integer", "bool": "boolean", "IPv4Network": "CIDR"}.get(
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return " \\| ".join(f"`{member.value}`" for member in annotation)
+    return {"str": "string", "int": "integer", "bool": "boolean", "float": "number", "IPv4Network": "CIDR"}.get(
         getattr(annotation, "__name__", str(annotation)), str(annotation)
     )
 
@@ -95,8 +99,6 @@ def documented(readme: str, name: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from pathlib import Path
-
     readme = Path(__file__).resolve().parent.parent / "README.md"
     if "--write" in argv:
         text = readme.read_text()

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-NumericMethod = Literal["psi", "ks", "wasserstein"]
-CategoricalMethod = Literal["chisquare", "jensenshannon"]
+from components.contracts import CategoricalMethod, NumericMethod
+
 Method = NumericMethod | CategoricalMethod
 P_VALUE_METHODS = frozenset({"ks", "chisquare"})
 EPSILON = 1e-4

@@ -18,7 +18,8 @@ import yaml
 
 from apps.common.processes import BIN, ROOT, free_port, http_ok, server
 
-RULES = ROOT / "components" / "assets" / "rules" / "mlops.rules.yaml"
+RULES = tuple(sorted((ROOT / "components" / "assets" / "rules").glob("*.rules.yaml")))
+"""The alert rules the components deploy, one file per component."""
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -102,7 +103,7 @@ def monitor(config: Path, log: Path, *, env: Mapping[str, str] | None = None) ->
 
 @contextlib.contextmanager
 def prometheus(
-    home: Path, targets: Sequence[str], *, rule_files: Sequence[Path] = (RULES,), interval: str = "2s"
+    home: Path, targets: Sequence[str], *, rule_files: Sequence[Path] = RULES, interval: str = "2s"
 ) -> Iterator[str]:
     """Prometheus (the Debian package) scraping `targets` (host:port) with the repository's alert rules."""
     binary = shutil.which("prometheus")

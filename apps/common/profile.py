@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from apps.common.data_contract import DataContract
 from apps.common.drift import CategoricalReference, NumericReference
+from components.contracts import DataContract
 
 ARTIFACT = "reference_profile.json"
 FORMAT_VERSION = 1

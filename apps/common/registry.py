@@ -38,14 +38,14 @@ def version_by_alias(name: str, alias: str, mlflow: MlflowClient | None = None) 
 
 def load_model(name: str, version: str | int) -> Any:
     """The scikit-learn pipeline of one registered version (the preprocessing is inside it)."""
-    import mlflow.sklearn
+    import mlflow.sklearn  # here, not at the top: it loads scikit-learn, which the drift monitor never needs
 
     return mlflow.sklearn.load_model(f"models:/{name}/{version}")
 
 
 def download_artifact(version: ModelVersion, path: str, destination: str) -> str:
     """A file logged by the run that produced `version`."""
-    import mlflow.artifacts
+    import mlflow.artifacts  # a submodule `import mlflow` does not load
 
     return str(mlflow.artifacts.download_artifacts(run_id=version.run_id, artifact_path=path, dst_path=destination))
 

@@ -8,7 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from apps.demo.loop import DemoSettings, run
+from apps.demo.loop import run
+from apps.demo.timeline import DemoSettings
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,98 +19,33 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import yaml
+from mlflow import MlflowClient
+from tqdm import tqdm
 
-from apps.common import local
-from apps.common.processes import ROOT, terminable
+from apps.common import local, registry
+from apps.common.clients import Clients
+from apps.common.processes import terminable
+from apps.demo.report import write_report
+from apps.demo.timeline import DemoReport, DemoSettings, DriftSample, Sample
 from apps.features.offline import FEATURES
+from apps.monitor.config import MonitorConfig
+from apps.training.config import TrainingConfig
+from apps.training.data import generate, write_version
 
 MODEL = "churn-classifier"
 
 
-@dataclass(frozen=True)
-class DemoSettings:
-    workdir: Path = ROOT / "build" / "demo"
-    """Everything the demo writes: MLflow's database and artifacts, the Delta table, logs, the report."""
-    table_rows: int = 4000
-    """Rows of each dataset version."""
-    clean_requests: int = 400
-    """Requests sent before the data shifts."""
-    rows_per_request: int = 5
-    requests_per_second: float = 100
-    """Offered load, paced: a steady stream the monitor turns into about one window a second."""
-    senders: int = 4
-    """Concurrent clients sharing that rate."""
-    window_size: int = 500
-    """Records per drift window."""
-    consecutive_windows: int = 2
-    """Drifted windows in a row before retraining."""
-    settle_windows: int = 2
-    """Clean windows, on the new baseline, that show drift is gone."""
-    timeout_seconds: float = 300
-    seed: int = 7
-    prometheus: bool = True
-    """Start Prometheus (with the repository's alert rules) if it is installed."""
-    progress: bool = True
-    """Show progress bars (the test turns them off)."""
-
-
-@dataclass
-class Event:
-    at: float
-    step: str
-    detail: str = ""
-
-
-@dataclass
-class Sample:
-    at: float
-    latency: float
-    status: int
-    version: str
-    phase: str
-
-
-@dataclass
-class DriftSample:
-    at: float
-    score: float
-    drifted: int
-    baseline: str | None
-    window: int
-
-
-@dataclass
-class DemoReport:
-    events: list[Event] = field(default_factory=list)
-    samples: list[Sample] = field(default_factory=list)
-    drift: list[DriftSample] = field(default_factory=list)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    started: float = field(default_factory=time.monotonic)
-
-    def log(self, step: str, detail: str = "") -> None:
-        event = Event(time.monotonic() - self.started, step, detail)
-        self.events.append(event)
-        print(f"[{event.at:7.1f}s] {step}" + (f" - {detail}" if detail else ""), flush=True)
-
-    def at(self, step: str) -> float | None:
-        return next((e.at for e in self.events if e.step == step), None)
-
-    @property
-    def failed_requests(self) -> int:
-        return sum(1 for s in self.samples if s.status != 200)
-
-
-class Traffic:
+class Traffic(Clients):
     """Clients replaying rows of the current dataset version against the predictor."""
 
     def __init__(self, url: str, report: DemoReport, senders: int, rows_per_request: int, rate: float) -> None:
+        super().__init__(senders, "traffic")
         self.url = f"{url}/v1/models/churn:predict"
         self.report = report
         self.rows_per_request = rows_per_request
@@ -120,9 +55,7 @@ class Traffic:
         self.phase = "clean"
         self._lock = threading.Lock()
         self._cursor = 0
-        self._stop = threading.Event()
         self.sent = 0
-        self._threads = [threading.Thread(target=self._run, daemon=True, name=f"traffic-{i}") for i in range(senders)]
 
     def use(self, rows: list[dict[str, Any]], phase: str) -> None:
         with self._lock:
@@ -136,37 +69,24 @@ class Traffic:
             self._cursor = (self._cursor + self.rows_per_request) % max(len(self.rows) - self.rows_per_request, 1)
             return self.rows[start : start + self.rows_per_request], self.phase, slot
 
-    def _run(self) -> None:
-        with httpx.Client(timeout=10) as client:
-            while not self._stop.is_set():
-                batch, phase, slot = self._batch()
-                if self._stop.wait(max(slot - time.monotonic(), 0)):
-                    return
-                started = time.monotonic()
-                try:
-                    answer = client.post(self.url, json={"instances": batch})
-                    status, version = answer.status_code, answer.headers.get("x-model-version", "")
-                except httpx.HTTPError:
-                    status, version = 0, ""
-                self.report.samples.append(
-                    Sample(started - self.report.started, time.monotonic() - started, status, version, phase)
-                )
-                self.sent += 1
-
-    def __enter__(self) -> Traffic:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(15)
+    def send(self, client: httpx.Client) -> bool:
+        batch, phase, slot = self._batch()
+        if self.stopped.wait(max(slot - time.monotonic(), 0)):
+            return False
+        started = time.monotonic()
+        try:
+            answer = client.post(self.url, json={"instances": batch})
+            status, version = answer.status_code, answer.headers.get("x-model-version", "")
+        except httpx.HTTPError:
+            status, version = 0, ""
+        self.report.samples.append(
+            Sample(started - self.report.started, time.monotonic() - started, status, version, phase)
+        )
+        self.sent += 1
+        return True
 
 
 def table_rows(seed: int, rows: int, drift: float) -> tuple[Any, list[dict[str, Any]]]:
-    from apps.training.data import generate
-
     frame = generate(rows, seed=seed, drift=drift)
     numeric = set(FEATURES[:5])
     payload = [
@@ -184,8 +104,6 @@ def run(settings: DemoSettings) -> DemoReport:
     (work / "logs").mkdir(parents=True)
     with terminable(), contextlib.ExitStack() as stack:
         _loop(settings, report, stack)
-    from apps.demo.report import write_report
-
     write_report(report, settings)
     return report
 
@@ -198,9 +116,6 @@ def _loop(settings: DemoSettings, report: DemoReport, stack: contextlib.ExitStac
     env = local.child_env(MLFLOW_TRACKING_URI=mlflow_url)
     report.metrics["urls"] = {"mlflow": mlflow_url}
     report.log("MLflow tracking server up", mlflow_url)
-
-    from apps.training.config import TrainingConfig
-    from apps.training.data import write_version
 
     frame, _ = table_rows(settings.seed, settings.table_rows, 0.0)
     version = write_version(table, frame)
@@ -234,8 +149,6 @@ def _loop(settings: DemoSettings, report: DemoReport, stack: contextlib.ExitStac
             "workdir": str(work / "retraining"),
         },
     }
-    from apps.monitor.config import MonitorConfig
-
     report.metrics["psi_threshold"] = MonitorConfig.model_validate(monitor_config).methods.numeric.threshold
     (work / "monitor.yaml").write_text(yaml.safe_dump(monitor_config))
     monitor_url = stack.enter_context(local.monitor(work / "monitor.yaml", logs / "monitor.log", env=env))
@@ -316,9 +229,6 @@ def _max_psi(summary: dict[str, Any]) -> float:
 @contextlib.contextmanager
 def _watch_monitor(url: str, mlflow_url: str, report: DemoReport) -> Iterator[_MonitorWatch]:
     """Poll the monitor's status (drift per window, the trigger) and the registry (promotions)."""
-    from mlflow import MlflowClient
-
-    from apps.common import registry
 
     mlflow = MlflowClient(tracking_uri=mlflow_url)
 
@@ -385,8 +295,6 @@ def _progress(
     count: Callable[[], int],
     timeout: float,
 ) -> None:
-    from tqdm import tqdm
-
     deadline = time.monotonic() + timeout
     start = count()
     # disable=None: a bar on a terminal, nothing in a log file or CI
@@ -399,8 +307,6 @@ def _progress(
 
 
 def _summarise(report: DemoReport, work: Path) -> None:
-    from mlflow import MlflowClient
-
     latencies = np.array([s.latency for s in report.samples if s.status == 200])
     report.metrics.update(
         {

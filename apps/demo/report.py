@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.demo.loop import DemoReport, DemoSettings
+from apps.demo.timeline import DemoReport, DemoSettings
 
 MARKERS = ("data shifted", "retraining triggered", "champion v2 promoted", "predictor serves v2")
 
 
 def plot(report: DemoReport, path: Path) -> None:
-    import matplotlib
+    import matplotlib  # here: the backend must be chosen before pyplot is imported, and only when plotting
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

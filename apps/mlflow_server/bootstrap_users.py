@@ -2,9 +2,9 @@
 content = password), through MLflow's auth REST API as the admin. Idempotent: an existing user gets
 its password reset to the file's, so rotating a Secret and re-running the Job is the rotation.
 
-The MlflowTracking component runs this as a Job after the server is up. Standard library only.
-
-Environment: MLFLOW_URL, MLFLOW_ADMIN_USER, MLFLOW_ADMIN_PASSWORD, USERS_DIR.
+The MlflowTracking component runs this as a Job after the server is up. Its environment is the
+BootstrapUsersSettings contract (components/contracts.py, copied beside this script in the image):
+MLFLOW_URL, MLFLOW_ADMIN_USER, MLFLOW_ADMIN_PASSWORD, USERS_DIR, READY_TIMEOUT_SECONDS.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from components.contracts import BootstrapUsersSettings
 
 USERNAME_LIMIT = 255
 
@@ -84,15 +86,16 @@ def read_users(directory: Path) -> dict[str, str]:
 
 
 def main() -> int:
-    missing = [
-        v for v in ("MLFLOW_URL", "MLFLOW_ADMIN_USER", "MLFLOW_ADMIN_PASSWORD", "USERS_DIR") if not os.environ.get(v)
-    ]
+    settings = BootstrapUsersSettings.from_environ(os.environ)
+    variables = BootstrapUsersSettings.variables()
+    required = ("mlflow_url", "admin_user", "admin_password", "users_dir")
+    missing = [variables[name] for name in required if not getattr(settings, name)]
     if missing:
         print(f"missing environment variables: {', '.join(missing)}", file=sys.stderr)
         return 2
-    users = read_users(Path(os.environ["USERS_DIR"]))
-    auth = MlflowAuth(os.environ["MLFLOW_URL"], os.environ["MLFLOW_ADMIN_USER"], os.environ["MLFLOW_ADMIN_PASSWORD"])
-    auth.wait_ready(float(os.environ.get("READY_TIMEOUT_SECONDS", "300")))
+    users = read_users(Path(settings.users_dir))
+    auth = MlflowAuth(settings.mlflow_url, settings.admin_user, settings.admin_password)
+    auth.wait_ready(settings.ready_timeout_seconds)
     for user, password in users.items():
         print(f"{user}: {auth.ensure_user(user, password)}", flush=True)
     return 0

@@ -35,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    # The server's imports (FastAPI, scikit-learn, MLflow) load only when it serves: `--help` stays instant.
     import uvicorn
     from prometheus_client import CollectorRegistry
 

@@ -10,6 +10,7 @@ trigger retraining.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tempfile
 import threading
@@ -291,6 +292,4 @@ def create_app(monitor: Monitor, registry: CollectorRegistry, *, max_body_bytes:
 
 async def run_sync(function: Callable[..., Any], *args: Any) -> Any:
     """CPU-bound work (window evaluation) off the event loop."""
-    import asyncio
-
     return await asyncio.get_running_loop().run_in_executor(None, function, *args)

@@ -151,7 +151,7 @@ class KubernetesJobBackend:
 
     @property
     def api(self) -> Any:
-        if self._api is None:
+        if self._api is None:  # the client is loaded (and configured) only when a Job is first needed
             from kubernetes import client, config
 
             config.load_incluster_config()
@@ -173,7 +173,7 @@ class KubernetesJobBackend:
         return any((job.status.active or 0) > 0 for job in jobs.items)
 
     def launch(self, name: str, reason: str) -> bool:
-        from kubernetes.client.exceptions import ApiException
+        from kubernetes.client.exceptions import ApiException  # with the client, above
 
         try:
             self.api.create_namespaced_job(self.namespace, self.manifest(name, reason))

@@ -15,6 +15,7 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 from apps.common import drift
 from apps.common.profile import ReferenceProfile
 from apps.monitor.config import MethodConfig, MonitorConfig
+from components.contracts import REQUIRED_RECORD_FIELDS
 
 OK, NULL, INVALID = 0, 1, 2
 """Per value: present and well-typed; missing/null; present with the wrong type (a schema violation)."""
@@ -66,7 +67,7 @@ def parse_batch(body: Any, profile: ReferenceProfile, model_name: str, max_recor
         if not isinstance(record, dict):
             problems.append(f"{where} is not an object")
             continue
-        missing = [k for k in ("request_id", "version", "features", "prediction") if k not in record]
+        missing = [k for k in REQUIRED_RECORD_FIELDS if k not in record]
         if missing:
             problems.append(f"{where} lacks {', '.join(missing)}")
             continue

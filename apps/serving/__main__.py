@@ -11,10 +11,13 @@ import argparse
 import gc
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
+
+from components.contracts import EnvSettings, PredictorSettings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,7 +34,7 @@ def _rollback(argv: list[str]) -> int:
     parser.add_argument("--to", dest="to_version", help="version to restore (default: the one the champion replaced)")
     parser.add_argument("--who", help="who rolls back (default: the OS user)")
     args = parser.parse_args(argv)
-    from apps.common.registry import rollback
+    from apps.common.registry import rollback  # MLflow loads only for this command
 
     try:
         done = rollback(args.model, why=args.why, to_version=args.to_version, who=args.who)
@@ -47,19 +50,20 @@ def _rollback(argv: list[str]) -> int:
 
 
 def _serve() -> int:
+    # KServe, FastAPI and the model stack load only to serve: `rollback` and `--help` stay instant.
     import kserve
     from fastapi.responses import JSONResponse
     from kserve import model_server
 
     from apps.common.http import BodyLimit
     from apps.serving.metrics import RequestMetrics, ServingMetrics
-    from apps.serving.model import FeatureStoreUnavailable, Predictor, ServingSettings, UnsupportedMediaType
+    from apps.serving.model import FeatureStoreUnavailable, Predictor, UnsupportedMediaType
 
     parser = argparse.ArgumentParser(
         prog="python -m apps.serving",
         parents=[model_server.parser],
         description=__doc__,
-        epilog=_settings_help(ServingSettings),
+        epilog=_settings_help(PredictorSettings),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     args, _ = parser.parse_known_args()  # KServe reads its own options again in ModelServer
@@ -68,7 +72,7 @@ def _serve() -> int:
     # counted in /metrics instead.
     for noisy in ("uvicorn.access", "kserve.trace", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    settings = ServingSettings()
+    settings = PredictorSettings.from_environ(os.environ)
     metrics = ServingMetrics.default()
     predictor = Predictor(args.model_name, settings, metrics)
     app = model_server.app
@@ -94,11 +98,11 @@ def _serve() -> int:
     return 0
 
 
-def _settings_help(settings: type[Any]) -> str:
-    """The environment variables a settings class reads, with defaults and descriptions, for --help."""
+def _settings_help(settings: type[EnvSettings]) -> str:
+    """The environment variables a settings contract reads, with defaults and descriptions, for --help."""
     lines = ["environment:"]
-    for field in settings.model_fields.values():
-        lines.append(f"  {field.alias:<22} {field.description or ''} (default: {field.default})")
+    for variable, description, default in settings.describe():
+        lines.append(f"  {variable:<22} {description} (default: {default})")
     return "\n".join(lines)
 
 

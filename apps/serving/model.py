@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import mlflow.models
 import numpy as np
 import pandas as pd
 from kserve import Model
 from kserve.errors import InvalidInput
 from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from apps.common import registry
 from apps.serving.batching import MicroBatcher
@@ -29,36 +28,10 @@ from apps.serving.compiled import TOLERANCE, CompiledPipeline, compile_pipeline,
 from apps.serving.metrics import ServingMetrics
 from apps.serving.prediction_log import PredictionLog
 from apps.serving.schema import Columns, FeatureSchema, parse_entities, parse_v1, parse_v2
+from components.contracts import PredictorSettings
 
 log = logging.getLogger("apps.serving")
 VERSION_HEADER = "x-model-version"
-
-
-class ServingSettings(BaseSettings):
-    """Every setting of the predictor, from the environment (the defaults are here only)."""
-
-    model_config = SettingsConfigDict(extra="ignore", use_attribute_docstrings=True)
-
-    model_name: str = Field(default="churn-classifier", alias="MODEL_NAME")
-    """Registered model to serve."""
-    model_alias: str = Field(default=registry.CHAMPION, alias="MODEL_ALIAS")
-    """Alias to serve and follow."""
-    alias_poll_seconds: float = Field(default=10.0, gt=0, alias="ALIAS_POLL_SECONDS")
-    """How often the alias is checked for a new version."""
-    load_timeout_seconds: float = Field(default=600.0, gt=0, alias="MODEL_LOAD_TIMEOUT")
-    """How long to wait at start for the alias to exist and the model to load."""
-    max_batch_rows: int = Field(default=1000, ge=1, alias="MAX_BATCH_ROWS")
-    """Most rows one request may carry."""
-    max_body_bytes: int = Field(default=1_048_576, ge=1024, alias="MAX_BODY_BYTES")
-    """Largest request body accepted (413 beyond)."""
-    monitor_url: str | None = Field(default=None, alias="MONITOR_URL")
-    """Drift monitor base URL; prediction logs go to <url>/v1/logs. Unset: no logging."""
-    feast_url: str | None = Field(default=None, alias="FEAST_URL")
-    """Feast feature server, for entity-keyed requests. Unset: only feature payloads."""
-    feast_feature_view: str = Field(default="customer_features", alias="FEAST_FEATURE_VIEW")
-    """Feature view whose features entity-keyed requests fetch."""
-    feast_entity_key: str = Field(default="customer_id", alias="FEAST_ENTITY_KEY")
-    """Entity key field of entity-keyed requests."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +50,6 @@ class LoadedModel:
 
 
 def load_version(name: str, version: str) -> LoadedModel:
-    import mlflow.models
-
     info = mlflow.models.get_model_info(f"models:/{name}/{version}")
     if info.signature is None:
         raise ValueError(f"{name} v{version} has no signature; the predictor needs its input schema")
@@ -117,7 +88,7 @@ class Scored:
 
 
 class Predictor(Model):
-    def __init__(self, name: str, settings: ServingSettings, metrics: ServingMetrics | None = None) -> None:
+    def __init__(self, name: str, settings: PredictorSettings, metrics: ServingMetrics | None = None) -> None:
         super().__init__(name, return_response_headers=True)
         self.settings = settings
         self.metrics = metrics or ServingMetrics.default()

@@ -23,6 +23,8 @@ import httpx
 import numpy as np
 import orjson
 
+from components.contracts import prediction_record
+
 log = logging.getLogger("apps.serving.prediction_log")
 
 
@@ -117,16 +119,17 @@ class PredictionLog:
 
 
 def _records(entry: _Entry) -> list[dict[str, Any]]:
+    """One PredictionRecord (components/contracts.py) per row of the request."""
     names = list(entry.columns)
     columns = [entry.columns[n].tolist() for n in names]
     return [
-        {
-            "request_id": f"{entry.request_id}-{row}" if len(entry.predictions) > 1 else entry.request_id,
-            "model": entry.model,
-            "version": entry.version,
-            "timestamp": entry.timestamp,
-            "features": {name: column[row] for name, column in zip(names, columns, strict=True)},
-            "prediction": float(entry.predictions[row]),
-        }
+        prediction_record(
+            request_id=f"{entry.request_id}-{row}" if len(entry.predictions) > 1 else entry.request_id,
+            model=entry.model,
+            version=entry.version,
+            timestamp=entry.timestamp,
+            features={name: column[row] for name, column in zip(names, columns, strict=True)},
+            prediction=float(entry.predictions[row]),
+        )
         for row in range(len(entry.predictions))
     ]

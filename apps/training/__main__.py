@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     generate.add_argument("--drift", type=float, default=0.0, help="0 (none) to 1 (strong)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Each command imports what it needs when it runs: `--help` and `generate` do not pay for MLflow.
     if args.command == "generate":
         from apps.training.data import generate as make
         from apps.training.data import write_version

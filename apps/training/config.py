@@ -1,6 +1,7 @@
 """Training configuration: a YAML file plus `--set key=value` overrides, validated once.
 
-Every default lives here (the deployed ConfigMap only sets what differs per stack).
+What the stack writes is the TrainingJobConfig contract (components/contracts.py); the pipeline's
+own knobs, with their defaults, are here.
 """
 
 from __future__ import annotations
@@ -11,28 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from apps.common.data_contract import DataContract
+from components.contracts import DataContract, Strict, TrainingJobConfig
 
 EXAMPLE_CONTRACT = Path(__file__).with_name("churn_contract.yaml")
 
 
 def _example_contract() -> DataContract:
     return DataContract.model_validate(yaml.safe_load(EXAMPLE_CONTRACT.read_text()))
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Dataset(Strict):
-    uri: str
-    """Delta table: a local path or s3://bucket/prefix."""
-    version: int | None = None
-    """Table version to read. Default: the latest."""
-    storage_options: dict[str, str] = {}
-    """Extra object-store options for deltalake (AWS_* settings are read from the environment too). Default: none."""
 
 
 class Search(Strict):
@@ -58,20 +46,7 @@ class Search(Strict):
         return self
 
 
-class Promotion(Strict):
-    metric: str = "roc_auc"
-    """Holdout metric that decides promotion (higher is better). Default: roc_auc."""
-    margin: float = Field(default=0.005, ge=0, le=1)
-    """A challenger is promoted only if it beats the champion by this much. Default: 0.005."""
-
-
-class TrainingConfig(Strict):
-    model_name: str = "churn-classifier"
-    """Registered model name. Default: churn-classifier."""
-    experiment: str = "churn-classifier"
-    """MLflow experiment of the runs. Default: churn-classifier."""
-    dataset: Dataset
-    """Where the training table is. Required."""
+class TrainingConfig(TrainingJobConfig):
     contract: DataContract = Field(default_factory=_example_contract)
     """The data contract. Default: the example churn contract (churn_contract.yaml)."""
     holdout_fraction: float = Field(default=0.25, gt=0, lt=0.9)
@@ -80,8 +55,6 @@ class TrainingConfig(Strict):
     """Seed of the split, the search and the models: same data + config + seed = same metrics. Default: 42."""
     search: Search = Search()
     """Hyper-parameter search."""
-    promotion: Promotion = Promotion()
-    """Champion/challenger decision."""
     profile_sample_size: int = Field(default=10_000, ge=100)
     """Reference values kept per feature in the profile (for KS/Wasserstein). Default: 10000."""
 

@@ -24,7 +24,9 @@ import mlflow
 import mlflow.sklearn
 import numpy as np
 import pandas as pd
+import skops.io
 from mlflow.models import infer_signature
+from prometheus_client import CollectorRegistry, Counter, pushadd_to_gateway
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
@@ -33,12 +35,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from apps.common import registry
-from apps.common.data_contract import DataContract
+from apps.common.metrics import BY_NAME
 from apps.common.profile import ARTIFACT as PROFILE_ARTIFACT
 from apps.common.profile import ReferenceProfile
 from apps.training.config import TrainingConfig
 from apps.training.data import DataLoadError, LoadedData, load
 from apps.training.validate import Check, ContractReport, DataValidationError, validate
+from components.contracts import DataContract, TrainingEnv
 
 log = logging.getLogger("apps.training")
 
@@ -186,10 +189,11 @@ class RunResult:
 
 
 def lineage(cfg: TrainingConfig) -> dict[str, str]:
+    env = TrainingEnv.from_environ(os.environ)
     return {
-        "lineage.git_commit": os.environ.get("GIT_COMMIT") or _git_commit(),
+        "lineage.git_commit": env.git_commit or _git_commit(),
         "lineage.config_hash": cfg.digest(),
-        "lineage.image": os.environ.get("IMAGE_REF", "local"),
+        "lineage.image": env.image_ref,
     }
 
 
@@ -292,8 +296,6 @@ def _register(
     cfg: TrainingConfig, model: Pipeline, x: pd.DataFrame, probability: np.ndarray, run_id: str, tags: dict[str, str]
 ) -> str:
     """Log the pipeline (skops), register it, tag it with its lineage, point `challenger` at it."""
-    import skops.io
-
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "model.skops"
         skops.io.dump(model, path)
@@ -327,13 +329,9 @@ def _register(
 
 def push_outcome(model_name: str, outcome: Outcome, run_id: str) -> None:
     """mlops_training_runs_total{model, outcome} to the Pushgateway (when PUSHGATEWAY_URL is set)."""
-    url = os.environ.get("PUSHGATEWAY_URL")
+    url = TrainingEnv.from_environ(os.environ).pushgateway_url
     if not url:
         return
-    from prometheus_client import CollectorRegistry, Counter, pushadd_to_gateway
-
-    from apps.common.metrics import BY_NAME
-
     spec = BY_NAME["mlops_training_runs_total"]
     metrics = CollectorRegistry()
     Counter(spec.name.removesuffix("_total"), spec.help, spec.labels, registry=metrics).labels(

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types
 
-from apps.common.data_contract import Column, DataContract
+from components.contracts import Column, DataContract
 
 
 @dataclass(frozen=True)

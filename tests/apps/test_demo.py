@@ -12,7 +12,8 @@ from mlflow import MlflowClient
 from apps.common import local
 from apps.common.processes import free_port
 from apps.demo import loop
-from apps.demo.loop import MODEL, DemoReport, DemoSettings
+from apps.demo.loop import MODEL
+from apps.demo.timeline import DemoReport, DemoSettings
 
 
 def listening(url: str) -> bool:

@@ -46,6 +46,7 @@ def bootstrap(url: str, admin_password: str, users: Path) -> subprocess.Complete
         "MLFLOW_ADMIN_PASSWORD": admin_password,
         "USERS_DIR": str(users),
         "READY_TIMEOUT_SECONDS": "30",
+        "PYTHONPATH": str(ROOT),  # the image copies components/contracts.py beside the script
     }
     return subprocess.run(
         [sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120, check=False
@@ -135,7 +136,11 @@ def test_bootstrap_fails_loudly_on_a_wrong_admin_password_or_missing_settings(
     assert wrong.returncode != 0
     assert "creating user 'someone' failed (401)" in wrong.stderr
     missing = subprocess.run(
-        [sys.executable, str(SCRIPT)], env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, check=False
+        [sys.executable, str(SCRIPT)],
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert missing.returncode == 2
     assert "MLFLOW_URL, MLFLOW_ADMIN_USER, MLFLOW_ADMIN_PASSWORD, USERS_DIR" in missing.stderr

@@ -27,7 +27,7 @@ from apps.training.data import generate
 from apps.training.pipeline import feature_frame
 
 CONTRACT = TrainingConfig.model_validate({"dataset": {"uri": "unused"}}).contract
-RULES = local.RULES
+RULES = local.ROOT / "components" / "assets" / "rules" / "model-health.rules.yaml"
 JOB_TEMPLATE = local.ROOT / "tests" / "fixtures" / "training-job-template.yaml"
 
 

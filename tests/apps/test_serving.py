@@ -8,7 +8,6 @@ import json
 import os
 import re
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.common import local, registry
+from apps.common.clients import Clients
 from apps.common.processes import BIN, ROOT, free_port, http_ok, server
 from apps.features.offline import FEATURES, write_offline_source
 from tests.apps.conftest import Trained, train_model
@@ -360,33 +360,21 @@ def test_fuzzed_payloads_never_get_a_5xx(served: str, payload: Any, protocol: st
 # --------------------------------------------------------------------------- hot swap and rollback
 
 
-class Load:
+class Load(Clients):
     """Requests in a loop from several threads, recording every status and version."""
 
     def __init__(self, url: str, payload: dict[str, Any], threads: int = 4) -> None:
+        super().__init__(threads, "load")
         self.url, self.payload = url, payload
         self.results: list[tuple[int, str]] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
 
-    def _run(self) -> None:
-        with httpx.Client(timeout=10) as client:
-            while not self._stop.is_set():
-                try:
-                    answer = client.post(f"{self.url}/v1/models/churn:predict", json=self.payload)
-                    self.results.append((answer.status_code, answer.headers.get("x-model-version", "")))
-                except httpx.HTTPError as error:
-                    self.results.append((0, type(error).__name__))
-
-    def __enter__(self) -> Load:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(15)
+    def send(self, client: httpx.Client) -> bool:
+        try:
+            answer = client.post(f"{self.url}/v1/models/churn:predict", json=self.payload)
+            self.results.append((answer.status_code, answer.headers.get("x-model-version", "")))
+        except httpx.HTTPError as error:
+            self.results.append((0, type(error).__name__))
+        return True
 
     def wait_for_version(self, version: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -500,6 +488,7 @@ def feature_server(champion: Trained, tmp_path_factory: pytest.TempPathFactory) 
     env = {
         "FEAST_OFFLINE_ROOT": str(home / "offline"),
         "FEAST_REDIS_CONNECTION": f"127.0.0.1:{redis_port},password=feast-test",
+        "PYTHONPATH": str(ROOT),  # the definitions read their settings through components.contracts
     }
     import subprocess
 

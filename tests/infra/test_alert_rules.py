@@ -49,14 +49,24 @@ def test_every_alert_has_a_firing_and_a_non_firing_case() -> None:
     assert len(alerts) >= 9
 
 
+def test_every_rules_file_belongs_to_a_component_that_deploys_it() -> None:
+    """Components declare their own rules: each file is named by one of them, none is orphaned."""
+    import re
+
+    sources = "\n".join(p.read_text() for p in (RULES_DIR.parent.parent).glob("*.py"))
+    for path in alert_rule_files():
+        stem = path.name.removesuffix(".rules.yaml")
+        assert re.search(rf'"{re.escape(stem)}\.rules\.yaml"', sources), f"no component deploys {path.name}"
+
+
 def test_the_rule_tests_catch_a_broken_rule(tmp_path: Path) -> None:
     """Loosen one threshold in a copy of the rules: the unit tests must fail."""
     rules = tmp_path / "rules"
     shutil.copytree(RULES_DIR, rules)
-    path = next(rules.glob("*.rules.yaml"))
+    path = rules / "serving.rules.yaml"
     text = path.read_text()
     assert "> 0.25" in text
     path.write_text(text.replace("> 0.25", "> 5"))
-    result = promtool("test", "rules", "mlops.rules.test.yaml", cwd=rules / "tests")
+    result = promtool("test", "rules", "serving.rules.test.yaml", cwd=rules / "tests")
     assert result.returncode != 0
     assert "PredictionLatencyP99High" in result.stdout + result.stderr

@@ -303,7 +303,31 @@ CASES = [
         "bad memory quantity",
         "dev",
         {"mlflow.memory": "2GB"},
-        'platform.mlflow.memory = "2GB": must match ^[0-9]+(Mi|Gi)$',
+        'platform.mlflow.memory = "2GB": not a Kubernetes quantity (a number with an optional unit: Ki, Mi, Gi, Ti (binary), m, k, M, G, T (decimal) or an exponent, e.g. 500m, 2Gi)',
+    ),
+    (
+        "memory in bytes by mistake",
+        "dev",
+        {"mlflow.memory": "512"},
+        'platform.mlflow.memory = "512": must be at least 1Mi (a bare number is bytes: write 512Mi or 2Gi)',
+    ),
+    (
+        "two decimal points in a CPU quantity",
+        "dev",
+        {"serving.endpoints.0.cpu": "1.5.0"},
+        'platform.serving.endpoints[0].cpu = "1.5.0": not a Kubernetes quantity (a number with an optional unit: Ki, Mi, Gi, Ti (binary), m, k, M, G, T (decimal) or an exponent, e.g. 500m, 2Gi)',
+    ),
+    (
+        "CPU below a millicore",
+        "dev",
+        {"training.cpu": "100u"},
+        'platform.training.cpu = "100u": must be at least 1m (one millicore)',
+    ),
+    (
+        "endpoint name that is not a DNS label",
+        "dev",
+        {"serving.endpoints.0.name": "Churn_v2", "monitor.endpoint": DELETE},
+        "platform.serving.endpoints[0].name = \"Churn_v2\": may hold only lower-case letters, digits and '-' (found 'C', '_')",
     ),
     (
         "reserved tag in extra",
@@ -379,8 +403,8 @@ def test_a_missing_platform_key_is_reported() -> None:
 def test_the_shipped_stacks_are_valid() -> None:
     dev = parse_platform_config(stack_config("dev"))
     prod = parse_platform_config(stack_config("prod"))
-    assert (dev.protect, dev.nat_per_az) == (False, False)
-    assert (prod.protect, prod.nat_per_az) == (True, True)
+    assert (dev.protect, dev.network.nat_per_az) == (False, False)
+    assert (prod.protect, prod.network.nat_per_az) == (True, True)
     assert prod.aws_tags() == {"owner": "ml-platform", "environment": "prod", "cost-center": "ml-prod-0001"}
 
 
@@ -397,3 +421,24 @@ def test_aws_region_is_required() -> None:
 
     with pytest.raises(ProgramFailed, match=r"aws:region: not set"):
         run_program(ROOT / "__main__.py", config={"mlops-platform:platform": stack_config("dev")}, stack="test")
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory"), [("250m", "512Mi"), ("1.5", "1.5Gi"), ("2", "2G"), ("0.5", "1e9"), ("1500m", "4096Mi")]
+)
+def test_every_kubernetes_quantity_form_is_accepted(cpu: str, memory: str) -> None:
+    config = parse_platform_config(
+        changed("dev", {"serving.endpoints.0.cpu": cpu, "serving.endpoints.0.memory": memory})
+    )
+    assert (config.serving.endpoints[0].cpu, config.serving.endpoints[0].memory) == (cpu, memory)
+
+
+def test_environment_dependent_defaults_follow_the_environment() -> None:
+    """Sections a stack file leaves out get the defaults of its environment, not dev's."""
+    prod = changed("prod", {"database": DELETE, "featureStore": DELETE, "mlflow": DELETE})
+    config = parse_platform_config(prod)
+    assert config.database.mode.value == "managed" and config.database.multi_az is True
+    assert config.feature_store.redis.mode.value == "managed"
+    assert config.mlflow.replicas == 2
+    dev = parse_platform_config(stack_config("dev"))  # no database or natGateways in it
+    assert (dev.database.mode.value, dev.database.multi_az, dev.network.nat_gateways) == ("inCluster", False, "single")

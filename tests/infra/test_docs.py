@@ -3,34 +3,46 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
-from components.testing import run_program
+from components.testing import Graph, run_program
 from offline.readme import SECTIONS, documented, section
 from tests.infra.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
 
 
-def reuse_example() -> str:
-    block = README.split("<!-- reuse-example:start -->")[1].split("<!-- reuse-example:end -->")[0]
+def reuse_example(marker: str = "reuse-example") -> str:
+    block = README.split(f"<!-- {marker}:start -->")[1].split(f"<!-- {marker}:end -->")[0]
     match = re.search(r"```python\n(.*?)```", block, re.S)
-    assert match, "README lost its reuse example"
+    assert match, f"README lost its {marker}"
     return match.group(1)
 
 
-def test_the_readme_reuse_example_runs_and_builds_what_it_says() -> None:
-    code = compile(reuse_example(), "README.md:reuse-example", "exec")
-    graph = run_program(
+def run_example(marker: str, project: str, config: dict[str, Any], secret_keys: Sequence[str] = ()) -> Graph:
+    """Run a README code block exactly as written, as the program of `project`."""
+    code = compile(reuse_example(marker), f"README.md:{marker}", "exec")
+    return run_program(
         lambda: exec(code, {"__name__": "__main__"}),
-        project="team-vision",
-        config={
-            "team-vision:clusterName": "shared-eks",
-            "team-vision:nodeRoleArn": "arn:aws:iam::123456789012:role/shared-eks-node",
-            "team-vision:privateSubnetIds": ["subnet-0a", "subnet-0b"],
-            "team-vision:oidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X",
-            "team-vision:oidcIssuerUrl": "https://oidc.eks.us-east-1.amazonaws.com/id/X",
+        project=project,
+        config={f"{project}:{key}": value for key, value in config.items()},
+        secret_keys=[f"{project}:{key}" for key in secret_keys],
+    )
+
+
+def test_the_readme_reuse_example_runs_and_builds_what_it_says() -> None:
+    graph = run_example(
+        "reuse-example",
+        "team-vision",
+        {
+            "clusterName": "shared-eks",
+            "nodeRoleArn": "arn:aws:iam::123456789012:role/shared-eks-node",
+            "privateSubnetIds": ["subnet-0a", "subnet-0b"],
+            "oidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X",
+            "oidcIssuerUrl": "https://oidc.eks.us-east-1.amazonaws.com/id/X",
         },
     )
     pool = graph.one("aws:eks/nodeGroup:NodeGroup", "vision-l4")
@@ -44,16 +56,15 @@ def test_the_readme_reuse_example_runs_and_builds_what_it_says() -> None:
 def test_the_irsa_grants_are_least_privilege() -> None:
     import json
 
-    code = compile(reuse_example(), "README.md:reuse-example", "exec")
-    graph = run_program(
-        lambda: exec(code, {"__name__": "__main__"}),
-        project="team-vision",
-        config={
-            "team-vision:clusterName": "c",
-            "team-vision:nodeRoleArn": "arn:aws:iam::123456789012:role/n",
-            "team-vision:privateSubnetIds": ["subnet-0a", "subnet-0b"],
-            "team-vision:oidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/x",
-            "team-vision:oidcIssuerUrl": "https://x",
+    graph = run_example(
+        "reuse-example",
+        "team-vision",
+        {
+            "clusterName": "c",
+            "nodeRoleArn": "arn:aws:iam::123456789012:role/n",
+            "privateSubnetIds": ["subnet-0a", "subnet-0b"],
+            "oidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/x",
+            "oidcIssuerUrl": "https://x",
         },
     )
     statements = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "vision-trainer").get("policy"))["Statement"]
@@ -82,6 +93,47 @@ def test_the_irsa_grants_are_least_privilege() -> None:
         "x:sub": "system:serviceaccount:vision:trainer",
         "x:aud": "sts.amazonaws.com",
     }
+
+
+def test_the_adopted_cluster_example_runs_with_provider_namespaces_kserve_and_credentials() -> None:
+    graph = run_example(
+        "reuse-example-adopted",
+        "team-fraud",
+        {
+            "registry": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops",
+            "kubeconfig": "apiVersion: v1\nkind: Config\n",
+            "oidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X",
+            "oidcIssuerUrl": "https://oidc.eks.us-east-1.amazonaws.com/id/X",
+        },
+        secret_keys=["kubeconfig"],
+    )
+    provider = graph.one("pulumi:providers:kubernetes", "shared-eks")
+    for obj in graph.kubernetes_objects():
+        assert (obj.options["provider"] or "").startswith(provider.urn), f"{obj.name} is not on the adopted cluster"
+    isvc = graph.one("kubernetes:serving.kserve.io/v1beta1:InferenceService")
+    assert isvc.get("metadata.name") == "fraud" and isvc.get("metadata.namespace") == "fraud"
+    releases = {r.get("name"): r for r in graph.of_type("kubernetes:helm.sh/v3:Release")}
+    assert releases["kserve"].urn in isvc.options["dependencies"], "KServe must exist before the endpoint"
+    container = isvc.get("spec.predictor.containers.0")
+    assert container["envFrom"] == [{"secretRef": {"name": "fraud-mlflow-credentials-serving"}}]
+    credentials = [
+        r
+        for r in graph.of_type("kubernetes:core/v1:Secret")
+        if r.get("metadata.name") == "fraud-mlflow-credentials-serving"
+    ]
+    assert len(credentials) == 1 and credentials[0].get("metadata.namespace") == "fraud"
+    assert graph.outputs["endpointUrl"] == "http://fraud-predictor.fraud.svc.cluster.local"
+
+
+def test_settings_document_every_field_in_help() -> None:
+    """`help()` on a settings model lists every setting with its documentation."""
+    import pydoc
+
+    from components.gpu_node_pool import GpuPoolSettings
+
+    text = pydoc.render_doc(GpuPoolSettings, renderer=pydoc.plaintext)
+    for name, field in GpuPoolSettings.model_fields.items():
+        assert f"{name}: {field.description}" in text, name
 
 
 @pytest.mark.parametrize("name", sorted(SECTIONS))

@@ -279,15 +279,48 @@ def test_every_platform_service_is_scraped(graph: Graph, stack: str) -> None:
     assert pods == {f"{e['name']}-predictor" for e in stack_config(stack)["serving"]["endpoints"]}
 
 
-def test_alert_rules_and_dashboards_are_deployed_from_the_repository(graph: Graph) -> None:
-    (rule,) = graph.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")
-    assert rule.get("spec.groups") == yaml.safe_load(alert_rule_files()[0].read_text())["groups"]
+OWNERS = {
+    "serving": "ModelServing",
+    "model-health": "DriftMonitor",
+    "training": "TrainingPipeline",
+    "mlflow": "MlflowTracking",
+    "gpu": "GpuSupport",
+}
+"""Which component declares each rules file and dashboard (monitoring is declared where it belongs)."""
+
+
+def test_alert_rules_and_dashboards_are_deployed_by_the_components_they_watch(graph: Graph) -> None:
+    rules = {r.get("metadata.name"): r for r in graph.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")}
+    for path in alert_rule_files():
+        stem = path.name.removesuffix(".rules.yaml")
+        rule = rules.pop(f"mlops-{stem}")
+        assert rule.get("spec.groups") == yaml.safe_load(path.read_text())["groups"], stem
+        owner = graph.parent_of(rule)
+        assert owner is not None and owner.type == f"mlops:index:{OWNERS[stem]}", (stem, owner)
+        assert rule.get("metadata.namespace") == "monitoring"
+    assert rules == {}, f"rules from no file: {sorted(rules)}"
     maps = {
         r.get("metadata.name"): r
         for r in graph.of_type("kubernetes:core/v1:ConfigMap")
         if r.get("metadata.labels", {}).get("grafana_dashboard") == "1"
     }
     assert set(maps) == {f"dashboard-{stem}" for stem in dashboards()}
+    for stem, board in maps.items():
+        owner = graph.parent_of(board)
+        assert owner is not None and owner.type == f"mlops:index:{OWNERS[stem.removeprefix('dashboard-')]}", stem
+
+
+def test_scrape_targets_moved_to_their_components_keep_an_alias_to_where_they_were(graph: Graph) -> None:
+    """A deployed stack adopts the monitors under their new parents instead of replacing them."""
+    monitors = [
+        *graph.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor"),
+        *graph.of_type("kubernetes:monitoring.coreos.com/v1:PodMonitor"),
+    ]
+    assert monitors
+    for monitor in monitors:
+        kind = monitor.type.rsplit(":", 1)[-1].lower()
+        old = f"mlops:index:Monitoring${monitor.type}::mlops-monitoring-{kind}-{monitor.get('metadata.name')}"
+        assert any(alias.endswith(old) for alias in monitor.options["aliases"]), (monitor.name, monitor.options)
 
 
 METRIC = re.compile(r"\b(mlops_[a-z_]+|DCGM_[A-Z_]+)\b")

@@ -10,7 +10,9 @@ from datetime import timedelta
 from feast import Entity, FeatureView, Field, FileSource, ValueType
 from feast.types import Float64, String
 
-OFFLINE_ROOT = os.environ.get("FEAST_OFFLINE_ROOT", "data")
+from components.contracts import FeatureRepoSettings
+
+OFFLINE_ROOT = FeatureRepoSettings.from_environ(os.environ).offline_root
 """Where the offline source lives: a local directory, or s3://<data bucket>/feast in the cluster."""
 
 customer = Entity(name="customer", join_keys=["customer_id"], value_type=ValueType.INT64, description="A subscriber.")

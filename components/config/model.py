@@ -1,0 +1,262 @@
+"""The stack config model: `mlops-platform:platform`, composed of each component's settings.
+
+Each section is the settings model of the component it configures (declared, documented and
+validated there); this module adds what only the whole stack can check - GPU budgets, workloads
+on GPU pools that exist, production rules - and the derived values the program reads.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from .. import guardrails
+from ..artifact_store import ArtifactSettings
+from ..database import DatabaseSettings
+from ..drift_monitor import DriftMonitorSettings
+from ..eks_cluster import ClusterSettings
+from ..feature_store import FeatureStoreSettings
+from ..gpu_node_pool import GpuPoolSettings
+from ..mlflow_tracking import MlflowSettings
+from ..model_endpoint import EndpointSettings, ServingSettings
+from ..monitoring import MonitoringSettings
+from ..network import NetworkSettings
+from ..spec import Issue, PathPart, Spec, fail, section
+from ..training_pipeline import TrainingSettings
+from ..versions import APP_IMAGES, EKS_ADDONS
+
+Environment = Literal["dev", "prod"]
+NonEmpty = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class Tags(Spec):
+    """Ownership and cost tags for every taggable AWS resource."""
+
+    owner: NonEmpty
+    """Team or person accountable for the stack (`owner` tag). Required."""
+    cost_center: NonEmpty
+    """Cost allocation code (`cost-center` tag). Required."""
+    extra: dict[str, NonEmpty] = Field(default_factory=dict)
+    """Further tags added to every taggable AWS resource. Default: none."""
+
+    @field_validator("extra")
+    @classmethod
+    def _no_reserved(cls, value: dict[str, str]) -> dict[str, str]:
+        fail(
+            Issue((key,), v, f"'{key}' is set by the platform; remove it from extra")
+            for key, v in value.items()
+            if key in guardrails.REQUIRED_TAGS or key.lower().startswith("aws:")
+        )
+        return value
+
+
+class Guardrails(Spec):
+    """Cost guardrails checked here and by the policy pack."""
+
+    max_gpus_per_pool: Annotated[int, Field(ge=0)] = 8
+    """Most GPUs one pool may reach at maxSize. Default: 8."""
+    max_gpus_total: Annotated[int, Field(ge=0)] = 16
+    """Most GPUs all pools together may reach. Default: 16."""
+    allow_spot: bool = True
+    """Whether GPU pools may use SPOT capacity. Default: true."""
+
+    def budget(self) -> guardrails.GpuBudget:
+        return guardrails.GpuBudget(self.max_gpus_per_pool, self.max_gpus_total, self.allow_spot)
+
+
+class Images(Spec):
+    """Where the platform's own images come from."""
+
+    registry: Annotated[str, Field(pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$")]
+    """Registry and path the platform's images are pushed to (e.g. <account>.dkr.ecr.<region>.amazonaws.com/mlops). Required."""
+    tag: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")] = "0.1.0"
+    """Tag of the training, serving, monitor and mlflow-server images (a release, never `latest`). Default: 0.1.0."""
+
+    @field_validator("tag")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        if value == "latest":
+            fail([Issue((), value, "must name a release; `latest` is not pinned")])
+        return value
+
+    def image(self, app: str) -> str:
+        return f"{self.registry}/{APP_IMAGES[app]}:{self.tag}"
+
+
+def gpu_placement(path: tuple[PathPart, ...], gpus: int, pool: str | None, pools: list[GpuPoolSettings]) -> list[Issue]:
+    """A workload asking for GPUs needs a GPU pool to run on (the named one, or any)."""
+    names = [p.name for p in pools]
+    if pool is not None and pool not in names:
+        return [
+            Issue((*path, "gpu_pool"), pool, f"no such GPU pool; {{gpu_pools}} has: {', '.join(names) or 'none'}", True)
+        ]
+    if pool is not None and gpus == 0:
+        return [
+            Issue(
+                (*path, "gpus"),
+                0,
+                f"{{gpu_pool}} is {pool!r} but no GPU is requested; set {{gpus}} >= 1 or drop {{gpu_pool}}",
+                True,
+            )
+        ]
+    if gpus > 0 and not pools:
+        return [Issue((*path, "gpus"), gpus, "asks for GPUs but the stack has no {gpu_pools} to run on", True)]
+    return []
+
+
+class PlatformConfig(Spec):
+    """`mlops-platform:platform` - everything that differs between environments."""
+
+    environment: Environment
+    """dev or prod: prod turns on protection, multi-AZ NAT and the strict checks. Required."""
+    tags: Tags
+    """Ownership and cost tags for every taggable AWS resource. Required."""
+    network: NetworkSettings
+    """The VPC."""
+    cluster: ClusterSettings
+    """The EKS control plane and system nodes."""
+    gpu_pools: list[GpuPoolSettings] = Field(default_factory=list)
+    """GPU node pools (each can scale to zero). Default: none."""
+    guardrails: Guardrails = section()
+    """Cost guardrails checked here and by the policy pack."""
+    artifacts: ArtifactSettings = section()
+    """S3 storage for artifacts, models and datasets."""
+    protect_state: bool | None = None
+    """Protect stateful resources (buckets, keys, databases) from deletion. Default: true in prod, false in dev."""
+    images: Images
+    """Where the platform's own images (training, serving, monitor, mlflow-server) come from. Required."""
+    database: DatabaseSettings = section()
+    """Postgres for MLflow (tracking, registry, auth) and the Feast registry."""
+    mlflow: MlflowSettings = section()
+    """MLflow tracking server and model registry."""
+    feature_store: FeatureStoreSettings = section()
+    """Feast feature store."""
+    monitoring: MonitoringSettings = section()
+    """Prometheus, Alertmanager and Grafana."""
+    serving: ServingSettings = section()
+    """KServe and the inference endpoints."""
+    training: TrainingSettings = section()
+    """The training pipeline CronJob."""
+    monitor: DriftMonitorSettings = section()
+    """The drift monitor."""
+
+    @field_validator("cluster")
+    @classmethod
+    def _adopt_needs_vpc(cls, value: ClusterSettings, info: ValidationInfo) -> ClusterSettings:
+        network = info.data.get("network")
+        if value.existing is not None and network is not None and network.existing_vpc is None:
+            fail(
+                [
+                    Issue(
+                        ("network", "existing_vpc"),
+                        None,
+                        "required when cluster.existing is set (databases live in the cluster's VPC)",
+                        True,
+                    )
+                ]
+            )
+        return value
+
+    @field_validator("gpu_pools")
+    @classmethod
+    def _unique_names(cls, value: list[GpuPoolSettings]) -> list[GpuPoolSettings]:
+        names = [p.name for p in value]
+        fail(
+            Issue((i, "name"), n, "duplicate pool name; names must be unique")
+            for i, n in enumerate(names)
+            if n in names[:i]
+        )
+        return value
+
+    @field_validator("guardrails")
+    @classmethod
+    def _budget(cls, value: Guardrails, info: ValidationInfo) -> Guardrails:
+        pools: list[GpuPoolSettings] | None = info.data.get("gpu_pools")
+        if pools is not None:
+            found = guardrails.gpu_budget_violations([p.capacity() for p in pools], value.budget())
+            fail(
+                Issue(
+                    ("gpu_pools",) if index is None else ("gpu_pools", index, "max_size"),
+                    [p.max_size for p in pools] if index is None else pools[index].max_size,
+                    message,
+                    True,
+                )
+                for index, message in found
+            )
+        return value
+
+    @field_validator("protect_state")
+    @classmethod
+    def _protected_in_prod(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        if value is False and info.data.get("environment") == "prod":
+            fail([Issue((), value, "must be true (or unset) in prod: stateful resources are protected")])
+        return value
+
+    @field_validator("serving", "training")
+    @classmethod
+    def _on_gpu_pools(cls, value: ServingSettings | TrainingSettings, info: ValidationInfo) -> Any:
+        """Workloads asking for GPUs run on pools that exist; prod endpoints never scale to zero."""
+        pools: list[GpuPoolSettings] = info.data.get("gpu_pools") or []
+        checked = "gpu_pools" in info.data
+        if isinstance(value, TrainingSettings):
+            fail(gpu_placement(("training",), value.gpus, value.gpu_pool, pools) if checked else [])
+            return value
+        issues = []
+        for index, endpoint in enumerate(value.endpoints):
+            where: tuple[PathPart, ...] = ("serving", "endpoints", index)
+            if endpoint.min_replicas < 1 and info.data.get("environment") == "prod":
+                issues.append(Issue((*where, "min_replicas"), endpoint.min_replicas, "must be >= 1 in prod", True))
+            if checked:
+                issues += gpu_placement(where, endpoint.gpus, endpoint.gpu_pool, pools)
+        fail(issues)
+        return value
+
+    @field_validator("monitor")
+    @classmethod
+    def _monitor(cls, value: DriftMonitorSettings, info: ValidationInfo) -> DriftMonitorSettings:
+        serving: ServingSettings | None = info.data.get("serving")
+        names = [e.name for e in serving.endpoints] if serving is not None else []
+        if serving is not None and value.endpoint is not None and value.endpoint not in names:
+            fail(
+                [
+                    Issue(
+                        ("endpoint",),
+                        value.endpoint,
+                        f"no such endpoint; serving.endpoints has: {', '.join(names) or 'none'}",
+                    )
+                ]
+            )
+        return value
+
+    # ----------------------------------------------------------- derived settings
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def protect(self) -> bool:
+        return self.is_prod if self.protect_state is None else self.protect_state
+
+    @property
+    def monitored_endpoint(self) -> EndpointSettings | None:
+        endpoints = self.serving.endpoints
+        if self.monitor.endpoint is not None:
+            return next(e for e in endpoints if e.name == self.monitor.endpoint)
+        return endpoints[0] if endpoints else None
+
+    def cluster_name(self, stack: str) -> str:
+        existing = self.cluster.existing
+        return existing.name if existing else self.cluster.name or f"mlops-{stack}"
+
+    def aws_tags(self) -> dict[str, str]:
+        return {
+            **self.tags.extra,
+            "owner": self.tags.owner,
+            "environment": self.environment,
+            "cost-center": self.tags.cost_center,
+        }
+
+    def addon_versions(self) -> dict[str, str]:
+        return EKS_ADDONS[self.cluster.kubernetes_version]
