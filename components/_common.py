@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
+import textwrap
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 
@@ -67,3 +70,26 @@ class ComponentArgsError(pulumi.RunError):
 
 def aws_managed_policy(name: str) -> str:
     return f"arn:aws:iam::aws:policy/{name}"
+
+
+T = TypeVar("T", bound=type)
+
+
+def documented(cls: T) -> T:
+    """Add each field's documentation (the string under it) to the class docstring, so `help()` on
+    an Args class shows what every argument means and its default."""
+    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0]
+    assert isinstance(body, ast.ClassDef)
+    lines = []
+    for node, following in zip(body.body, body.body[1:], strict=False):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            doc = " ".join(following.value.value.split())
+            lines.append(f"    {node.target.id}: {doc}")
+    cls.__doc__ = f"{cls.__doc__ or cls.__name__}\n\nArguments:\n" + "\n".join(lines)
+    return cls

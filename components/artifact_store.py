@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, ValidationInfo, field_validator
 
-from ._common import ComponentArgsError, PlatformComponent, child, policy_document, stateful, tagged
+from ._common import ComponentArgsError, PlatformComponent, child, documented, policy_document, stateful, tagged
 from .irsa import OidcIdentity, workload_role
 from .spec import Issue, Spec, environment, fail, settings_arg
 
@@ -60,6 +60,7 @@ class ArtifactSettings(Spec):
         return value
 
 
+@documented
 @dataclass
 class ArtifactStoreArgs:
     settings: ArtifactSettings = field(default_factory=ArtifactSettings)

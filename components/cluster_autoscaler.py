@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from . import k8s as kube
-from ._common import PlatformComponent, child, policy_document
+from ._common import PlatformComponent, child, documented, policy_document
 from .irsa import ROLE_ARN_ANNOTATION, OidcIdentity, workload_role
 from .versions import CLUSTER_AUTOSCALER_CHART, CLUSTER_AUTOSCALER_IMAGE_TAG
 
@@ -16,6 +16,7 @@ NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
 
 
+@documented
 @dataclass
 class ClusterAutoscalerArgs:
     cluster_name: pulumi.Input[str]

@@ -13,7 +13,7 @@ import pulumi_random as random
 from pydantic import Field, ValidationInfo, field_validator
 
 from . import k8s as kube
-from ._common import ComponentArgsError, PlatformComponent, child, stateful, tagged
+from ._common import ComponentArgsError, PlatformComponent, child, documented, stateful, tagged
 from .network import Hosting, PrivatePlacement, hosting_default
 from .spec import Issue, Spec, check_names, environment, fail, settings_arg
 from .versions import POSTGRES_ENGINE_VERSION, POSTGRES_IMAGE
@@ -57,6 +57,7 @@ class DatabaseSettings(Spec):
         return prod if value is None else value
 
 
+@documented
 @dataclass
 class DatabaseArgs:
     namespace: str

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from . import k8s as kube
-from ._common import PlatformComponent, child
+from ._common import PlatformComponent, child, documented
 from .contracts import MonitorJobConfig, Retrain
 from .mlflow_tracking import MlflowClient
 from .monitoring import DASHBOARDS_DIR, RULES_DIR, MonitoringHooks
@@ -35,6 +35,7 @@ class DriftMonitorSettings(Spec):
     """Least time between two retraining triggers. Default: 360."""
 
 
+@documented
 @dataclass
 class DriftMonitorArgs:
     namespace: str

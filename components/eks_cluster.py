@@ -22,6 +22,7 @@ from ._common import (
     assume_role_policy,
     aws_managed_policy,
     child,
+    documented,
     stateful,
     tagged,
 )
@@ -170,6 +171,7 @@ class ClusterSettings(Spec):
         return self
 
 
+@documented
 @dataclass
 class EksClusterArgs:
     cluster_name: str

@@ -13,7 +13,7 @@ import pulumi_random as random
 from pydantic import Field, field_validator
 
 from . import k8s as kube
-from ._common import ComponentArgsError, PlatformComponent, child, stateful, tagged
+from ._common import ComponentArgsError, PlatformComponent, child, documented, stateful, tagged
 from .artifact_store import Access, ArtifactAccess, Bucket, Grant
 from .contracts import FeatureRepoSettings
 from .monitoring import MonitoringHooks
@@ -74,6 +74,7 @@ class FeatureStoreSettings(Spec):
     _schedule = field_validator("materialize_schedule")(cron)
 
 
+@documented
 @dataclass
 class FeatureStoreArgs:
     namespace: str

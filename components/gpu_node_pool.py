@@ -11,7 +11,7 @@ import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
 from . import guardrails
-from ._common import PlatformComponent, child
+from ._common import PlatformComponent, child, documented
 from .gpu import ACCELERATOR_LABEL, GPU_POOL_LABEL, GPU_RESOURCE, GPU_TYPE_LABEL, gpu_spec, gpus_per_node
 from .node_group import NodeGroupSpec, managed_node_group
 from .spec import Count, Issue, Spec, fail, settings_arg, size_range
@@ -80,6 +80,7 @@ class GpuPoolSettings(Spec):
         return guardrails.PoolCapacity(self.name, self.instance_types, self.max_size, self.capacity_type)
 
 
+@documented
 @dataclass
 class GpuNodePoolArgs:
     pool: GpuPoolSettings

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from . import k8s as kube
-from ._common import PlatformComponent, child
+from ._common import PlatformComponent, child, documented
 from .gpu import ACCELERATOR_LABEL
 from .monitoring import DASHBOARDS_DIR, RULES_DIR, MonitoringHooks
 from .versions import DCGM_EXPORTER_IMAGE, NVIDIA_DEVICE_PLUGIN_IMAGE
@@ -29,6 +29,7 @@ NODE_AGENT: Any = {
 """A node agent's container: root where the host's files demand it, but nothing more."""
 
 
+@documented
 @dataclass
 class GpuSupportArgs:
     monitoring: MonitoringHooks | None = None

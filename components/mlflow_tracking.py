@@ -13,7 +13,7 @@ import pulumi_random as random
 from pydantic import Field, ValidationInfo, field_validator
 
 from . import k8s as kube
-from ._common import PlatformComponent, child
+from ._common import PlatformComponent, child, documented
 from .artifact_store import Access, ArtifactAccess, Bucket, Grant
 from .contracts import CREDENTIAL_KEYS, BootstrapUsersSettings, MlflowClientSettings
 from .monitoring import MonitoringHooks
@@ -77,6 +77,7 @@ class MlflowClient:
         return [] if self.artifacts is None else [Grant(Bucket.ARTIFACTS, ARTIFACT_PREFIX, access)]
 
 
+@documented
 @dataclass
 class MlflowTrackingArgs:
     namespace: str

@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
 from . import k8s as kube
-from ._common import ComponentArgsError, PlatformComponent, child
+from ._common import ComponentArgsError, PlatformComponent, child, documented
 from .contracts import PredictorSettings
 from .mlflow_tracking import MlflowClient
 from .model_serving import KServeSettings, ModelServing, ServingMode
@@ -91,6 +91,7 @@ class ServingSettings(KServeSettings):
         return self
 
 
+@documented
 @dataclass
 class ModelEndpointArgs:
     endpoint: EndpointSettings

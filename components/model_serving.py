@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from . import k8s as kube
-from ._common import PlatformComponent, child
+from ._common import PlatformComponent, child, documented
 from .monitoring import DASHBOARDS_DIR, RULES_DIR, MonitoringHooks
 from .spec import Spec, settings_arg
 from .versions import (
@@ -49,6 +49,7 @@ class KServeSettings(Spec):
     """KServe deployment mode: Standard (Deployments + HPA; no scale to zero, no canary) or Serverless (Knative: scale to zero, canary rollouts). Default: Standard."""
 
 
+@documented
 @dataclass
 class ModelServingArgs:
     settings: KServeSettings = field(default_factory=KServeSettings)

@@ -16,7 +16,7 @@ import yaml
 from pydantic import Field
 
 from . import k8s as kube
-from ._common import PlatformComponent, child
+from ._common import PlatformComponent, child, documented
 from .spec import Spec, settings_arg
 from .versions import KUBE_PROMETHEUS_STACK_CHART, PUSHGATEWAY_CHART
 
@@ -113,6 +113,7 @@ class MonitoringHooks:
         return [pulumi.Alias(name=f"{self.owner_name}-{old_suffix}", parent=self.owner)]
 
 
+@documented
 @dataclass
 class MonitoringArgs:
     settings: MonitoringSettings = field(default_factory=MonitoringSettings)

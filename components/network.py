@@ -13,7 +13,15 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, ValidationInfo, field_validator
 
-from ._common import ComponentArgsError, PlatformComponent, assume_role_policy, child, policy_document, tagged
+from ._common import (
+    ComponentArgsError,
+    PlatformComponent,
+    assume_role_policy,
+    child,
+    documented,
+    policy_document,
+    tagged,
+)
 from .spec import Cidr, Issue, RetentionDays, Spec, environment, fail, settings_arg
 
 SubnetId = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
@@ -107,6 +115,7 @@ class NetworkSettings(Spec):
         return self.nat_gateways == "perAz"
 
 
+@documented
 @dataclass
 class NetworkArgs:
     cluster_name: str

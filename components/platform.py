@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 
 from . import k8s as kube
-from ._common import PlatformComponent, child
+from ._common import PlatformComponent, child, documented
 from .artifact_store import ArtifactAccess, ArtifactStore, ArtifactStoreArgs, Bucket
 from .cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from .config import PlatformConfig
@@ -33,6 +33,7 @@ MONITORING_NS = "monitoring"
 KSERVE_NS = "kserve"
 
 
+@documented
 @dataclass
 class MlPlatformArgs:
     config: PlatformConfig

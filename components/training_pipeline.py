@@ -12,7 +12,7 @@ import yaml
 from pydantic import Field, field_validator
 
 from . import k8s as kube
-from ._common import PlatformComponent, child
+from ._common import PlatformComponent, child, documented
 from .artifact_store import Access, ArtifactAccess, Bucket, Grant
 from .contracts import Dataset, Promotion, TrainingEnv, TrainingJobConfig
 from .mlflow_tracking import MlflowClient
@@ -48,6 +48,7 @@ class TrainingSettings(Spec):
     _schedule = field_validator("schedule")(cron)
 
 
+@documented
 @dataclass
 class TrainingPipelineArgs:
     namespace: str

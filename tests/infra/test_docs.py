@@ -136,6 +136,35 @@ def test_settings_document_every_field_in_help() -> None:
         assert f"{name}: {field.description}" in text, name
 
 
+@pytest.mark.parametrize(
+    "component",
+    [
+        "artifact_store",
+        "database",
+        "drift_monitor",
+        "eks_cluster",
+        "feature_store",
+        "gpu_node_pool",
+        "mlflow_tracking",
+        "model_endpoint",
+        "model_serving",
+        "monitoring",
+        "network",
+        "training_pipeline",
+    ],
+)
+def test_every_args_class_documents_every_argument_in_help(component: str) -> None:
+    import dataclasses
+    import importlib
+    import pydoc
+
+    module = importlib.import_module(f"components.{component}")
+    args = next(v for k, v in vars(module).items() if k.endswith("Args") and dataclasses.is_dataclass(v))
+    text = pydoc.render_doc(args, renderer=pydoc.plaintext)
+    for field in dataclasses.fields(args):
+        assert f"    {field.name}: " in text, f"{args.__name__}.{field.name} is not documented in help()"
+
+
 @pytest.mark.parametrize("name", sorted(SECTIONS))
 def test_the_generated_readme_sections_match_the_code(name: str) -> None:
     assert documented(README, name), f"README lost its {name} section"
