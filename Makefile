@@ -9,12 +9,13 @@ INFRA := .venv/bin
 APPS := .venv-apps/bin
 DEBIAN_PACKAGES := prometheus redis-server wrk
 
-.PHONY: help venv system-deps lint typecheck test test-infra test-apps plan demo bench lock clean
+.PHONY: help venv system-deps lint typecheck test test-infra test-apps plan plan-env plans demo bench lock clean
 
 help:
 	@echo "make test            install what is missing, lint, type-check, run every test"
 	@echo "make demo            run the whole ML loop locally (train, serve, drift, retrain, promote)"
 	@echo "make plan STACK=dev  evaluate a stack offline: build/plan/<stack>/{resources.json,manifests/,report.md}"
+	@echo "make plans           plan every Pulumi.<stack>.yaml in the repository"
 	@echo "make bench           benchmarks (serving vs mlflow models serve, drift vs Evidently)"
 	@echo "make lock            re-resolve requirements/*.in into the lock files"
 
@@ -80,8 +81,27 @@ bench: .venv-apps/.stamp system-deps
 	$(APPS)/python -m bench.serving
 	$(APPS)/python -m bench.drift
 
-plan: .venv/.stamp .venv-checkov/.stamp
-	$(INFRA)/python -m offline.plan --stack $(STACK)
+# `make plan` exits as offline.plan does - 2 on an invalid config, 1 on a failed check - but GNU make
+# exits 2 whenever a recipe fails. So the plan runs while make reads this file, and a failed check
+# switches make to question mode (-q), which is the one way make exits 1: then no recipe runs.
+PLAN_ARGS = --stack $(STACK) $(if $(STACK_FILE),--stack-file $(STACK_FILE)) $(if $(OUT),--out $(OUT))
+ifneq ($(filter plan,$(MAKECMDGOALS)),)
+PLAN_OUTPUT := $(shell $(MAKE) --no-print-directory plan-env >&2 && $(INFRA)/python -m offline.plan $(PLAN_ARGS) >&2)
+PLAN_STATUS := $(.SHELLSTATUS)
+ifeq ($(PLAN_STATUS),1)
+MAKEFLAGS += -q
+endif
+endif
+
+plan-env: .venv/.stamp .venv-checkov/.stamp
+
+plan:
+	@exit $(PLAN_STATUS)
+
+# Every stack in the repository, found: what CI plans.
+STACKS := $(sort $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml)))
+plans: .venv/.stamp .venv-checkov/.stamp
+	@status=0; for stack in $(STACKS); do $(INFRA)/python -m offline.plan --stack $$stack || status=1; done; exit $$status
 
 # Each image installs its own hash-pinned subset of the apps' lock (features resolves around the same
 # Feast on its own: feast[aws] needs an older botocore).

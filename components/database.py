@@ -15,7 +15,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from . import k8s as kube
 from ._common import ComponentArgsError, PlatformComponent, child, documented, stateful, tagged
 from .network import Hosting, PrivatePlacement, hosting_default
-from .spec import Issue, Spec, check_names, environment, fail, settings_arg
+from .spec import Issue, Spec, check_names, environment, fail, managed_class, settings_arg
 from .versions import POSTGRES_ENGINE_VERSION, POSTGRES_IMAGE
 from .workload import Workload
 
@@ -28,8 +28,8 @@ class DatabaseSettings(Spec):
 
     mode: Hosting | None = Field(default=None, validate_default=True)
     """`managed` (RDS Postgres) or `inCluster` (a Postgres StatefulSet). Default: managed in prod, inCluster in dev."""
-    instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] = "db.t4g.medium"
-    """RDS instance class. Default: db.t4g.medium."""
+    instance_class: Annotated[str, managed_class("db")] = "db.t4g.medium"
+    """RDS instance class; must mirror an EC2 type that exists (AWS data). Default: db.t4g.medium."""
     storage_gib: Annotated[int, Field(ge=20, le=65536)] = 20
     """Storage (RDS allocated storage, or the in-cluster volume). Default: 20."""
     max_storage_gib: Annotated[int, Field(ge=20, le=65536)] = 100

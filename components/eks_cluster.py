@@ -28,7 +28,19 @@ from ._common import (
 )
 from .irsa import OidcIdentity, workload_role
 from .node_group import NodeGroupSpec, managed_node_group
-from .spec import Issue, RetentionDays, Spec, environment, fail, section, settings_arg, size_range
+from .spec import (
+    InstanceType,
+    Issue,
+    RetentionDays,
+    Spec,
+    environment,
+    fail,
+    matching,
+    name_rule,
+    section,
+    settings_arg,
+    size_range,
+)
 from .versions import EKS_ADDONS, KUBERNETES_VERSION, SUPPORTED_KUBERNETES_VERSIONS
 
 SYSTEM_NODE_LABEL = {"mlops.platform/node-role": "system"}
@@ -36,14 +48,12 @@ SYSTEM_NODE_LABEL = {"mlops.platform/node-role": "system"}
 
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
-InstanceType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")]
-
 
 class SystemNodes(Spec):
     """The system node group: add-ons and platform services run here, so GPU pools can reach zero."""
 
     instance_types: Annotated[list[InstanceType], Field(min_length=1)] = Field(default_factory=lambda: ["m6i.large"])
-    """Instance types of the system node group (add-ons, platform services). Default: [m6i.large]."""
+    """Instance types of the system node group (add-ons, platform services); each must exist and be offered in at least two of the stack's zones (AWS data). Default: [m6i.large]."""
     min_size: Annotated[int, Field(ge=2, le=100)] = 2
     """Minimum nodes; at least 2 so add-ons survive a node loss. Default: 2."""
     max_size: Annotated[int, Field(ge=2, le=100)] = 4
@@ -71,15 +81,32 @@ class SystemNodes(Spec):
 class ExistingCluster(Spec):
     """An EKS cluster adopted by name: its kubeconfig comes from a secret config key."""
 
-    name: Annotated[str, Field(pattern=r"^[a-zA-Z][a-zA-Z0-9_-]{0,99}$")]
+    name: Annotated[
+        str,
+        name_rule(
+            chars=r"[A-Za-z0-9_-]",
+            allowed="letters, digits, '_' and '-'",
+            first=r"[A-Za-z]",
+            first_words="a letter",
+            max_length=100,
+        ),
+    ]
     """Name of the EKS cluster to adopt."""
     kubeconfig_secret: str = Field(default="kubeconfig", validate_default=True)
     """Config key holding its kubeconfig, set with `pulumi config set --secret`. Default: kubeconfig."""
-    oidc_provider_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/.+$")]
+    oidc_provider_arn: Annotated[
+        str,
+        matching(
+            r"arn:aws[a-z-]*:iam::\d{12}:oidc-provider/.+",
+            "an IAM OIDC provider ARN like arn:aws:iam::123456789012:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>",
+        ),
+    ]
     """ARN of the cluster's IAM OIDC provider (for IRSA)."""
-    oidc_issuer_url: Annotated[str, Field(pattern=r"^https://.+$")]
+    oidc_issuer_url: Annotated[str, matching(r"https://.+", "an https:// URL (the cluster's OIDC issuer)")]
     """The cluster's OIDC issuer URL."""
-    node_security_group_id: Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]
+    node_security_group_id: Annotated[
+        str, matching(r"sg-[0-9a-f]{8,17}", "a security group id like sg-0123456789abcdef0")
+    ]
     """Security group of its nodes (databases and caches admit it)."""
 
     @field_validator("kubeconfig_secret")
@@ -107,7 +134,19 @@ class ExistingCluster(Spec):
 class ClusterSettings(Spec):
     """The EKS control plane and system nodes."""
 
-    name: Annotated[str, Field(pattern=r"^[a-zA-Z][a-zA-Z0-9-]{0,99}$")] | None = None
+    name: (
+        Annotated[
+            str,
+            name_rule(
+                chars=r"[A-Za-z0-9-]",
+                allowed="letters, digits and '-'",
+                first=r"[A-Za-z]",
+                first_words="a letter",
+                max_length=100,
+            ),
+        ]
+        | None
+    ) = None
     """EKS cluster name. Default: mlops-<stack>."""
     kubernetes_version: str = KUBERNETES_VERSION
     """Kubernetes minor version; add-on versions are pinned per version. Default: the newest supported."""
@@ -115,9 +154,15 @@ class ClusterSettings(Spec):
     """Expose the API server publicly (restricted to publicAccessCidrs). The private endpoint is always on. Default: true."""
     public_access_cidrs: list[str] = Field(default_factory=list)
     """CIDRs allowed to reach the public endpoint. Required when the public endpoint is on; never 0.0.0.0/0 in prod."""
-    admin_principal_arns: list[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$")]] = Field(
-        default_factory=list
-    )
+    admin_principal_arns: list[
+        Annotated[
+            str,
+            matching(
+                r"arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+",
+                "an IAM role or user ARN like arn:aws:iam::123456789012:role/platform-admins",
+            ),
+        ]
+    ] = Field(default_factory=list)
     """IAM roles/users given cluster-admin through EKS access entries. Default: none (only the creator)."""
     log_retention_days: RetentionDays = 90
     """Days control-plane logs are kept in CloudWatch. Default: 90."""
@@ -150,9 +195,11 @@ class ClusterSettings(Spec):
                 IPv4Network(cidr)
             except ValueError as exc:
                 issues.append(Issue((i,), cidr, f"not a valid IPv4 CIDR ({exc})"))
-        open_cidrs = guardrails.open_to_world(value)
-        if open_cidrs and environment(info) == "prod":
-            issues.append(Issue((), value, guardrails.public_endpoint_message(open_cidrs)))
+        if info.data.get("endpoint_public_access", True):
+            if unreachable := guardrails.unreachable_cidrs(value):
+                issues.append(Issue((), value, guardrails.unreachable_message(unreachable)))
+            if environment(info) == "prod" and guardrails.too_wide_for_prod(value):
+                issues.append(Issue((), value, guardrails.public_endpoint_message(value)))
         fail(issues)
         return value
 

@@ -19,7 +19,7 @@ from .contracts import FeatureRepoSettings
 from .monitoring import MonitoringHooks
 from .network import Hosting, PrivatePlacement, hosting_default
 from .schedule import cron
-from .spec import Spec, section, settings_arg
+from .spec import Spec, managed_class, section, settings_arg
 from .versions import REDIS_ENGINE_VERSION, REDIS_IMAGE
 from .workload import Workload
 
@@ -51,8 +51,8 @@ class Redis(Spec):
 
     mode: Hosting | None = Field(default=None, validate_default=True)
     """`managed` (ElastiCache, TLS + auth token) or `inCluster` (a Redis StatefulSet). Default: managed in prod, inCluster in dev."""
-    node_type: Annotated[str, Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")] = "cache.t4g.small"
-    """ElastiCache node type. Default: cache.t4g.small."""
+    node_type: Annotated[str, managed_class("cache")] = "cache.t4g.small"
+    """ElastiCache node type; must mirror an EC2 type that exists (AWS data). Default: cache.t4g.small."""
     replicas: Annotated[int, Field(ge=1, le=6)] = 2
     """ElastiCache nodes (primary + replicas; 2 or more enables failover). Default: 2."""
 

@@ -1,13 +1,16 @@
-"""NVIDIA GPU instance types on AWS: how many GPUs each has and of which model.
+"""NVIDIA GPU instance types on AWS: how many GPUs each has and of which model - from AWS's own
+instance type data (components/aws_facts.py), not a hand-written list.
 
-One table serves the stack config validation, the node-pool labels and autoscaler
-hints, the plan report, and the policy pack's GPU budget rules.
+One source serves the stack config validation, the node-pool labels and autoscaler hints, the plan
+report, and the policy pack's GPU rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from . import aws_facts
 
 GPU_RESOURCE = "nvidia.com/gpu"
 """Extended resource the NVIDIA device plugin advertises; also the taint key on GPU nodes."""
@@ -23,50 +26,43 @@ ACCELERATOR_LABEL = "accelerator"
 class GpuSpec:
     gpus: int
     model: str
-    """Label-safe GPU model name, used as the `node.kubernetes.io/gpu-type`-style label value."""
+    """Label-safe GPU model name (the `mlops.platform/gpu-type` label value): nvidia-a10g."""
+    memory_gib: int
+    """Memory of one GPU."""
 
-
-def _family(model: str, sizes: dict[str, int]) -> dict[str, GpuSpec]:
-    return {size: GpuSpec(count, model) for size, count in sizes.items()}
-
-
-_SINGLE_TO_QUAD = {
-    "xlarge": 1,
-    "2xlarge": 1,
-    "4xlarge": 1,
-    "8xlarge": 1,
-    "16xlarge": 1,
-    "12xlarge": 4,
-    "24xlarge": 4,
-    "48xlarge": 8,
-}
-
-_FAMILIES: dict[str, dict[str, GpuSpec]] = {
-    "g4dn": _family(
-        "nvidia-t4",
-        {"xlarge": 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 1, "12xlarge": 4, "metal": 8},
-    ),
-    "g5": _family("nvidia-a10g", _SINGLE_TO_QUAD),
-    "g6": _family("nvidia-l4", _SINGLE_TO_QUAD),
-    "g6e": _family("nvidia-l40s", _SINGLE_TO_QUAD),
-    "p3": _family("nvidia-v100", {"2xlarge": 1, "8xlarge": 4, "16xlarge": 8}),
-    "p3dn": _family("nvidia-v100", {"24xlarge": 8}),
-    "p4d": _family("nvidia-a100", {"24xlarge": 8}),
-    "p4de": _family("nvidia-a100-80gb", {"24xlarge": 8}),
-    "p5": _family("nvidia-h100", {"48xlarge": 8}),
-    "p5e": _family("nvidia-h200", {"48xlarge": 8}),
-    "p5en": _family("nvidia-h200", {"48xlarge": 8}),
-}
-
-GPU_INSTANCE_TYPES: dict[str, GpuSpec] = {
-    f"{family}.{size}": spec for family, sizes in _FAMILIES.items() for size, spec in sizes.items()
-}
-"""Every x86_64 NVIDIA instance type the EKS AL2023 NVIDIA AMI supports, by name."""
+    def describe(self) -> str:
+        return f"{self.gpus} x {self.model} ({self.memory_gib} GiB)"
 
 
 def gpu_spec(instance_type: str) -> GpuSpec | None:
-    """The GPU spec of an instance type, or None when it has no NVIDIA GPU we support."""
-    return GPU_INSTANCE_TYPES.get(instance_type)
+    """The GPU spec of an instance type a GPU pool can run: whole NVIDIA GPUs on x86_64 (the EKS
+    NVIDIA AMI). None for anything else."""
+    found = aws_facts.instance_type(instance_type)
+    if found is None or found.gpu is None or aws_facts.NVIDIA_AMI_ARCHITECTURE not in found.architectures:
+        return None
+    gpu = found.gpu
+    if gpu.manufacturer != "NVIDIA" or gpu.count < 1:
+        return None
+    return GpuSpec(gpu.count, gpu.label, round(gpu.memory_mib / 1024))
+
+
+def why_not_gpu(instance_type: str) -> str:
+    """Why an instance type cannot be in a GPU pool (it exists, or the message says it does not)."""
+    found = aws_facts.instance_type(instance_type)
+    if found is None:
+        return aws_facts.unknown_type_message(instance_type)
+    if found.gpu is None:
+        return f"{instance_type} has no GPU"
+    if found.gpu.manufacturer != "NVIDIA":
+        return f"{instance_type} has {found.gpu.manufacturer} GPUs; the pools run NVIDIA's driver and device plugin"
+    if aws_facts.NVIDIA_AMI_ARCHITECTURE not in found.architectures:
+        return f"{instance_type} is {'/'.join(found.architectures)}; the EKS NVIDIA AMI the pools use is x86_64"
+    return f"{instance_type} has a fractional GPU ({found.gpu.name}), which the device plugin cannot allocate"
+
+
+def gpu_families() -> list[str]:
+    """The instance families whose types a GPU pool can hold."""
+    return sorted({name.split(".")[0] for name in aws_facts.instance_types() if gpu_spec(name) is not None})
 
 
 def gpus_per_node(instance_types: Iterable[str]) -> int:
@@ -74,10 +70,11 @@ def gpus_per_node(instance_types: Iterable[str]) -> int:
     return max((spec.gpus for t in instance_types if (spec := gpu_spec(t))), default=0)
 
 
+def fewest_gpus_per_node(instance_types: Iterable[str]) -> int:
+    """GPUs on the smallest node a pool with these instance types may get (0 if none is known)."""
+    return min((spec.gpus for t in instance_types if (spec := gpu_spec(t))), default=0)
+
+
 def pool_max_gpus(instance_types: Iterable[str], max_size: int) -> int:
     """Upper bound of GPUs a pool can hold when scaled to `max_size` nodes."""
     return gpus_per_node(instance_types) * max_size
-
-
-def gpu_families_hint() -> str:
-    return ", ".join(f"{family}.*" for family in _FAMILIES)

@@ -14,7 +14,7 @@ from . import guardrails
 from ._common import PlatformComponent, child, documented
 from .gpu import ACCELERATOR_LABEL, GPU_POOL_LABEL, GPU_RESOURCE, GPU_TYPE_LABEL, gpu_spec, gpus_per_node
 from .node_group import NodeGroupSpec, managed_node_group
-from .spec import Count, Issue, Spec, fail, settings_arg, size_range
+from .spec import Count, Issue, Spec, fail, name_rule, settings_arg, size_range
 
 AUTOSCALER_TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
 NVIDIA_AMI_TYPE = "AL2023_x86_64_NVIDIA"
@@ -25,10 +25,19 @@ GPU_TAINT: aws.eks.NodeGroupTaintArgsDict = {"key": GPU_RESOURCE, "value": "true
 class GpuPoolSettings(Spec):
     """A GPU node pool: NVIDIA nodes of one GPU model, able to scale to zero."""
 
-    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+    name: Annotated[
+        str,
+        name_rule(
+            chars=r"[a-z0-9-]",
+            allowed="lower-case letters, digits and '-'",
+            first=r"[a-z]",
+            first_words="a lower-case letter",
+            max_length=31,
+        ),
+    ]
     """Pool name, unique in the stack (lower-case letters, digits, dashes)."""
     instance_types: Annotated[list[str], Field(min_length=1)]
-    """NVIDIA GPU instance types, all with the same GPU model (e.g. [g5.xlarge, g5.2xlarge])."""
+    """NVIDIA GPU instance types for x86_64, all with the same GPU model, count and memory, each offered in one of the stack's zones (AWS data; e.g. [g5.xlarge, g5.2xlarge])."""
     capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
     """ON_DEMAND or SPOT capacity. Default: ON_DEMAND."""
     min_size: Count = 0
@@ -48,7 +57,7 @@ class GpuPoolSettings(Spec):
         bad = guardrails.non_gpu_instance_types(value)
         if bad:
             fail([Issue((), value, guardrails.non_gpu_message(bad))])
-        kinds = {f"{spec.gpus} x {spec.model}" for t in value if (spec := gpu_spec(t))}
+        kinds = {spec.describe() for t in value if (spec := gpu_spec(t))}
         if len(kinds) > 1:
             fail(
                 [

@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .gpu import gpu_families_hint, gpu_spec, pool_max_gpus
+from .gpu import gpu_families, gpu_spec, pool_max_gpus, why_not_gpu
 
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 """All five EKS control-plane log types."""
@@ -35,22 +35,81 @@ class PoolCapacity:
     capacity_type: str
 
 
-def open_to_world(cidrs: Iterable[str]) -> list[str]:
-    """The CIDRs in `cidrs` that admit every address (x.x.x.x/0)."""
+NOT_GLOBALLY_REACHABLE = tuple(
+    ipaddress.IPv4Network(cidr)
+    for cidr in (
+        "0.0.0.0/8",  # "this network"
+        "10.0.0.0/8",  # private (RFC 1918)
+        "100.64.0.0/10",  # shared address space (carrier-grade NAT)
+        "127.0.0.0/8",  # loopback
+        "169.254.0.0/16",  # link-local
+        "172.16.0.0/12",  # private (RFC 1918)
+        "192.0.0.0/24",  # IETF protocol assignments
+        "192.0.2.0/24",  # documentation (TEST-NET-1)
+        "192.88.99.0/24",  # deprecated 6to4 relay anycast
+        "192.168.0.0/16",  # private (RFC 1918)
+        "198.18.0.0/15",  # benchmarking
+        "198.51.100.0/24",  # documentation (TEST-NET-2)
+        "203.0.113.0/24",  # documentation (TEST-NET-3)
+        "224.0.0.0/4",  # multicast
+        "240.0.0.0/4",  # reserved, and the broadcast address
+    )
+)
+"""IANA's IPv4 special-purpose ranges that are not globally reachable: no client on the internet has
+such an address, so none can reach a public endpoint from one."""
+
+PUBLIC_ENDPOINT_MAX_PREFIX = 8
+"""Prod: the public API endpoint may admit at most a /8 worth of public IPv4 addresses."""
+
+
+def _networks(cidrs: Iterable[str]) -> list[ipaddress.IPv4Network]:
     found = []
     for cidr in cidrs:
         try:
-            if ipaddress.ip_network(cidr, strict=False).prefixlen == 0:
-                found.append(cidr)
+            found.append(ipaddress.IPv4Network(cidr, strict=False))
         except ValueError:
             continue
     return found
 
 
-def public_endpoint_message(cidrs: Iterable[str]) -> str:
+def public_addresses(cidrs: Iterable[str]) -> int:
+    """How many globally reachable IPv4 addresses the union of `cidrs` covers."""
+    remaining = list(ipaddress.collapse_addresses(_networks(cidrs)))
+    for special in NOT_GLOBALLY_REACHABLE:
+        kept: list[ipaddress.IPv4Network] = []
+        for network in remaining:
+            if network.subnet_of(special):
+                continue
+            kept.extend(network.address_exclude(special) if special.subnet_of(network) else [network])
+        remaining = kept
+    return sum(network.num_addresses for network in remaining)
+
+
+def unreachable_cidrs(cidrs: Iterable[str]) -> list[str]:
+    """The CIDRs entirely inside ranges no internet client can have (private, reserved, documentation)."""
+    return [
+        cidr for cidr, network in zip(cidrs, _networks(cidrs), strict=False) if public_addresses([str(network)]) == 0
+    ]
+
+
+def too_wide_for_prod(cidrs: Iterable[str]) -> bool:
+    return public_addresses(cidrs) > 1 << (32 - PUBLIC_ENDPOINT_MAX_PREFIX)
+
+
+def public_endpoint_message(cidrs: Sequence[str]) -> str:
+    covered = public_addresses(cidrs)
     return (
-        f"public API endpoint open to {', '.join(cidrs)}; list only the CIDRs that must reach it "
-        "(VPN or office egress), or turn the public endpoint off"
+        f"public API endpoint open to {covered:,} public addresses through {', '.join(cidrs)} (more than a "
+        f"/{PUBLIC_ENDPOINT_MAX_PREFIX}); list only the CIDRs that must reach it (VPN or office egress), "
+        "or turn the public endpoint off"
+    )
+
+
+def unreachable_message(cidrs: Sequence[str]) -> str:
+    return (
+        f"{', '.join(cidrs)} {'is' if len(cidrs) == 1 else 'are'} private or reserved address space: no client on "
+        "the internet has such an address, so it can never reach a public endpoint (EKS refuses it too); "
+        "list your public egress CIDRs, or turn the public endpoint off and reach the API from the VPC"
     )
 
 
@@ -60,8 +119,8 @@ def non_gpu_instance_types(instance_types: Iterable[str]) -> list[str]:
 
 def non_gpu_message(bad: Sequence[str]) -> str:
     return (
-        f"{', '.join(bad)} {'is not a GPU instance type' if len(bad) == 1 else 'are not GPU instance types'}; "
-        f"allowed: NVIDIA instance types ({gpu_families_hint()})"
+        "; ".join(why_not_gpu(t) for t in bad)
+        + f". A GPU pool holds NVIDIA GPU instance types for x86_64 (families {', '.join(gpu_families())})"
     )
 
 

@@ -12,13 +12,13 @@ from typing import Annotated, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from ._common import child
 from .eks_cluster import SYSTEM_NODE_LABEL
 from .gpu import ACCELERATOR_LABEL, GPU_POOL_LABEL, GPU_RESOURCE
 from .quantity import scale_cpu
-from .spec import Issue, Spec, fail
+from .spec import Issue, Spec, fail, matching
 from .versions import HelmChart
 
 PART_OF = "mlops-platform"
@@ -178,13 +178,26 @@ class ScrapeTarget:
 class IngressSettings(Spec):
     """Publish a service through an Ingress (the AWS Load Balancer Controller's `alb` class by default)."""
 
-    host: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
+    host: Annotated[
+        str,
+        matching(
+            r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", "a lower-case DNS name like mlflow.example.com (no scheme or path)"
+        ),
+    ]
     """DNS name the service is published under."""
     class_name: str = "alb"
     """IngressClass. Default: alb (AWS Load Balancer Controller)."""
     internal: bool = True
     """Keep the load balancer inside the VPC. Default: true."""
-    tls_certificate_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:.+$")] | None = None
+    tls_certificate_arn: (
+        Annotated[
+            str,
+            matching(
+                r"arn:aws[a-z-]*:acm:.+", "an ACM certificate ARN like arn:aws:acm:<region>:<account>:certificate/<id>"
+            ),
+        ]
+        | None
+    ) = None
     """ACM certificate for HTTPS. Required when internal is false."""
 
     @model_validator(mode="after")

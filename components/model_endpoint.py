@@ -15,11 +15,22 @@ from .contracts import PredictorSettings
 from .mlflow_tracking import MlflowClient
 from .model_serving import KServeSettings, ModelServing, ServingMode
 from .monitoring import MonitoringHooks
-from .spec import Cpu, DnsLabel, Issue, Memory, Spec, check_names, fail, render_message, settings_arg
+from .spec import (
+    Cpu,
+    DnsLabel,
+    Issue,
+    Memory,
+    ModelName,
+    Spec,
+    check_names,
+    fail,
+    name_rule,
+    render_message,
+    settings_arg,
+)
 from .workload import Workload
 
 HTTP_PORT = 8080
-ModelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
 
 
 class EndpointSettings(Spec):
@@ -29,7 +40,16 @@ class EndpointSettings(Spec):
     """InferenceService name (unique)."""
     model: ModelName
     """Registered model name in MLflow."""
-    alias: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")] = "champion"
+    alias: Annotated[
+        str,
+        name_rule(
+            chars=r"[a-z0-9_-]",
+            allowed="lower-case letters, digits, '_' and '-'",
+            first=r"[a-z]",
+            first_words="a lower-case letter",
+            max_length=63,
+        ),
+    ] = "champion"
     """Registry alias served (`models:/<model>@<alias>`). Default: champion."""
     min_replicas: Annotated[int, Field(ge=0, le=100)] = 1
     """Fewest replicas (0 only in Serverless mode, never in prod). Default: 1."""

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from . import k8s as kube
 from ._common import PlatformComponent, child, documented
-from .spec import Spec, settings_arg
+from .spec import Spec, matching, settings_arg
 from .versions import KUBE_PROMETHEUS_STACK_CHART, PUSHGATEWAY_CHART
 
 ASSETS = Path(__file__).with_name("assets")
@@ -40,7 +40,7 @@ def dashboards() -> dict[str, dict[str, Any]]:
 class MonitoringSettings(Spec):
     """Prometheus, Alertmanager and Grafana."""
 
-    retention: Annotated[str, Field(pattern=r"^[0-9]+(h|d|w|y)$")] = "15d"
+    retention: Annotated[str, matching(r"[0-9]+(h|d|w|y)", "a duration like 12h, 15d, 4w or 1y")] = "15d"
     """Prometheus retention. Default: 15d."""
     storage_gib: Annotated[int, Field(ge=5, le=16384)] = 50
     """Prometheus volume size. Default: 50."""

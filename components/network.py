@@ -11,8 +11,9 @@ from typing import Annotated, Literal
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from . import aws_facts
 from ._common import (
     ComponentArgsError,
     PlatformComponent,
@@ -22,9 +23,9 @@ from ._common import (
     policy_document,
     tagged,
 )
-from .spec import Cidr, Issue, RetentionDays, Spec, environment, fail, settings_arg
+from .spec import RFC1918, Cidr, Issue, RetentionDays, Spec, environment, fail, matching, settings_arg
 
-SubnetId = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+SubnetId = Annotated[str, matching(r"subnet-[0-9a-f]{8,17}", "a subnet id like subnet-0123456789abcdef0")]
 
 
 def plan_subnets(vpc_cidr: str, zone_count: int) -> tuple[list[str], list[str]]:
@@ -43,12 +44,14 @@ def plan_subnets(vpc_cidr: str, zone_count: int) -> tuple[list[str], list[str]]:
 class ExistingVpc(Spec):
     """A VPC adopted by id: nothing in it is created or changed."""
 
-    vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
+    vpc_id: Annotated[str, matching(r"vpc-[0-9a-f]{8,17}", "a VPC id like vpc-0123456789abcdef0")]
     """Id of the VPC to adopt (nothing in it is created or changed)."""
     private_subnet_ids: Annotated[list[SubnetId], Field(min_length=2)]
     """Private subnets for nodes, databases and caches, in at least two AZs."""
     public_subnet_ids: list[SubnetId] = Field(default_factory=list)
     """Public subnets for internet-facing load balancers. Default: none."""
+    cidr_blocks: Annotated[list[Cidr], Field(min_length=1)]
+    """The VPC's CIDR blocks (`aws ec2 describe-vpcs`): the Kubernetes Service range must lie outside them, and the plan cannot look them up offline."""
 
 
 class NetworkSettings(Spec):
@@ -59,7 +62,7 @@ class NetworkSettings(Spec):
     vpc_cidr: Cidr = IPv4Network("10.0.0.0/16")
     """VPC address range, /16 to /20; private and public subnets are carved from it. Default: 10.0.0.0/16."""
     availability_zones: list[str] = Field(default=[], validate_default=True)
-    """Availability zones to spread subnets over, 2 to 6. Required unless existingVpc is set."""
+    """Availability zones of aws:region (AWS data) to spread subnets over, 2 to 6. Required unless existingVpc is set."""
     nat_gateways: Literal["single", "perAz"] | None = Field(default=None, validate_default=True)
     """One shared NAT gateway (`single`) or one per AZ (`perAz`). Default: single in dev, perAz in prod."""
     service_cidr: Cidr = IPv4Network("172.20.0.0/16")
@@ -77,11 +80,19 @@ class NetworkSettings(Spec):
     @field_validator("availability_zones")
     @classmethod
     def _azs(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        issues = [
-            Issue((i,), az, "not an availability zone name like us-east-1a")
-            for i, az in enumerate(value)
-            if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d[a-z]", az)
-        ]
+        region = (info.context or {}).get("region")
+        zones = aws_facts.zones(region) if region else []
+        issues = []
+        for i, az in enumerate(value):
+            if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d[a-z]", az):
+                issues.append(Issue((i,), az, "not an availability zone name like us-east-1a"))
+            elif zones and az not in zones:
+                where = (
+                    f"is in {az[:-1]}, not in aws:region {region}"
+                    if az[:-1] != region
+                    else f"is not a zone of {region}"
+                )
+                issues.append(Issue((i,), az, f"{where}; the zones of {region} are {', '.join(zones)}"))
         if len(set(value)) != len(value):
             issues.append(Issue((), value, "availability zones must be distinct"))
         if len(value) > 6:
@@ -98,17 +109,34 @@ class NetworkSettings(Spec):
 
     @field_validator("service_cidr")
     @classmethod
-    def _service_cidr(cls, value: IPv4Network, info: ValidationInfo) -> IPv4Network:
+    def _service_cidr(cls, value: IPv4Network) -> IPv4Network:
         issues = []
         if not 12 <= value.prefixlen <= 24:
             issues.append(Issue((), str(value), "must be a /12 to /24 network"))
-        if not value.is_private:
+        if not any(value.subnet_of(private) for private in RFC1918):
             issues.append(Issue((), str(value), "must be in 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16"))
-        vpc = info.data.get("vpc_cidr")
-        if vpc is not None and value.overlaps(vpc):
-            issues.append(Issue((), str(value), f"overlaps {{vpc_cidr}} ({vpc}); pick a range outside the VPC"))
         fail(issues)
         return value
+
+    @model_validator(mode="after")
+    def _service_range_apart(self) -> NetworkSettings:
+        """The effective Service range (the default too) overlaps no range of the VPC: EKS refuses it."""
+        service = self.service_cidr
+        if self.existing_vpc is not None:
+            taken = [(str(c), "{existing_vpc}.{cidr_blocks}") for c in self.existing_vpc.cidr_blocks]
+        else:
+            taken = [(str(self.vpc_cidr), "{vpc_cidr}")]
+        fail(
+            Issue(
+                ("service_cidr",),
+                str(service),
+                f"overlaps {where} ({cidr}); pick a range outside the VPC"
+                + (" (the default: set {service_cidr})" if "service_cidr" not in self.model_fields_set else ""),
+            )
+            for cidr, where in taken
+            if service.overlaps(IPv4Network(cidr))
+        )
+        return self
 
     @property
     def nat_per_az(self) -> bool:

@@ -28,7 +28,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidato
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from . import quantity
+from . import aws_facts, quantity
 from ._common import ComponentArgsError
 
 Style = Literal["config", "python"]
@@ -119,6 +119,9 @@ _MESSAGES = {
 }
 
 
+YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
+
+
 def join_path(base: Sequence[PathPart], relative: Sequence[PathPart]) -> tuple[PathPart, ...]:
     out = list(base)
     for part in relative:
@@ -157,6 +160,24 @@ def problems_of(error: ValidationError, *, root: str, style: Style) -> list[Prob
             found.append(Problem(render_path(root, loc, style), "unknown key", detail["input"]))
         elif kind == "value_error":  # raised by this package's validators: the message says what is allowed
             found.append(Problem(render_path(root, loc, style), str(detail["ctx"]["error"]), detail["input"]))
+        elif (
+            kind == "string_type" and isinstance(detail["input"], int | float) and not isinstance(detail["input"], bool)
+        ):
+            found.append(
+                Problem(
+                    render_path(root, loc, style),
+                    f'must be a string, and YAML read a number: write "{detail["input"]}" in quotes',
+                    detail["input"],
+                )
+            )
+        elif kind == "bool_type" and str(detail["input"]).lower() in YAML11_BOOLEANS:
+            found.append(
+                Problem(
+                    render_path(root, loc, style),
+                    "must be true or false (YAML 1.2, as Pulumi reads stack files, keeps yes/no/on/off as strings)",
+                    detail["input"],
+                )
+            )
         else:
             template = _MESSAGES.get(kind, detail["msg"])
             found.append(
@@ -245,6 +266,50 @@ def dns_label(value: str) -> str:
 DnsLabel = Annotated[str, AfterValidator(dns_label)]
 
 
+def name_rule(*, chars: str, allowed: str, first: str, first_words: str, max_length: int) -> Any:
+    """A name checked rule by rule, each refusal explained in words with the offending characters."""
+    char, first_char = re.compile(chars), re.compile(first)
+
+    def check(value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        bad = list(dict.fromkeys(c for c in value if not char.fullmatch(c)))
+        if bad:
+            raise ValueError(f"may hold only {allowed} (found {', '.join(repr(c) for c in bad)})")
+        if not first_char.fullmatch(value[0]):
+            raise ValueError(f"must start with {first_words} (starts with {value[0]!r})")
+        if len(value) > max_length:
+            raise ValueError(f"must be at most {max_length} characters (has {len(value)})")
+        return value
+
+    return AfterValidator(check)
+
+
+def matching(pattern: str, what: str) -> Any:
+    """A value of a fixed form (an id, an ARN, a URL), refused with what the form is."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"must be {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+ModelName = Annotated[
+    str,
+    name_rule(
+        chars=r"[A-Za-z0-9_.-]",
+        allowed="letters, digits, '_', '.' and '-'",
+        first=r"[A-Za-z0-9]",
+        first_words="a letter or digit",
+        max_length=100,
+    ),
+]
+"""A registered model name in MLflow."""
+
+
 def check_names(component: str, name: str, names: Mapping[str, str]) -> None:
     """Kubernetes names a component is given (argument -> value) must be DNS-1123 labels; every
     problem at once, as ComponentArgsError."""
@@ -268,6 +333,7 @@ def ipv4_network(value: Any) -> IPv4Network:
 
 
 Cidr = Annotated[IPv4Network, PlainValidator(ipv4_network)]
+RFC1918 = tuple(IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 """An IPv4 network (`10.0.0.0/16`; host bits must be zero)."""
 Cpu = Annotated[str, AfterValidator(quantity.cpu)]
 """A CPU quantity (Kubernetes grammar): 500m, 1, 2.5."""
@@ -295,6 +361,41 @@ def retention_days(value: int) -> int:
 
 
 RetentionDays = Annotated[int, AfterValidator(retention_days)]
+
+
+def ec2_instance_type(value: str) -> str:
+    """An instance type EC2 has (AWS's DescribeInstanceTypes data)."""
+    if aws_facts.instance_type(value) is None:
+        raise ValueError(aws_facts.unknown_type_message(value))
+    return value
+
+
+InstanceType = Annotated[str, AfterValidator(ec2_instance_type)]
+"""An EC2 instance type that exists (m6i.large)."""
+
+MANAGED_CLASSES_WITHOUT_EC2_TWIN = frozenset({"db.serverless"})
+"""Classes of a managed service that mirror no EC2 type (Aurora Serverless v2's capacity class)."""
+
+
+def managed_class(prefix: str) -> Any:
+    """An RDS (`db.`) or ElastiCache (`cache.`) class: the EC2 type it mirrors must exist, which
+    catches typos (db.m7g.larg) AWS would only refuse at deploy time."""
+
+    def check(value: str) -> str:
+        if value in MANAGED_CLASSES_WITHOUT_EC2_TWIN:
+            return value
+        if not value.startswith(f"{prefix}."):
+            raise ValueError(f"must start with '{prefix}.' (e.g. {prefix}.t4g.medium)")
+        ec2 = value.removeprefix(f"{prefix}.")
+        if aws_facts.instance_type(ec2) is None:
+            hint = aws_facts.closest(ec2, aws_facts.instance_types())
+            raise ValueError(
+                f"no such {prefix}. class: {ec2} is not an EC2 instance type, and {prefix}. classes mirror EC2's"
+                + (f" (did you mean {prefix}.{hint}?)" if hint else "")
+            )
+        return value
+
+    return AfterValidator(check)
 
 
 def size_range(min_size: int | None, max_size: int | None, desired_size: int | None) -> list[Issue]:

@@ -19,6 +19,7 @@ Used by the test suite, by `make plan`, and by teams testing stacks built from t
 from __future__ import annotations
 
 import json
+import os
 import runpy
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,13 +27,23 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import rpc
+
+from .config.stack_file import SECRET_PLACEHOLDER, StackFile, read_yaml
+
+__all__ = [
+    "SECRET_PLACEHOLDER",
+    "Graph",
+    "ProgramFailed",
+    "Resource",
+    "Secret",
+    "StackFile",
+    "run_program",
+    "run_stack",
+]
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
-SECRET_PLACEHOLDER = "offline-placeholder-for-an-encrypted-value"
-"""Stands in for `secure:` stack values, which cannot be decrypted offline."""
 
 
 @dataclass(frozen=True)
@@ -331,10 +342,8 @@ def run_program(
     Python values. Raises ProgramFailed (with what was recorded so far) if the program raises.
     """
     pulumi.runtime.reset_options(project=project, stack=stack, preview=False)
-    pulumi.runtime.set_all_config(
-        {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()},
-        list(secret_keys),
-    )
+    encoded = {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+    pulumi.runtime.set_all_config(encoded, list(secret_keys))
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
     pulumi.runtime.register_stack_transformation(mocks.observe)
@@ -347,11 +356,20 @@ def run_program(
             runpy.run_path(str(program), run_name="__main__")
         return _collect(mocks, recorded)
 
+    # The engine hands a program its whole config in the environment, as here.
+    engine_env = {"PULUMI_CONFIG": json.dumps(encoded), "PULUMI_CONFIG_SECRET_KEYS": json.dumps(list(secret_keys))}
+    saved = {key: os.environ.get(key) for key in engine_env}
+    os.environ.update(engine_env)
     try:
         pulumi.runtime.test(body)()  # type: ignore[no-untyped-call]  # the SDK leaves it unannotated
     except Exception as error:
-        return_graph = Graph(_partial(mocks), {})
-        raise ProgramFailed(error, return_graph) from error
+        raise ProgramFailed(error, Graph(_partial(mocks), {})) from error
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return Graph(recorded["resources"], recorded["outputs"])
 
 
@@ -484,27 +502,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class StackFile:
-    """A `Pulumi.<stack>.yaml`, as the harness feeds it to a program."""
-
-    config: dict[str, Any]
-    secret_keys: list[str]
-
-    @classmethod
-    def load(cls, path: Path, overrides: Mapping[str, Any] | None = None) -> StackFile:
-        document = yaml.safe_load(path.read_text()) or {}
-        config: dict[str, Any] = {}
-        secret_keys: list[str] = []
-        for key, value in (document.get("config") or {}).items():
-            secure = isinstance(value, dict) and set(value) == {"secure"}
-            config[key] = SECRET_PLACEHOLDER if secure else value
-            if secure:
-                secret_keys.append(key)
-        config.update(overrides or {})
-        return cls(config, secret_keys)
-
-
 def run_stack(
     stack: str,
     *,
@@ -515,7 +512,7 @@ def run_stack(
     """Run the project's `__main__.py` with `Pulumi.<stack>.yaml` (plus overrides) under recording mocks."""
     root = root.resolve()
     stack_file = StackFile.load(root / f"Pulumi.{stack}.yaml", overrides)
-    project = (yaml.safe_load((root / "Pulumi.yaml").read_text()) or {})["name"]
+    project = (read_yaml((root / "Pulumi.yaml").read_text(), "Pulumi.yaml") or {})["name"]
     return run_program(
         root / "__main__.py",
         config=stack_file.config,

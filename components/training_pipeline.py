@@ -18,13 +18,12 @@ from .contracts import Dataset, Promotion, TrainingEnv, TrainingJobConfig
 from .mlflow_tracking import MlflowClient
 from .monitoring import RULES_DIR, MonitoringHooks
 from .schedule import cron
-from .spec import Cpu, Memory, Spec, settings_arg
+from .spec import Cpu, Memory, ModelName, Spec, settings_arg
 from .workload import Workload
 
 DATASET_PREFIX = "datasets"
 CONFIG_DIR = "/etc/training"
 RULES: Path = RULES_DIR / "training.rules.yaml"
-ModelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
 
 
 class TrainingSettings(Spec):

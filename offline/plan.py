@@ -15,17 +15,20 @@ import argparse
 import json
 import shutil
 import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from components.config import ConfigError
-from components.gpu import gpus_per_node
+from components.config.loader import check_stack
+from components.gpu import gpu_spec, gpus_per_node
 from components.testing import Graph, ProgramFailed, Resource, StackFile, redact, run_program
 from components.versions import KUBERNETES_VERSION
 from offline import manifests
-from offline.policy_run import POLICY_CONFIG_DIR, PolicyOutcome, evaluate, load_pack_config
+from offline.pack_config import pack_config
+from offline.policy_run import PolicyOutcome, evaluate, load_pack_config
 from policies.rules import ALL_POLICIES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +41,10 @@ class PlanResult:
     checkov: list[manifests.CheckovFinding]
     policies: PolicyOutcome
     releases: list[dict[str, object]]
+    config_seconds: float = 0.0
+    """How long reading and checking the stack's config took (YAML, model, AWS data)."""
+    unchecked: tuple[str, ...] = ()
+    """Config checks the plan could not make (and so did not pass)."""
 
     @property
     def failures(self) -> list[str]:
@@ -64,13 +71,16 @@ def kubernetes_version(graph: Graph) -> str:
 def plan(
     stack: str, *, stack_file: Path | None = None, policy_config: Path | None = None, out: Path | None = None
 ) -> PlanResult:
-    """Evaluate `stack` and write its plan directory; raises ConfigError on a bad config."""
+    """Evaluate `stack` and write its plan directory; raises ConfigError on a bad config. The policy
+    pack runs with the config generated from the stack (offline/pack_config.py) unless one is given."""
     stack_file = stack_file or ROOT / f"Pulumi.{stack}.yaml"
-    policy_config = policy_config or POLICY_CONFIG_DIR / f"{stack}.json"
     out = out or ROOT / "build" / "plan" / stack
     shutil.rmtree(out, ignore_errors=True)  # a failed plan must not leave an older one looking current
 
+    started = time.perf_counter()
     loaded = StackFile.load(stack_file)
+    platform = check_stack(loaded.config, loaded.secret_keys)
+    config_seconds = time.perf_counter() - started
     try:
         graph = run_program(ROOT / "__main__.py", config=loaded.config, secret_keys=loaded.secret_keys, stack=stack)
     except ProgramFailed as failure:
@@ -79,17 +89,27 @@ def plan(
             raise
         raise config_error from None
 
+    if policy_config is not None:
+        pack, pack_source = load_pack_config(policy_config), policy_config.name
+    else:
+        pack, pack_source = (
+            pack_config(platform),
+            "generated from the stack: levels of its environment + its GPU budget",
+        )
     out.mkdir(parents=True)
+    (out / "pack-config.json").write_text(json.dumps(pack, indent=2) + "\n")
     (out / "resources.json").write_text(json.dumps([_resource_entry(r) for r in graph], indent=2, default=str) + "\n")
     objects, releases = manifests.write_manifests(graph, out / "manifests")
     result = PlanResult(
         graph=graph,
         schema=manifests.validate_objects(objects, kubernetes_version(graph)),
         checkov=manifests.run_checkov(out / "manifests") if objects else [],
-        policies=evaluate(graph, ALL_POLICIES, load_pack_config(policy_config)),
+        policies=evaluate(graph, ALL_POLICIES, pack),
         releases=releases,
+        config_seconds=config_seconds,
+        unchecked=tuple(platform.unchecked()),
     )
-    (out / "report.md").write_text(render_report(stack, result, policy_config))
+    (out / "report.md").write_text(render_report(stack, result, pack_source))
     return result
 
 
@@ -105,12 +125,14 @@ def _resource_entry(resource: Resource) -> dict[str, object]:
 
 
 def gpu_pools(graph: Graph) -> list[dict[str, object]]:
+    """Each GPU node group, its GPUs from AWS's instance type data."""
     pools = []
     for group in graph.of_type("aws:eks/nodeGroup:NodeGroup"):
         types = [str(t) for t in group.get("instanceTypes", [])]
         per_node = gpus_per_node(types)
         if per_node == 0:
             continue
+        specs = sorted({spec.describe() for t in types if (spec := gpu_spec(t))})
         max_size = int(group.get("scalingConfig.maxSize", 0))
         pools.append(
             {
@@ -120,13 +142,14 @@ def gpu_pools(graph: Graph) -> list[dict[str, object]]:
                 "min": int(group.get("scalingConfig.minSize", 0)),
                 "max": max_size,
                 "gpus_per_node": per_node,
+                "gpus": ", ".join(specs),
                 "max_gpus": per_node * max_size,
             }
         )
     return pools
 
 
-def render_report(stack: str, result: PlanResult, policy_config: Path) -> str:
+def render_report(stack: str, result: PlanResult, pack_source: str) -> str:
     graph = result.graph
     pools = gpu_pools(graph)
     skipped = [f for f in result.checkov if f.skip_reason]
@@ -145,19 +168,28 @@ def render_report(stack: str, result: PlanResult, policy_config: Path) -> str:
         f"| resources declared | {len(graph)} |",
         f"| Kubernetes objects valid (schema {kubernetes_version(graph)}, strict) | {sum(r.ok for r in result.schema)}/{len(result.schema)} |",
         f"| checkov (kubernetes) | {len(failed)} failed, {len(skipped)} skipped with a reason |",
-        f"| policy violations ({policy_config.name if policy_config.exists() else 'default levels'}) | "
+        f"| policy violations ({pack_source}) | "
         f"{len(result.policies.mandatory())} mandatory, {len(advisory)} advisory |",
         f"| GPU pools | {len(pools)}, up to {sum(int(p['max_gpus']) for p in pools)} GPUs |",  # type: ignore[call-overload]
+        f"| stack config checked (YAML 1.2, model, AWS data) | in {result.config_seconds:.2f} s; "
+        f"{len(result.unchecked)} check(s) not made |",
         f"| verdict | {'FAIL' if result.failures else 'PASS'} |",
         "",
         "## GPU pools",
         "",
-        "| pool | instance types | capacity | nodes (min-max) | GPUs/node | max GPUs |",
+        "GPU counts, models and memory from AWS's instance type data.",
+        "",
+        "| pool | instance types | GPUs per node (model, memory) | capacity | nodes (min-max) | max GPUs |",
         "|---|---|---|---|---|---|",
         *[
-            f"| {p['name']} | {', '.join(p['instance_types'])} | {p['capacity']} | {p['min']}-{p['max']} | {p['gpus_per_node']} | {p['max_gpus']} |"  # type: ignore[arg-type]
+            f"| {p['name']} | {', '.join(p['instance_types'])} | {p['gpus']} | {p['capacity']} | {p['min']}-{p['max']} | {p['max_gpus']} |"  # type: ignore[arg-type]
             for p in pools
         ],
+        *(
+            ["", "Config checks not made (not passed):", *[f"- {u}" for u in result.unchecked]]
+            if result.unchecked
+            else []
+        ),
         "",
         "## Policy violations",
         "",
@@ -218,7 +250,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
     parser.add_argument("--stack-file", type=Path, help="another stack file to evaluate under that name")
-    parser.add_argument("--policy-config", type=Path, help="policy pack config (default: policies/config/<stack>.json)")
+    parser.add_argument(
+        "--policy-config",
+        type=Path,
+        help="policy pack config (default: generated from the stack, offline/pack_config.py)",
+    )
     parser.add_argument("--out", type=Path, help="output directory (default: build/plan/<stack>)")
     args = parser.parse_args(argv)
     stack_file = args.stack_file or ROOT / f"Pulumi.{args.stack}.yaml"

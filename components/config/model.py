@@ -11,18 +11,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from .. import guardrails
+from .. import aws_facts, guardrails
 from ..artifact_store import ArtifactSettings
 from ..database import DatabaseSettings
 from ..drift_monitor import DriftMonitorSettings
 from ..eks_cluster import ClusterSettings
 from ..feature_store import FeatureStoreSettings
+from ..gpu import fewest_gpus_per_node
 from ..gpu_node_pool import GpuPoolSettings
 from ..mlflow_tracking import MlflowSettings
 from ..model_endpoint import EndpointSettings, ServingSettings
 from ..monitoring import MonitoringSettings
 from ..network import NetworkSettings
-from ..spec import Issue, PathPart, Spec, fail, section
+from ..spec import Issue, PathPart, Spec, fail, matching, name_rule, section
 from ..training_pipeline import TrainingSettings
 from ..versions import APP_IMAGES, EKS_ADDONS
 
@@ -68,9 +69,24 @@ class Guardrails(Spec):
 class Images(Spec):
     """Where the platform's own images come from."""
 
-    registry: Annotated[str, Field(pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$")]
+    registry: Annotated[
+        str,
+        matching(
+            r"[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*",
+            "a registry host and path like 123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops (lower case, no scheme)",
+        ),
+    ]
     """Registry and path the platform's images are pushed to (e.g. <account>.dkr.ecr.<region>.amazonaws.com/mlops). Required."""
-    tag: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")] = "0.1.0"
+    tag: Annotated[
+        str,
+        name_rule(
+            chars=r"[A-Za-z0-9_.-]",
+            allowed="letters, digits, '_', '.' and '-'",
+            first=r"[A-Za-z0-9_]",
+            first_words="a letter, digit or '_'",
+            max_length=128,
+        ),
+    ] = "0.1.0"
     """Tag of the training, serving, monitor and mlflow-server images (a release, never `latest`). Default: 0.1.0."""
 
     @field_validator("tag")
@@ -84,9 +100,55 @@ class Images(Spec):
         return f"{self.registry}/{APP_IMAGES[app]}:{self.tag}"
 
 
+def offering_issues(
+    path: tuple[PathPart, ...], instance_types: list[str], network: NetworkSettings, info: ValidationInfo, at_least: int
+) -> list[Issue]:
+    """Each instance type is offered in at least `at_least` of the stack's availability zones (AWS's
+    offerings data). Unchecked for an adopted VPC: its subnets' zones are not in the config."""
+    region = (info.context or {}).get("region")
+    zones = network.availability_zones
+    if not region or network.existing_vpc is not None or not zones:
+        return []
+    issues = []
+    for instance in instance_types:
+        offered = aws_facts.zones_offering(region, instance, zones)
+        if len(offered) < at_least:
+            anywhere = aws_facts.zones_offering(region, instance, aws_facts.zones(region))
+            need = "any" if at_least == 1 else f"{at_least}"
+            issues.append(
+                Issue(
+                    path,
+                    instance_types,
+                    f"{instance} is offered in {len(offered)} of the stack's zones ({', '.join(zones)}); needs {need}"
+                    + (
+                        f". {region} offers it in {', '.join(anywhere)}"
+                        if anywhere
+                        else f". {region} does not offer it"
+                    ),
+                    True,
+                )
+            )
+    return issues
+
+
 def gpu_placement(path: tuple[PathPart, ...], gpus: int, pool: str | None, pools: list[GpuPoolSettings]) -> list[Issue]:
-    """A workload asking for GPUs needs a GPU pool to run on (the named one, or any)."""
+    """A workload asking for GPUs needs a GPU pool to run on (the named one, or any) whose every node
+    has that many: the smallest instance type of the pool decides."""
     names = [p.name for p in pools]
+    if gpus > 0 and pools:
+        candidates = [p for p in pools if pool is None or p.name == pool]
+        fits = [p for p in candidates if fewest_gpus_per_node(p.instance_types) >= gpus]
+        if candidates and not fits:
+            sizes = ", ".join(f"{p.name}: {fewest_gpus_per_node(p.instance_types)}" for p in candidates)
+            return [
+                Issue(
+                    (*path, "gpus"),
+                    gpus,
+                    f"more GPUs than a node of {'pool ' + repr(pool) if pool else 'any pool'} has (GPUs on its smallest "
+                    f"instance type: {sizes}); ask for fewer or add a larger type",
+                    True,
+                )
+            ]
     if pool is not None and pool not in names:
         return [
             Issue((*path, "gpu_pool"), pool, f"no such GPU pool; {{gpu_pools}} has: {', '.join(names) or 'none'}", True)
@@ -143,9 +205,11 @@ class PlatformConfig(Spec):
 
     @field_validator("cluster")
     @classmethod
-    def _adopt_needs_vpc(cls, value: ClusterSettings, info: ValidationInfo) -> ClusterSettings:
-        network = info.data.get("network")
-        if value.existing is not None and network is not None and network.existing_vpc is None:
+    def _cluster_in_network(cls, value: ClusterSettings, info: ValidationInfo) -> ClusterSettings:
+        network: NetworkSettings | None = info.data.get("network")
+        if network is None:
+            return value
+        if value.existing is not None and network.existing_vpc is None:
             fail(
                 [
                     Issue(
@@ -156,17 +220,26 @@ class PlatformConfig(Spec):
                     )
                 ]
             )
+        if value.existing is None:
+            types = value.system_nodes.instance_types
+            fail(offering_issues(("cluster", "system_nodes", "instance_types"), types, network, info, at_least=2))
         return value
 
     @field_validator("gpu_pools")
     @classmethod
-    def _unique_names(cls, value: list[GpuPoolSettings]) -> list[GpuPoolSettings]:
+    def _pools(cls, value: list[GpuPoolSettings], info: ValidationInfo) -> list[GpuPoolSettings]:
         names = [p.name for p in value]
-        fail(
+        issues = [
             Issue((i, "name"), n, "duplicate pool name; names must be unique")
             for i, n in enumerate(names)
             if n in names[:i]
-        )
+        ]
+        network: NetworkSettings | None = info.data.get("network")
+        if network is not None:
+            for index, pool in enumerate(value):
+                where = ("gpu_pools", index, "instance_types")
+                issues += offering_issues(where, pool.instance_types, network, info, at_least=1)
+        fail(issues)
         return value
 
     @field_validator("guardrails")
@@ -245,6 +318,15 @@ class PlatformConfig(Spec):
         if self.monitor.endpoint is not None:
             return next(e for e in endpoints if e.name == self.monitor.endpoint)
         return endpoints[0] if endpoints else None
+
+    def unchecked(self) -> list[str]:
+        """Checks the config cannot make offline with what it says (reported, never passed)."""
+        found = []
+        if self.network.existing_vpc is not None:
+            found.append("instance types offered in the adopted VPC's zones: its subnets' zones are not in the config")
+        if self.cluster.existing is not None:
+            found.append("the adopted cluster's Kubernetes version, add-ons and endpoint: they are not in the config")
+        return found
 
     def cluster_name(self, stack: str) -> str:
         existing = self.cluster.existing

@@ -60,8 +60,11 @@ def eks_public_endpoint(args: ResourceValidationArgs, report: ReportViolation) -
             f"EKS cluster '{args.name}' has a public endpoint without publicAccessCidrs (AWS opens it to 0.0.0.0/0); "
             "list the CIDRs that must reach it, or set endpointPublicAccess to false"
         )
-    elif open_cidrs := guardrails.open_to_world(cidrs):
-        report(f"EKS cluster '{args.name}': {guardrails.public_endpoint_message(open_cidrs)}")
+        return
+    if unreachable := guardrails.unreachable_cidrs(cidrs):
+        report(f"EKS cluster '{args.name}': {guardrails.unreachable_message(unreachable)}")
+    if guardrails.too_wide_for_prod(cidrs):
+        report(f"EKS cluster '{args.name}': {guardrails.public_endpoint_message(cidrs)}")
 
 
 def imdsv2_required(args: ResourceValidationArgs, report: ReportViolation) -> None:

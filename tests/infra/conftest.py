@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from components.config.stack_file import read_yaml
 from components.testing import Graph, run_program, run_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,7 +17,7 @@ STACKS = ("dev", "prod")
 
 def stack_config(stack: str) -> dict[str, Any]:
     """The `platform` object of a shipped stack file (a fresh copy to mutate)."""
-    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    document = read_yaml((ROOT / f"Pulumi.{stack}.yaml").read_text(), f"Pulumi.{stack}.yaml")
     return copy.deepcopy(document["config"]["mlops-platform:platform"])
 
 

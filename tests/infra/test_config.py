@@ -22,6 +22,7 @@ EXISTING_CLUSTER = {
 EXISTING_VPC = {
     "vpcId": "vpc-0123456789abcdef0",
     "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+    "cidrBlocks": ["10.40.0.0/16"],
 }
 
 
@@ -71,7 +72,7 @@ CASES = [
         "wrong type: boolean",
         "dev",
         {"cluster.endpointPublicAccess": "yes"},
-        'platform.cluster.endpointPublicAccess = "yes": must be true or false',
+        'platform.cluster.endpointPublicAccess = "yes": must be true or false (YAML 1.2, as Pulumi reads stack files, keeps yes/no/on/off as strings)',
     ),
     (
         "wrong type: list",
@@ -108,13 +109,13 @@ CASES = [
         "GPU pool of CPU instances",
         "dev",
         {"gpuPools.0.instanceTypes": ["m5.large", "g4dn.xlarge"]},
-        'platform.gpuPools[0].instanceTypes = ["m5.large", "g4dn.xlarge"]: m5.large is not a GPU instance type; allowed: NVIDIA instance types (g4dn.*, g5.*, g6.*, g6e.*, p3.*, p3dn.*, p4d.*, p4de.*, p5.*, p5e.*, p5en.*)',
+        'platform.gpuPools[0].instanceTypes = ["m5.large", "g4dn.xlarge"]: m5.large has no GPU. A GPU pool holds NVIDIA GPU instance types for x86_64 (families g4dn, g5, g6, g6e, g7, g7e, gr6, p3dn, p4d, p4de, p5, p5e, p5en, p6-b200, p6-b300)',
     ),
     (
         "GPU pool mixing GPU kinds",
         "dev",
         {"gpuPools.0.instanceTypes": ["g4dn.xlarge", "g4dn.12xlarge"]},
-        'platform.gpuPools[0].instanceTypes = ["g4dn.xlarge", "g4dn.12xlarge"]: mixes GPU kinds (1 x nvidia-t4, 4 x nvidia-t4); a pool\'s nodes share one GPU model and count',
+        'platform.gpuPools[0].instanceTypes = ["g4dn.xlarge", "g4dn.12xlarge"]: mixes GPU kinds (1 x nvidia-t4 (16 GiB), 4 x nvidia-t4 (16 GiB)); a pool\'s nodes share one GPU model and count',
     ),
     (
         "invalid CIDR",
@@ -155,19 +156,40 @@ CASES = [
     (
         "invalid public access CIDR",
         "dev",
-        {"cluster.publicAccessCidrs": ["203.0.113.0/24", "300.1.1.0/24"]},
+        {"cluster.endpointPublicAccess": True, "cluster.publicAccessCidrs": ["8.8.8.0/24", "300.1.1.0/24"]},
         "platform.cluster.publicAccessCidrs[1] = \"300.1.1.0/24\": not a valid IPv4 CIDR (Octet 300 (> 255) not permitted in '300.1.1.0')",
     ),
     (
         "prod API open to the world",
         "prod",
-        {"cluster.publicAccessCidrs": ["198.51.100.0/24", "0.0.0.0/0"]},
-        'platform.cluster.publicAccessCidrs = ["198.51.100.0/24", "0.0.0.0/0"]: public API endpoint open to 0.0.0.0/0; list only the CIDRs that must reach it (VPN or office egress), or turn the public endpoint off',
+        {"cluster.endpointPublicAccess": True, "cluster.publicAccessCidrs": ["8.8.8.0/24", "0.0.0.0/0"]},
+        'platform.cluster.publicAccessCidrs = ["8.8.8.0/24", "0.0.0.0/0"]: public API endpoint open to 3,702,258,432 public addresses through 8.8.8.0/24, 0.0.0.0/0 (more than a /8); list only the CIDRs that must reach it (VPN or office egress), or turn the public endpoint off',
+    ),
+    (
+        "prod API open to the world in two halves",
+        "prod",
+        {"cluster.endpointPublicAccess": True, "cluster.publicAccessCidrs": ["0.0.0.0/1", "128.0.0.0/1"]},
+        'platform.cluster.publicAccessCidrs = ["0.0.0.0/1", "128.0.0.0/1"]: public API endpoint open to 3,702,258,432 public addresses through 0.0.0.0/1, 128.0.0.0/1 (more than a /8); list only the CIDRs that must reach it (VPN or office egress), or turn the public endpoint off',
+    ),
+    (
+        "prod API open to a /7",
+        "prod",
+        {"cluster.endpointPublicAccess": True, "cluster.publicAccessCidrs": ["2.0.0.0/7"]},
+        'platform.cluster.publicAccessCidrs = ["2.0.0.0/7"]: public API endpoint open to 33,554,432 public addresses through 2.0.0.0/7 (more than a /8); list only the CIDRs that must reach it (VPN or office egress), or turn the public endpoint off',
+    ),
+    (
+        "public endpoint for private and documentation addresses",
+        "dev",
+        {
+            "cluster.endpointPublicAccess": True,
+            "cluster.publicAccessCidrs": ["10.0.0.0/8", "8.8.8.0/24", "203.0.113.0/24"],
+        },
+        'platform.cluster.publicAccessCidrs = ["10.0.0.0/8", "8.8.8.0/24", "203.0.113.0/24"]: 10.0.0.0/8, 203.0.113.0/24 are private or reserved address space: no client on the internet has such an address, so it can never reach a public endpoint (EKS refuses it too); list your public egress CIDRs, or turn the public endpoint off and reach the API from the VPC',
     ),
     (
         "public endpoint without CIDRs",
         "dev",
-        {"cluster.publicAccessCidrs": DELETE},
+        {"cluster.endpointPublicAccess": True},
         "platform.cluster.publicAccessCidrs = []: list the CIDRs allowed to reach the public endpoint, or set endpointPublicAccess: false",
     ),
     (
@@ -291,7 +313,7 @@ CASES = [
         "bad cron schedule",
         "dev",
         {"training.schedule": "every day"},
-        "platform.training.schedule = \"every day\": must be a five-field cron schedule, e.g. '0 3 * * *'",
+        'platform.training.schedule = "every day": has 2 fields; Kubernetes needs five (minute, hour, day of month, month, day of week) or a macro such as @hourly',
     ),
     (
         "public ingress without TLS",
@@ -375,6 +397,7 @@ def test_every_problem_is_reported_at_once() -> None:
             "tags.costCenter": DELETE,
             "network.vpcCidr": "10.0.0.0/33",
             "network.availabilityZones": ["us-east-1a"],
+            "cluster.endpointPublicAccess": True,
             "cluster.publicAccessCidrs": ["0.0.0.0/0"],
             "gpuPools.0.instanceTypes": ["m5.large"],
             "gpuPools.1.maxSize": "four",

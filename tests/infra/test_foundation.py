@@ -159,7 +159,9 @@ def test_eks_logs_everything_encrypts_secrets_and_limits_its_endpoint(graph: Gra
     assert cluster.get("encryptionConfig.provider.keyArn") == f"arn:aws:kms:us-east-1:123456789012:key/{key.name}"
     assert key.get("enableKeyRotation") is True
     assert cluster.get("vpcConfig.endpointPrivateAccess") is True
-    assert cluster.get("vpcConfig.publicAccessCidrs") == stack_config(stack)["cluster"]["publicAccessCidrs"]
+    settings = stack_config(stack)["cluster"]
+    assert cluster.get("vpcConfig.endpointPublicAccess") is settings.get("endpointPublicAccess", True)
+    assert cluster.get("vpcConfig.publicAccessCidrs") == settings.get("publicAccessCidrs")
     assert cluster.get("accessConfig.authenticationMode") == "API"
     system = graph.one(NODE_GROUP, "mlops-eks-system")
     assert system.get("scalingConfig.minSize") >= 2
@@ -267,6 +269,7 @@ def adopted() -> Graph:
     platform["network"]["existingVpc"] = {
         "vpcId": "vpc-0123456789abcdef0",
         "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+        "cidrBlocks": ["10.60.0.0/16"],
     }
     platform["cluster"]["existing"] = {
         "name": "shared-eks",

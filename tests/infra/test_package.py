@@ -98,8 +98,8 @@ def test_settings_given_as_a_mapping_are_checked_and_refused_naming_the_argument
         run(program)
     assert isinstance(failed.value.error, ComponentArgsError)
     assert failed.value.error.problems == [
-        'pool.instance_types = ["m7i.large"]: m7i.large is not a GPU instance type; allowed: NVIDIA instance types '
-        "(g4dn.*, g5.*, g6.*, g6e.*, p3.*, p3dn.*, p4d.*, p4de.*, p5.*, p5e.*, p5en.*)",
+        'pool.instance_types = ["m7i.large"]: m7i.large has no GPU. A GPU pool holds NVIDIA GPU instance types for '
+        "x86_64 (families g4dn, g5, g6, g6e, g7, g7e, gr6, p3dn, p4d, p4de, p5, p5e, p5en, p6-b200, p6-b300)",
     ]
 
 

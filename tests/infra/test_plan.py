@@ -53,8 +53,10 @@ def test_every_kubernetes_object_is_schema_valid_and_checkov_clean(planned: tupl
 
 def test_report_lists_each_gpu_pool_with_its_max_gpus(plans: dict[str, Any]) -> None:
     report = (plans["prod"][1] / "report.md").read_text()
-    assert "| mlops-gpu-a10g-serving | g5.xlarge, g5.2xlarge | ON_DEMAND | 0-4 | 1 | 4 |" in report
-    assert "| mlops-gpu-l4-training-spot | g6.xlarge, g6.2xlarge | SPOT | 0-4 | 1 | 4 |" in report
+    assert (
+        "| mlops-gpu-a10g-serving | g5.xlarge, g5.2xlarge | 1 x nvidia-a10g (22 GiB) | ON_DEMAND | 0-4 | 4 |" in report
+    )
+    assert "| mlops-gpu-l4-training-spot | g6.xlarge, g6.2xlarge | 1 x nvidia-l4 (22 GiB) | SPOT | 0-4 | 4 |" in report
 
 
 def _strings(value: Any, *, secret: bool) -> set[str]:
@@ -132,7 +134,7 @@ def test_an_invalid_config_exits_2_and_writes_nothing(tmp_path: Path, capsys: py
     assert not out.exists()
     err = capsys.readouterr().err
     assert "invalid stack config (2 problems):" in err
-    assert 'platform.gpuPools[0].instanceTypes = ["m5.large"]: m5.large is not a GPU instance type' in err
+    assert 'platform.gpuPools[0].instanceTypes = ["m5.large"]: m5.large has no GPU.' in err
     assert 'platform.network.serviceCidr = "10.20.0.0/16": overlaps vpcCidr (10.20.0.0/16)' in err
 
 

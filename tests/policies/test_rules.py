@@ -448,7 +448,7 @@ RULES: list[tuple[str, str, dict[str, Any], list[tuple[dict[str, Any], list[str]
     (
         "eks-public-endpoint-restricted",
         "aws:eks/cluster:Cluster",
-        {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]}},
+        {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["34.1.2.0/24", "52.95.110.0/24"]}},
         [
             (
                 {"vpcConfig": {}},
@@ -457,9 +457,21 @@ RULES: list[tuple[str, str, dict[str, Any], list[tuple[dict[str, Any], list[str]
                 ],
             ),
             (
-                {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24", "0.0.0.0/0"]}},
+                {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["34.1.2.0/24", "0.0.0.0/0"]}},
                 [
-                    "EKS cluster 'res': public API endpoint open to 0.0.0.0/0; list only the CIDRs that must reach it (VPN or office egress), or turn the public endpoint off"
+                    "EKS cluster 'res': public API endpoint open to 3,702,258,432 public addresses through 34.1.2.0/24, 0.0.0.0/0 (more than a /8); list only the CIDRs that must reach it (VPN or office egress), or turn the public endpoint off"
+                ],
+            ),
+            (
+                {"vpcConfig": {"publicAccessCidrs": ["0.0.0.0/1", "128.0.0.0/1"]}},
+                [
+                    "EKS cluster 'res': public API endpoint open to 3,702,258,432 public addresses through 0.0.0.0/1, 128.0.0.0/1 (more than a /8); list only the CIDRs that must reach it (VPN or office egress), or turn the public endpoint off"
+                ],
+            ),
+            (
+                {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["192.168.0.0/16"]}},
+                [
+                    "EKS cluster 'res': 192.168.0.0/16 is private or reserved address space: no client on the internet has such an address, so it can never reach a public endpoint (EKS refuses it too); list your public egress CIDRs, or turn the public endpoint off and reach the API from the VPC"
                 ],
             ),
         ],
