@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import re
@@ -16,11 +15,13 @@ import kubernetes_validate
 import yaml
 
 from components.testing import Graph, Resource, redact
-from offline import crd_schemas
+from offline import custom_resources
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOV_SKIPS = Path(__file__).with_name("checkov_skips.yaml")
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+PLATFORM = "platform"
+"""The source of the program's own objects (the others come from a Helm release)."""
 
 
 def normalise(value: Any) -> Any:
@@ -84,32 +85,35 @@ def write_manifests(graph: Graph, directory: Path) -> tuple[list[dict[str, Any]]
 @dataclass(frozen=True)
 class SchemaResult:
     object_id: str
-    ok: bool
+    ok: bool | None
+    """True valid, False invalid, None not validated (no schema to validate against)."""
     detail: str
+    source: str = PLATFORM
+    """PLATFORM for the program's own objects, else the Helm release that renders it."""
 
 
-def validate_objects(objects: Iterable[Mapping[str, Any]], kubernetes_version: str) -> list[SchemaResult]:
-    """Validate each object against the Kubernetes schema of `kubernetes_version` (strict: unknown
-    fields are errors); custom resources against offline/crd_schemas.py."""
+def validate_objects(
+    objects: Iterable[Mapping[str, Any]],
+    kubernetes_version: str,
+    *,
+    source: str = PLATFORM,
+    crds: Mapping[tuple[str, str], custom_resources.SchemaSource] | None = None,
+) -> list[SchemaResult]:
+    """Validate each object strictly (unknown fields are errors): built-in kinds against the
+    Kubernetes schema of `kubernetes_version`, custom resources against the real CRD schemas
+    (`crds` rendered beside them, else the ones pinned in offline/crd_schemas/)."""
     results = []
     for obj in objects:
         oid = object_id(obj)
         try:
             kubernetes_validate.validate(dict(obj), f"{kubernetes_version}.0", strict=True)
-            results.append(SchemaResult(oid, True, f"Kubernetes {kubernetes_version} schema"))
+            results.append(SchemaResult(oid, True, f"Kubernetes {kubernetes_version} schema", source))
         except kubernetes_validate.SchemaNotFoundError:
-            schema = crd_schemas.schema_for(obj["apiVersion"], obj["kind"], kubernetes_version)
-            if schema is None:
-                results.append(SchemaResult(oid, False, f"no schema for {obj['apiVersion']} {obj['kind']}"))
-                continue
-            errors = sorted(crd_schemas.validator(schema, kubernetes_version).iter_errors(dict(obj)), key=str)
-            detail = "; ".join(f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors[:5])
-            results.append(
-                SchemaResult(oid, not errors, detail or f"partial CRD schema {obj['apiVersion']} {obj['kind']}")
-            )
+            checked = custom_resources.validate(obj, kubernetes_version, crds)
+            results.append(SchemaResult(oid, checked.ok, checked.detail, source))
         except kubernetes_validate.ValidationError as error:
             where = ".".join(map(str, error.path)) or "<root>"
-            results.append(SchemaResult(oid, False, f"{where}: {error.message}"))
+            results.append(SchemaResult(oid, False, f"{where}: {error.message}", source))
     return results
 
 
@@ -122,22 +126,46 @@ class CheckovFinding:
     check_name: str
     object_id: str
     skip_reason: str | None
+    source: str = PLATFORM
 
 
-def load_skips(path: Path = CHECKOV_SKIPS) -> list[dict[str, str]]:
-    """Skips: {check, objects (glob over kind/namespace/name, default *), reason}."""
-    skips = yaml.safe_load(path.read_text()) or []
-    for skip in skips:
-        if not skip.get("reason"):
-            raise ValueError(f"{path}: skip {skip.get('check')} has no reason")
+@dataclass(frozen=True)
+class Skip:
+    """A checkov finding accepted on purpose: one check, the objects it is accepted for, and why."""
+
+    check: str
+    objects: tuple[str, ...]
+    reason: str
+
+
+OBJECT_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*/[a-z0-9.-]+/[a-z0-9.:-]+")
+
+
+def load_skips(path: Path = CHECKOV_SKIPS) -> list[Skip]:
+    """The skip file: each entry names its check, the objects (Kind/namespace/name, `-` for a
+    cluster-scoped one) and a reason. A pattern is refused: a skip covers the objects a reviewer
+    read, not the ones a later change adds."""
+    entries = yaml.safe_load(path.read_text()) or []
+    skips, problems = [], []
+    for number, entry in enumerate(entries, 1):
+        where = f"{path.name} entry {number} ({entry.get('check', '?')})"
+        objects = entry.get("objects")
+        if not str(entry.get("reason") or "").strip():
+            problems.append(f"{where}: no reason")
+        if not isinstance(objects, list) or not objects:
+            problems.append(f"{where}: objects must be a list of Kind/namespace/name")
+            continue
+        for obj in objects:
+            if not isinstance(obj, str) or not OBJECT_ID.fullmatch(obj):
+                problems.append(f"{where}: {obj!r} is not one object's Kind/namespace/name (no patterns)")
+        skips.append(Skip(str(entry.get("check")), tuple(map(str, objects)), str(entry.get("reason", "")).strip()))
+    if problems:
+        raise ValueError("invalid checkov skips:\n" + "\n".join(f"  {p}" for p in problems))
     return skips
 
 
-def _skip_reason(check_id: str, oid: str, skips: Iterable[Mapping[str, str]]) -> str | None:
-    for skip in skips:
-        if skip["check"] == check_id and fnmatch.fnmatch(oid, skip.get("objects", "*")):
-            return skip["reason"]
-    return None
+def _skip_reason(check_id: str, oid: str, skips: Iterable[Skip]) -> str | None:
+    return next((s.reason for s in skips if s.check == check_id and oid in s.objects), None)
 
 
 def _checkov_object_id(resource: str) -> str:
@@ -147,9 +175,9 @@ def _checkov_object_id(resource: str) -> str:
     return f"{kind}/{namespace or '-'}/{name}"
 
 
-def run_checkov(directory: Path, skips: list[dict[str, str]] | None = None) -> list[CheckovFinding]:
-    """Scan `directory` with checkov's Kubernetes checks (offline); every failed check, with the
-    reason it is skipped if the skip file covers it."""
+def run_checkov(directory: Path, skips: list[Skip] | None = None) -> list[CheckovFinding]:
+    """Scan `directory` (and its release subdirectories) with checkov's Kubernetes checks, offline;
+    every failed check, with the reason it is skipped if the skip file names that object."""
     if not CHECKOV.exists():
         raise FileNotFoundError(f"{CHECKOV} not found: run `make venv`")
     skips = load_skips() if skips is None else skips
@@ -181,9 +209,8 @@ def run_checkov(directory: Path, skips: list[dict[str, str]] | None = None) -> l
     for item in reports:
         for failed in (item.get("results") or {}).get("failed_checks", []):
             oid = _checkov_object_id(failed["resource"])
-            findings.append(
-                CheckovFinding(
-                    failed["check_id"], failed["check_name"], oid, _skip_reason(failed["check_id"], oid, skips)
-                )
-            )
-    return sorted(findings, key=lambda f: (f.object_id, f.check_id))
+            parts = Path(str(failed.get("file_path", "")).lstrip("/")).parts
+            source = parts[0] if len(parts) > 1 else PLATFORM
+            reason = _skip_reason(failed["check_id"], oid, skips)
+            findings.append(CheckovFinding(failed["check_id"], failed["check_name"], oid, reason, source))
+    return sorted(set(findings), key=lambda f: (f.source, f.object_id, f.check_id))

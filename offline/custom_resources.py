@@ -1,0 +1,145 @@
+"""Custom resources validated against the real CRD schemas, the way the API server's strict field
+validation does: the `openAPIV3Schema` of the CRD at the release the platform pins (copied with
+their provenance from the projects' releases into offline/crd_schemas/, index.json says where
+from), or of a CRD a rendered chart installs. An unknown field is an error unless the schema
+preserves unknown fields there; `metadata` is checked as Kubernetes' ObjectMeta.
+
+What has no schema is reported as not validated - never as valid.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+
+SCHEMA_DIR = Path(__file__).with_name("crd_schemas")
+KUBERNETES_SCHEMAS = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+
+
+@dataclass(frozen=True)
+class SchemaSource:
+    group: str
+    kind: str
+    version: str
+    project: str
+    release: str
+    source: str
+    """Where the schema was taken from (repository:path, or the rendered chart)."""
+    schema: Mapping[str, Any]
+
+
+def index() -> list[dict[str, Any]]:
+    return list(json.loads((SCHEMA_DIR / "index.json").read_text()))
+
+
+@cache
+def pinned() -> dict[tuple[str, str], SchemaSource]:
+    """(apiVersion, kind) -> the schema copied into the repository."""
+    found = {}
+    for entry in index():
+        schema = json.loads((SCHEMA_DIR / entry["file"]).read_text())
+        api_version = f"{entry['group']}/{entry['version']}"
+        found[(api_version, entry["kind"])] = SchemaSource(
+            entry["group"], entry["kind"], entry["version"], entry["project"], entry["release"], entry["source"], schema
+        )
+    return found
+
+
+def from_crds(objects: Iterable[Mapping[str, Any]], origin: str) -> dict[tuple[str, str], SchemaSource]:
+    """The schemas of the CustomResourceDefinitions among `objects` (what a chart installs)."""
+    found = {}
+    for crd in objects:
+        if crd.get("kind") != "CustomResourceDefinition":
+            continue
+        spec = crd.get("spec") or {}
+        for version in spec.get("versions") or []:
+            schema = ((version.get("schema") or {}).get("openAPIV3Schema")) or None
+            if schema is None or not version.get("served", True):
+                continue
+            api_version = f"{spec['group']}/{version['name']}"
+            kind = spec["names"]["kind"]
+            found[(api_version, kind)] = SchemaSource(
+                spec["group"], kind, version["name"], origin, "", f"{origin}: CRD {crd['metadata']['name']}", schema
+            )
+    return found
+
+
+@cache
+def _kubernetes_definitions(kubernetes_version: str) -> dict[str, Any]:
+    path = KUBERNETES_SCHEMAS / f"v{kubernetes_version}.0-local-strict" / "_definitions.json"
+    return dict(json.loads(path.read_text())["$defs"])
+
+
+def strict(node: Any) -> Any:
+    """An OpenAPI v3 structural schema as JSON Schema with the API server's strictness: objects
+    refuse fields they do not declare unless x-kubernetes-preserve-unknown-fields says otherwise."""
+    if isinstance(node, list):
+        return [strict(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: strict(value) for key, value in node.items() if not key.startswith("x-kubernetes-")}
+    if node.get("x-kubernetes-int-or-string"):
+        out.pop("type", None)
+        out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+    if node.get("x-kubernetes-embedded-resource"):
+        out.setdefault("properties", {})
+        for field in ("apiVersion", "kind"):
+            out["properties"].setdefault(field, {"type": "string"})
+        out["properties"].setdefault("metadata", {"type": "object"})
+    if node.get("nullable") and "type" in out:
+        out["type"] = [out["type"], "null"]
+    out.pop("nullable", None)
+    declares_fields = "properties" in node or node.get("type") == "object"
+    if declares_fields and "additionalProperties" not in node and not node.get("x-kubernetes-preserve-unknown-fields"):
+        out["additionalProperties"] = False
+    return out
+
+
+@cache
+def _validator(key: str, kubernetes_version: str) -> jsonschema.Draft202012Validator:
+    source = _SOURCES[key]
+    schema = copy.deepcopy(strict(source.schema))
+    properties = schema.setdefault("properties", {})
+    properties["metadata"] = {"$ref": f"#/$defs/{OBJECT_META}"}
+    properties.setdefault("apiVersion", {"type": "string"})
+    properties.setdefault("kind", {"type": "string"})
+    return jsonschema.Draft202012Validator({**schema, "$defs": _kubernetes_definitions(kubernetes_version)})
+
+
+_SOURCES: dict[str, SchemaSource] = {}
+
+
+@dataclass(frozen=True)
+class Result:
+    ok: bool | None
+    """True valid, False invalid, None not validated (no schema)."""
+    detail: str
+
+
+def validate(
+    obj: Mapping[str, Any], kubernetes_version: str, extra: Mapping[tuple[str, str], SchemaSource] | None = None
+) -> Result:
+    """Validate one custom resource; `extra` are schemas of CRDs rendered beside it."""
+    key = (str(obj.get("apiVersion")), str(obj.get("kind")))
+    source = (extra or {}).get(key) or pinned().get(key)
+    if source is None:
+        return Result(None, f"not validated: no schema for {key[0]} {key[1]}")
+    cache_key = f"{source.source}|{key[0]}|{key[1]}"
+    _SOURCES.setdefault(cache_key, source)
+    errors = sorted(
+        _validator(cache_key, kubernetes_version).iter_errors(dict(obj)), key=lambda e: list(e.absolute_path)
+    )
+    origin = f"{source.project} {source.release}".strip()
+    if not errors:
+        return Result(True, f"CRD schema {key[0]} {key[1]} ({origin})")
+    detail = "; ".join(f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors[:5])
+    return Result(False, detail)
