@@ -1,4 +1,4 @@
-# Entry points (see README): make test | demo | plan STACK=dev | bench | lock
+# Entry points (see README): make test | demo | plan STACK=dev [BASE=dir] | charts | bench | lock
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PYTHON ?= python3
@@ -9,13 +9,15 @@ INFRA := .venv/bin
 APPS := .venv-apps/bin
 DEBIAN_PACKAGES := prometheus redis-server wrk
 
-.PHONY: help venv system-deps lint typecheck test test-infra test-apps plan plan-env plans demo bench lock clean
+.PHONY: help venv system-deps lint typecheck test test-infra test-apps plan plan-env plans charts demo bench lock clean
 
 help:
 	@echo "make test            install what is missing, lint, type-check, run every test"
 	@echo "make demo            run the whole ML loop locally (train, serve, drift, retrain, promote)"
 	@echo "make plan STACK=dev  evaluate a stack offline: build/plan/<stack>/{resources.json,manifests/,report.md}"
+	@echo "make plan STACK=prod BASE=<dir of an earlier plan>   ... plus what the change creates, updates, replaces, deletes"
 	@echo "make plans           plan every Pulumi.<stack>.yaml in the repository"
+	@echo "make charts          pull the pinned Helm charts into the chart cache (CHART_CACHE, default .cache/charts)"
 	@echo "make bench           benchmarks (serving vs mlflow models serve, drift vs Evidently)"
 	@echo "make lock            re-resolve requirements/*.in into the lock files"
 
@@ -84,7 +86,12 @@ bench: .venv-apps/.stamp system-deps
 # `make plan` exits as offline.plan does - 2 on an invalid config, 1 on a failed check - but GNU make
 # exits 2 whenever a recipe fails. So the plan runs while make reads this file, and a failed check
 # switches make to question mode (-q), which is the one way make exits 1: then no recipe runs.
-PLAN_ARGS = --stack $(STACK) $(if $(STACK_FILE),--stack-file $(STACK_FILE)) $(if $(OUT),--out $(OUT))
+# CHART_CACHE: where the chart archives are; REQUIRE_CHARTS=1 (CI): fail unless every chart is rendered
+# from a pinned archive; NOTICE: a markdown file put at the top of the report (the preview workflow's
+# note of changes to the gate).
+CHART_ARGS = $(if $(CHART_CACHE),--chart-cache $(CHART_CACHE)) $(if $(filter-out 0,$(REQUIRE_CHARTS)),--require-charts)
+PLAN_ARGS = --stack $(STACK) $(if $(STACK_FILE),--stack-file $(STACK_FILE)) $(if $(OUT),--out $(OUT)) \
+	$(if $(BASE),--base $(BASE)) $(if $(NOTICE),--notice $(NOTICE)) $(CHART_ARGS)
 ifneq ($(filter plan,$(MAKECMDGOALS)),)
 PLAN_OUTPUT := $(shell $(MAKE) --no-print-directory plan-env >&2 && $(INFRA)/python -m offline.plan $(PLAN_ARGS) >&2)
 PLAN_STATUS := $(.SHELLSTATUS)
@@ -98,10 +105,18 @@ plan-env: .venv/.stamp .venv-checkov/.stamp
 plan:
 	@exit $(PLAN_STATUS)
 
-# Every stack in the repository, found: what CI plans.
+# Every stack in the repository, found: what CI plans. BASE=<dir> compares each with <dir>/<stack>.
 STACKS := $(sort $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml)))
 plans: .venv/.stamp .venv-checkov/.stamp
-	@status=0; for stack in $(STACKS); do $(INFRA)/python -m offline.plan --stack $$stack || status=1; done; exit $$status
+	@status=0; for stack in $(STACKS); do \
+		base=""; if [ -n "$(BASE)" ] && [ -d "$(BASE)/$$stack" ]; then base="--base $(BASE)/$$stack"; fi; \
+		$(INFRA)/python -m offline.plan --stack $$stack $$base $(CHART_ARGS) || status=1; \
+	done; exit $$status
+
+# The pinned charts (components/versions.py) into the cache, each archive's sha256 checked against (or,
+# for a new one, written to) requirements/charts.lock. Needs the network: the charts' repositories.
+charts: .venv/.stamp
+	$(INFRA)/python -m offline.charts $(if $(CHART_CACHE),--cache $(CHART_CACHE))
 
 # Each image installs its own hash-pinned subset of the apps' lock (features resolves around the same
 # Feast on its own: feast[aws] needs an older botocore).

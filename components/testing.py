@@ -485,7 +485,12 @@ def _alias_urn(alias: Any, declared: _Declared, urn: str, by_resource: Mapping[i
         parent = by_resource.get(id(parent))
     elif not isinstance(parent, str):
         parent = by_resource.get(id(declared.opts.parent)) if declared.opts.parent is not None else None
-    qualified = f"{parent.split('::')[2]}${type_}" if isinstance(parent, str) and parent.count("::") >= 3 else type_
+    # As the mocks build URNs (pulumi.runtime.mocks.make_urn): the parent's own type, then this one's.
+    qualified = (
+        f"{parent.split('::')[2].split('$')[-1]}${type_}"
+        if isinstance(parent, str) and parent.count("::") >= 3
+        else type_
+    )
     return "::".join([*stack_project, qualified, name])
 
 

@@ -52,6 +52,17 @@ KSERVE_CHART = HelmChart("oci://ghcr.io/kserve/charts/kserve-resources", "v0.20.
 KNATIVE_OPERATOR_CHART = HelmChart("knative-operator", "v1.21.1", "https://knative.github.io/operator")
 KNATIVE_SERVING_VERSION = "1.21.1"
 
+CHARTS = (
+    CLUSTER_AUTOSCALER_CHART,
+    KUBE_PROMETHEUS_STACK_CHART,
+    PUSHGATEWAY_CHART,
+    CERT_MANAGER_CHART,
+    KSERVE_CRD_CHART,
+    KSERVE_CHART,
+    KNATIVE_OPERATOR_CHART,
+)
+"""Every chart the platform may install (`make charts` pulls them, `make plan` renders them)."""
+
 # The platform's own images, built from apps/*/Dockerfile and pushed to the stack's images.registry.
 APP_IMAGES = {
     "training": "mlops-training",

@@ -3,6 +3,7 @@ its `platform.environment` (policies/config/<environment>.json - a stack of any 
 the limits its config already states (the GPU budget), so no number is kept in two places.
 
     python -m offline.pack_config --stack dev -o build/pack-config/dev.json
+    python -m offline.pack_config --stack dev --stack-file ../head/Pulumi.dev.yaml   (the preview workflow)
     pulumi preview --policy-pack policies --policy-pack-config build/pack-config/dev.json
 """
 
@@ -32,7 +33,7 @@ def pack_config(platform: PlatformConfig) -> dict[str, Any]:
     """Levels of the stack's environment plus the limits its own config sets."""
     config: dict[str, Any] = json.loads(levels_file(platform.environment).read_text())
     budget = platform.guardrails
-    limits = {
+    limits: dict[str, dict[str, Any]] = {
         "gpu-pool-budget": {"maxGpusPerPool": budget.max_gpus_per_pool},
         "gpu-stack-budget": {"maxGpusTotal": budget.max_gpus_total},
         "gpu-spot-allowed": {"allowSpot": budget.allow_spot},
@@ -55,10 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m offline.pack_config", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
+    parser.add_argument("--stack-file", type=Path, help="the stack's file (default: Pulumi.<stack>.yaml here)")
     parser.add_argument("-o", "--out", type=Path, help="write here (default: standard output)")
     args = parser.parse_args(argv)
     try:
-        text = json.dumps(for_stack_file(ROOT / f"Pulumi.{args.stack}.yaml"), indent=2) + "\n"
+        text = json.dumps(for_stack_file(args.stack_file or ROOT / f"Pulumi.{args.stack}.yaml"), indent=2) + "\n"
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2

@@ -1,37 +1,53 @@
 """`make plan STACK=<stack>`: evaluate a stack offline and write what a reviewer needs.
 
     build/plan/<stack>/resources.json   every resource: type, name, parent, inputs, options
-    build/plan/<stack>/manifests/       every Kubernetes object (YAML) and Helm release
-    build/plan/<stack>/report.md        resources by type, GPU pools, validation results
+    build/plan/<stack>/manifests/       every Kubernetes object (YAML); manifests/<release>/ what
+                                        each Helm release renders (real Helm, pinned chart archives)
+    build/plan/<stack>/report.md        verdict, changes, violations, protected resources, details
+    build/plan/<stack>/review.md        the report's first part (what the PR comment shows)
 
-Exits 1 when a Kubernetes object fails its schema, checkov finds an issue the skip file
-does not explain, or a mandatory policy is violated; exits 2 on an invalid stack config
-(then nothing is written). Secrets are redacted everywhere.
+Every object - the platform's own and each chart's - is validated strictly (Kubernetes' schema,
+the real CRD schemas), scanned by checkov and judged by the policy pack. With `--base DIR` (an
+earlier plan) the report says what the change creates, updates, replaces and deletes.
+
+Exits 1 when a check fails: an invalid object, a checkov finding the skip file does not name, a
+mandatory policy, a chart archive that is not the pinned one, a value a chart does not define, a
+protected resource deleted or replaced, or (with --require-charts) a chart not rendered or not
+pinned. Exits 2 on an invalid stack config (then nothing is written). Secrets are redacted
+everywhere. What could not be checked is listed, and the verdict says so: never a silent PASS.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from components.config import ConfigError
 from components.config.loader import check_stack
 from components.gpu import gpu_spec, gpus_per_node
-from components.testing import Graph, ProgramFailed, Resource, StackFile, redact, run_program
+from components.testing import Graph, ProgramFailed, Resource, Secret, StackFile, redact, run_program, unwrap
 from components.versions import KUBERNETES_VERSION
-from offline import manifests
+from offline import custom_resources, diff, manifests
+from offline.charts import Release, Rendered, render_all
 from offline.pack_config import pack_config
 from offline.policy_run import PolicyOutcome, evaluate, load_pack_config
 from policies.rules import ALL_POLICIES
 
 ROOT = Path(__file__).resolve().parent.parent
+SUMMARY_HEADING = "## Summary"
+"""Where the reviewer's part of the report (review.md: verdict, changes, violations, protected) ends."""
 
 
 @dataclass
@@ -40,18 +56,75 @@ class PlanResult:
     schema: list[manifests.SchemaResult]
     checkov: list[manifests.CheckovFinding]
     policies: PolicyOutcome
-    releases: list[dict[str, object]]
+    charts: list[Rendered] = field(default_factory=list)
+    changes: diff.Diff | None = None
+    base: str = ""
+    """The plan the changes are against."""
+    require_charts: bool = False
     config_seconds: float = 0.0
     """How long reading and checking the stack's config took (YAML, model, AWS data)."""
+    seconds: float = 0.0
+    """The whole plan, config to report."""
     unchecked: tuple[str, ...] = ()
     """Config checks the plan could not make (and so did not pass)."""
 
     @property
+    def releases(self) -> list[Release]:
+        return [r.release for r in self.charts]
+
+    @property
     def failures(self) -> list[str]:
-        found = [f"schema: {r.object_id}: {r.detail}" for r in self.schema if not r.ok]
-        found += [f"checkov: {f.check_id} {f.object_id}: {f.check_name}" for f in self.checkov if f.skip_reason is None]
+        found = [f"schema: {r.object_id} ({r.source}): {r.detail}" for r in self.schema if r.ok is False]
+        found += [
+            f"schema: {r.object_id}: {r.detail} (pin the CRD's schema in offline/crd_schemas/)"
+            for r in self.schema
+            if r.ok is None and r.source == manifests.PLATFORM
+        ]
+        found += [
+            f"checkov: {f.check_id} {f.object_id} ({f.source}): {f.check_name}"
+            for f in self.checkov
+            if f.skip_reason is None
+        ]
         found += [f"policy {v.policy} ({v.resource}): {v.message}" for v in self.policies.mandatory()]
+        for rendered in self.charts:
+            name = rendered.release.release
+            if rendered.status == "refused":
+                found.append(f"chart {name}: {rendered.detail}")
+            found += [f"chart {name}: {problem}" for problem in rendered.problems]
+            if self.require_charts and rendered.status == "not rendered":
+                found.append(f"chart {name}: not rendered ({rendered.detail}) and charts are required")
+            if self.require_charts and rendered.status == "rendered" and not rendered.pinned:
+                found.append(f"chart {name}: {rendered.release.archive} {rendered.detail} and charts are required")
+        if self.changes is not None:
+            found += [
+                f"change: {c.action} of protected {c.type} {c.name}" + (f" ({c.reason})" if c.reason else "")
+                for c in self.changes.protected_destroyed()
+            ]
+            found += [f"change: {c.type} {c.name}: {c.reason}" for c in self.changes.collisions()]
         return found
+
+    @property
+    def not_checked(self) -> list[str]:
+        """What the plan could not look at: reported, never passed."""
+        found = [f"chart {r.release.release}: {r.detail}" for r in self.charts if r.status == "not rendered"]
+        found += [
+            f"{r.object_id} ({r.source}): {r.detail}"
+            for r in self.schema
+            if r.ok is None and r.source != manifests.PLATFORM
+        ]
+        found += [f"config: {u}" for u in self.unchecked]
+        found += [f"policy {n}" for n in self.policies.not_run]
+        return found
+
+    @property
+    def verdict(self) -> str:
+        if self.failures:
+            return "FAIL"
+        missing = sum(r.status == "not rendered" for r in self.charts)
+        unvalidated = sum(r.ok is None for r in self.schema)
+        notes = [f"{missing} charts not rendered"] if missing else []
+        notes += [f"{unvalidated} objects not validated"] if unvalidated else []
+        return "PASS" + (f" ({', '.join(notes)})" if notes else "")
 
 
 def config_error_of(error: BaseException) -> ConfigError | None:
@@ -69,7 +142,16 @@ def kubernetes_version(graph: Graph) -> str:
 
 
 def plan(
-    stack: str, *, stack_file: Path | None = None, policy_config: Path | None = None, out: Path | None = None
+    stack: str,
+    *,
+    stack_file: Path | None = None,
+    policy_config: Path | None = None,
+    out: Path | None = None,
+    base: Path | None = None,
+    chart_cache: Path | None = None,
+    chart_lock: Mapping[str, str] | None = None,
+    require_charts: bool = False,
+    notice: str = "",
 ) -> PlanResult:
     """Evaluate `stack` and write its plan directory; raises ConfigError on a bad config. The policy
     pack runs with the config generated from the stack (offline/pack_config.py) unless one is given."""
@@ -96,35 +178,120 @@ def plan(
             pack_config(platform),
             "generated from the stack: levels of its environment + its GPU budget",
         )
-    out.mkdir(parents=True)
-    (out / "pack-config.json").write_text(json.dumps(pack, indent=2) + "\n")
-    (out / "resources.json").write_text(json.dumps([_resource_entry(r) for r in graph], indent=2, default=str) + "\n")
-    objects, releases = manifests.write_manifests(graph, out / "manifests")
-    result = PlanResult(
-        graph=graph,
-        schema=manifests.validate_objects(objects, kubernetes_version(graph)),
-        checkov=manifests.run_checkov(out / "manifests") if objects else [],
-        policies=evaluate(graph, ALL_POLICIES, pack),
-        releases=releases,
-        config_seconds=config_seconds,
-        unchecked=tuple(platform.unchecked()),
+    result = check(
+        graph,
+        out,
+        pack=pack,
+        base=base,
+        chart_cache=chart_cache,
+        chart_lock=chart_lock,
+        require_charts=require_charts,
     )
-    (out / "report.md").write_text(render_report(stack, result, pack_source))
+    result.config_seconds = config_seconds
+    result.unchecked = tuple(platform.unchecked())
+    result.seconds = time.perf_counter() - started
+    report = render_report(stack, result, pack_source, notice=notice)
+    (out / "report.md").write_text(report)
+    (out / "review.md").write_text(report.split(SUMMARY_HEADING, 1)[0])
     return result
 
 
-def _resource_entry(resource: Resource) -> dict[str, object]:
+def check(
+    graph: Graph,
+    out: Path,
+    *,
+    pack: Mapping[str, Any],
+    base: Path | None = None,
+    chart_cache: Path | None = None,
+    chart_lock: Mapping[str, str] | None = None,
+    require_charts: bool = False,
+) -> PlanResult:
+    """Every check over a recorded graph, its files written to `out` (all but the report)."""
+    out.mkdir(parents=True, exist_ok=True)
+    entries = [resource_entry(r) for r in graph]
+    (out / "pack-config.json").write_text(json.dumps(pack, indent=2) + "\n")
+    (out / "resources.json").write_text(json.dumps(entries, indent=2, default=str) + "\n")
+    version = kubernetes_version(graph)
+
+    objects, _ = manifests.write_manifests(graph, out / "manifests")
+    rendered = render_all(graph, chart_cache, chart_lock)
+    for release in rendered:
+        write_objects(release.objects, out / "manifests" / release.release.release)
+    crds = {}  # what the cluster will have, where a chart installs it
+    for release in rendered:
+        crds.update(
+            custom_resources.from_crds(release.objects, f"chart {release.release.archive.removesuffix('.tgz')}")
+        )
+    schema = manifests.validate_objects(objects, version, crds=crds)
+    for release in rendered:
+        schema += manifests.validate_objects(release.objects, version, source=release.release.release, crds=crds)
+    everything = Graph([*graph, *chart_resources(rendered)], graph.outputs)
+    return PlanResult(
+        graph=graph,
+        schema=schema,
+        checkov=manifests.run_checkov(out / "manifests") if objects or any(r.objects for r in rendered) else [],
+        policies=evaluate(everything, ALL_POLICIES, pack),
+        charts=rendered,
+        changes=diff.compare(diff.load(base), entries) if base is not None else None,
+        base=str(base or ""),
+        require_charts=require_charts,
+    )
+
+
+def write_objects(objects: Iterable[Mapping[str, Any]], directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for obj in objects:
+        (directory / manifests.file_name(obj)).write_text(yaml.safe_dump(dict(obj), sort_keys=False))
+
+
+def chart_resources(rendered: Iterable[Rendered]) -> list[Resource]:
+    """Rendered objects as the resources the pack's Kubernetes rules judge (named `<release>:<object>`,
+    typed as pulumi-kubernetes types them: `kubernetes:core/v1:Pod`, `kubernetes:apps/v1:Deployment`)."""
+    found = []
+    for release in rendered:
+        name = release.release.release
+        for obj in release.objects:
+            api = str(obj.get("apiVersion", ""))
+            type_ = f"kubernetes:{api if '/' in api else 'core/' + api}:{obj.get('kind')}"
+            oid = manifests.object_id(obj)
+            urn = f"urn:pulumi:chart::{name}::{type_}::{oid}"
+            found.append(Resource(urn, type_, f"{name}:{oid}", None, True, dict(obj), {"protect": False}))
+    return found
+
+
+def resource_entry(resource: Resource) -> dict[str, object]:
     return {
         "urn": resource.urn,
         "type": resource.type,
         "name": resource.name,
         "parent": resource.parent,
+        "custom": resource.custom,
         "inputs": manifests.normalise(redact(resource.inputs)),
+        "secrets": secret_digests(resource.inputs),
         "options": resource.options,
     }
 
 
-def gpu_pools(graph: Graph) -> list[dict[str, object]]:
+def secret_digests(value: Any, path: str = "") -> dict[str, str]:
+    """A digest of each secret leaf (by its path in diff.flatten's form), so two plans can tell a changed
+    secret from an unchanged one. Offline, secrets are stand-ins (stack secrets are their ciphertext's
+    digest, generated passwords are the mocks'): the digests reveal nothing of a real value."""
+    if isinstance(value, Secret):
+        return {
+            leaf: hashlib.sha256(json.dumps(item, sort_keys=True, default=str).encode()).hexdigest()[:16]
+            for leaf, item in diff.flatten(manifests.normalise(unwrap(value.value)), path).items()
+        }
+    found: dict[str, str] = {}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.update(secret_digests(item, f"{path}.{key}" if path else str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.update(secret_digests(item, f"{path}[{index}]"))
+    return found
+
+
+def gpu_pools(graph: Graph) -> list[dict[str, Any]]:
     """Each GPU node group, its GPUs from AWS's instance type data."""
     pools = []
     for group in graph.of_type("aws:eks/nodeGroup:NodeGroup"):
@@ -149,88 +316,147 @@ def gpu_pools(graph: Graph) -> list[dict[str, object]]:
     return pools
 
 
-def render_report(stack: str, result: PlanResult, pack_source: str) -> str:
+def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    rows = list(rows)
+    if not rows:
+        return ["None."]
+    cells = [[str(c).replace("|", "\\|").replace("\n", " ") for c in row] for row in rows]
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *["| " + " | ".join(c) + " |" for c in cells]]
+
+
+def render_report(stack: str, result: PlanResult, pack_source: str, *, notice: str = "") -> str:
+    """Verdict, changes, violations and protected resources first; per-object ok rows as counts."""
     graph = result.graph
     pools = gpu_pools(graph)
+    failed_checkov = [f for f in result.checkov if f.skip_reason is None]
     skipped = [f for f in result.checkov if f.skip_reason]
-    failed = [f for f in result.checkov if f.skip_reason is None]
-    advisory = [v for v in result.policies.violations if v.level != "mandatory"]
-    lines = [
-        f"# Plan: `{stack}`",
+    protected = [r for r in graph if r.protect]
+    lines = [f"# Plan: `{stack}`", ""]
+    if notice.strip():
+        lines += [notice.strip(), ""]
+    lines += [f"**Verdict: {result.verdict}**", ""]
+    if result.failures:
+        lines += ["Fails because:", "", *[f"- {f}" for f in result.failures], ""]
+    if result.not_checked:
+        lines += ["Not checked (so not passed):", "", *[f"- {n}" for n in result.not_checked], ""]
+    lines += [
+        "Evaluated offline with Pulumi mocks: every resource the program declares, with its inputs, and every "
+        "object its Helm releases render; no cloud call was made. Secrets are shown as `[secret]`.",
         "",
-        "Evaluated offline with Pulumi mocks: every resource the program declares, with its inputs; "
-        "no cloud call was made. Secrets are shown as `[secret]`.",
+    ]
+    if result.changes is not None:
+        lines += diff.render(result.changes, result.base)
+    lines += [
+        "## Violations",
         "",
-        "## Summary",
+        f"Policy pack ({pack_source}):",
+        "",
+        *_table(
+            ("policy", "level", "resource", "message"),
+            ((v.policy, v.level, v.resource, v.message) for v in result.policies.violations),
+        ),
+        "",
+        "Schema (strict):",
+        "",
+        *_table(
+            ("object", "source", "problem"), ((r.object_id, r.source, r.detail) for r in result.schema if r.ok is False)
+        ),
+        "",
+        "checkov (not in offline/checkov_skips.yaml):",
+        "",
+        *_table(
+            ("check", "object", "source"),
+            ((f"{f.check_id} {f.check_name}", f.object_id, f.source) for f in failed_checkov),
+        ),
+        "",
+        "Charts:",
+        "",
+        *_table(
+            ("release", "problem"),
+            [(r.release.release, p) for r in result.charts for p in r.problems]
+            + [(r.release.release, r.detail) for r in result.charts if r.status == "refused"],
+        ),
+        "",
+        "## Protected resources",
+        "",
+        f"{len(protected)} resources are protected (Pulumi `protect`: deleting or replacing one fails the plan).",
+        "",
+        *_table(("type", "resource"), ((f"`{r.type}`", r.name) for r in protected)),
+        "",
+        SUMMARY_HEADING,
         "",
         "| check | result |",
         "|---|---|",
         f"| resources declared | {len(graph)} |",
-        f"| Kubernetes objects valid (schema {kubernetes_version(graph)}, strict) | {sum(r.ok for r in result.schema)}/{len(result.schema)} |",
-        f"| checkov (kubernetes) | {len(failed)} failed, {len(skipped)} skipped with a reason |",
-        f"| policy violations ({pack_source}) | "
-        f"{len(result.policies.mandatory())} mandatory, {len(advisory)} advisory |",
-        f"| GPU pools | {len(pools)}, up to {sum(int(p['max_gpus']) for p in pools)} GPUs |",  # type: ignore[call-overload]
+        f"| Helm releases rendered | {sum(r.status == 'rendered' for r in result.charts)}/{len(result.charts)} |",
+        *[
+            f"| objects of {source} valid (Kubernetes {kubernetes_version(graph)} schema / real CRD schemas, strict) | "
+            f"{counts[True]}/{sum(counts.values())}"
+            + (f", {counts[None]} not validated" if counts[None] else "")
+            + " |"
+            for source, counts in _schema_counts(result.schema).items()
+        ],
+        f"| checkov (kubernetes) | {len(failed_checkov)} failed, {len(skipped)} skipped with a reason |",
+        f"| policy violations | {len(result.policies.mandatory())} mandatory, "
+        f"{len(result.policies.violations) - len(result.policies.mandatory())} advisory |",
+        f"| GPU pools | {len(pools)}, up to {sum(p['max_gpus'] for p in pools)} GPUs |",
         f"| stack config checked (YAML 1.2, model, AWS data) | in {result.config_seconds:.2f} s; "
         f"{len(result.unchecked)} check(s) not made |",
-        f"| verdict | {'FAIL' if result.failures else 'PASS'} |",
+        f"| plan took | {result.seconds:.1f} s |",
+        f"| verdict | {result.verdict} |",
         "",
         "## GPU pools",
         "",
         "GPU counts, models and memory from AWS's instance type data.",
         "",
-        "| pool | instance types | GPUs per node (model, memory) | capacity | nodes (min-max) | max GPUs |",
-        "|---|---|---|---|---|---|",
-        *[
-            f"| {p['name']} | {', '.join(p['instance_types'])} | {p['gpus']} | {p['capacity']} | {p['min']}-{p['max']} | {p['max_gpus']} |"  # type: ignore[arg-type]
-            for p in pools
-        ],
-        *(
-            ["", "Config checks not made (not passed):", *[f"- {u}" for u in result.unchecked]]
-            if result.unchecked
-            else []
+        *_table(
+            ("pool", "instance types", "GPUs per node (model, memory)", "capacity", "nodes (min-max)", "max GPUs"),
+            (
+                (
+                    p["name"],
+                    ", ".join(map(str, p["instance_types"])),
+                    p["gpus"],
+                    p["capacity"],
+                    f"{p['min']}-{p['max']}",
+                    p["max_gpus"],
+                )
+                for p in pools
+            ),
         ),
-        "",
-        "## Policy violations",
-        "",
-    ]
-    if result.policies.violations:
-        lines += ["| policy | level | resource | message |", "|---|---|---|---|"]
-        lines += [f"| {v.policy} | {v.level} | {v.resource} | {v.message} |" for v in result.policies.violations]
-    else:
-        lines.append("None.")
-    if result.policies.not_run:
-        lines += ["", "Not evaluated (values unknown until deployment):", *[f"- {n}" for n in result.policies.not_run]]
-    lines += ["", "## Kubernetes schema validation", "", "| object | result |", "|---|---|"]
-    lines += [f"| {r.object_id} | {'ok: ' if r.ok else 'INVALID: '}{r.detail} |" for r in result.schema]
-    lines += ["", "## checkov", ""]
-    if result.checkov:
-        lines += ["| check | object | status |", "|---|---|---|"]
-        lines += [
-            f"| {f.check_id} {f.check_name} | {f.object_id} | {'skipped: ' + f.skip_reason if f.skip_reason else 'FAILED'} |"
-            for f in result.checkov
-        ]
-    else:
-        lines.append("No findings.")
-    lines += [
         "",
         "## Helm releases",
         "",
-        "Charts are recorded with their pinned version and values (see manifests/HelmRelease--*.yaml); "
-        "they are rendered by Helm at deploy time, not here.",
+        "Rendered by Helm's own library from the chart cache (`make charts`); each archive's sha256 is checked "
+        "against requirements/charts.lock. Objects in manifests/<release>/.",
         "",
-        "| release | namespace | chart | version | repository |",
-        "|---|---|---|---|---|",
-        *[
-            f"| {r['release']} | {r['namespace']} | {r['chart']} | {r['version']} | {r['repository']} |"
-            for r in result.releases
-        ],
+        *_table(
+            ("release", "namespace", "chart", "version", "status", "objects"),
+            (
+                (
+                    r.release.release,
+                    r.release.namespace,
+                    r.release.chart,
+                    r.release.version,
+                    f"{r.status}: {r.detail}" if r.detail else r.status,
+                    len(r.objects),
+                )
+                for r in result.charts
+            ),
+        ),
+        "",
+        "## checkov findings accepted",
+        "",
+        *_table(
+            ("check", "objects", "reason"),
+            (
+                (check, ", ".join(sorted(f"{f.object_id}" for f in found)), found[0].skip_reason)
+                for check, found in _by_check(skipped).items()
+            ),
+        ),
         "",
         "## Resources by type",
         "",
-        "| type | count |",
-        "|---|---|",
-        *[f"| `{t}` | {n} |" for t, n in sorted(Counter(r.type for r in graph).items())],
+        *_table(("type", "count"), ((f"`{t}`", n) for t, n in sorted(Counter(r.type for r in graph).items()))),
         "",
         "## Stack outputs",
         "",
@@ -239,9 +465,21 @@ def render_report(stack: str, result: PlanResult, pack_source: str) -> str:
         "```",
         "",
     ]
-    if result.failures:
-        lines += ["## Failures", "", *[f"- {f}" for f in result.failures], ""]
     return "\n".join(lines)
+
+
+def _schema_counts(results: Iterable[manifests.SchemaResult]) -> dict[str, Counter[bool | None]]:
+    counts: dict[str, Counter[bool | None]] = {}
+    for r in results:
+        counts.setdefault(r.source, Counter())[r.ok] += 1
+    return counts
+
+
+def _by_check(findings: Iterable[manifests.CheckovFinding]) -> dict[str, list[manifests.CheckovFinding]]:
+    grouped: dict[str, list[manifests.CheckovFinding]] = {}
+    for f in findings:
+        grouped.setdefault(f"{f.check_id} {f.check_name}", []).append(f)
+    return dict(sorted(grouped.items()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -256,21 +494,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="policy pack config (default: generated from the stack, offline/pack_config.py)",
     )
     parser.add_argument("--out", type=Path, help="output directory (default: build/plan/<stack>)")
+    parser.add_argument("--base", type=Path, help="an earlier plan directory: report what changes against it")
+    parser.add_argument(
+        "--chart-cache", type=Path, help="chart archives (default: CHART_CACHE, else .cache/charts; make charts)"
+    )
+    parser.add_argument(
+        "--require-charts",
+        action="store_true",
+        default=os.environ.get("REQUIRE_CHARTS", "") not in ("", "0"),
+        help="fail unless every chart is rendered from a pinned archive (default: REQUIRE_CHARTS=1)",
+    )
+    parser.add_argument("--notice", type=Path, help="markdown put at the top of the report (CI: changes to the gate)")
     args = parser.parse_args(argv)
     stack_file = args.stack_file or ROOT / f"Pulumi.{args.stack}.yaml"
     if not stack_file.exists():
         print(f"no stack file {stack_file}", file=sys.stderr)
         return 2
+    if args.base is not None and not (args.base / "resources.json").exists():
+        print(
+            f"--base {args.base}: not a plan directory (no resources.json); make plan OUT=<dir> writes one",
+            file=sys.stderr,
+        )
+        return 2
     try:
-        result = plan(args.stack, stack_file=stack_file, policy_config=args.policy_config, out=args.out)
+        result = plan(
+            args.stack,
+            stack_file=stack_file,
+            policy_config=args.policy_config,
+            out=args.out,
+            base=args.base,
+            chart_cache=args.chart_cache,
+            require_charts=args.require_charts,
+            notice=args.notice.read_text() if args.notice else "",
+        )
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
     out = args.out or ROOT / "build" / "plan" / args.stack
-    print(f"plan {args.stack}: {len(result.graph)} resources -> {out}")
+    print(f"plan {args.stack}: {len(result.graph)} resources -> {out} ({result.seconds:.1f} s)")
+    if result.changes is not None:
+        print(f"changes: {result.changes.summary()}")
+    for item in result.not_checked:
+        print(f"  NOT CHECKED {item}", file=sys.stderr)
     for failure in result.failures:
         print(f"  FAIL {failure}", file=sys.stderr)
-    print(f"verdict: {'FAIL' if result.failures else 'PASS'}")
+    print(f"verdict: {result.verdict}")
     return 1 if result.failures else 0
 
 

@@ -3,9 +3,24 @@ another environment without Pulumi)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def empty_chart_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Plans in tests render no chart, the same on every machine (whatever `make charts` left in
+    .cache/charts); tests/infra/test_charts.py renders a chart of its own."""
+    before = os.environ.get("CHART_CACHE")
+    os.environ["CHART_CACHE"] = str(tmp_path_factory.mktemp("chart-cache"))
+    yield
+    if before is None:
+        os.environ.pop("CHART_CACHE", None)
+    else:
+        os.environ["CHART_CACHE"] = before
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ column and what to do - never a traceback."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from collections.abc import Mapping
@@ -21,6 +22,12 @@ from .errors import ConfigError
 
 SECRET_PLACEHOLDER = "offline-placeholder-for-an-encrypted-value"
 """Stands in for `secure:` stack values, which cannot be decrypted offline."""
+
+
+def stand_in(ciphertext: str) -> str:
+    """The offline value of one encrypted setting: the placeholder tagged with a digest of its
+    ciphertext, so a plan diff sees a changed secret as changed (and learns nothing of it)."""
+    return f"{SECRET_PLACEHOLDER}-{hashlib.sha256(ciphertext.encode()).hexdigest()[:12]}"
 
 
 def _loader() -> YAML:
@@ -84,7 +91,7 @@ class StackFile:
         secret_keys: list[str] = []
         for key, value in (document.get("config") or {}).items():
             secure = isinstance(value, Mapping) and set(value) == {"secure"}
-            config[str(key)] = SECRET_PLACEHOLDER if secure else value
+            config[str(key)] = stand_in(str(value["secure"])) if secure else value
             if secure:
                 secret_keys.append(str(key))
         config.update(overrides or {})

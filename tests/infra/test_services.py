@@ -319,8 +319,15 @@ def test_scrape_targets_moved_to_their_components_keep_an_alias_to_where_they_we
     assert monitors
     for monitor in monitors:
         kind = monitor.type.rsplit(":", 1)[-1].lower()
-        old = f"mlops:index:Monitoring${monitor.type}::mlops-monitoring-{kind}-{monitor.get('metadata.name')}"
-        assert any(alias.endswith(old) for alias in monitor.options["aliases"]), (monitor.name, monitor.options)
+        stack_project = monitor.urn.split("::")[:2]
+        old = "::".join(
+            [
+                *stack_project,
+                f"mlops:index:Monitoring${monitor.type}",
+                f"mlops-monitoring-{kind}-{monitor.get('metadata.name')}",
+            ]
+        )
+        assert old in monitor.options["aliases"], (monitor.name, monitor.options)
 
 
 METRIC = re.compile(r"\b(mlops_[a-z_]+|DCGM_[A-Z_]+)\b")

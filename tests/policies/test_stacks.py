@@ -21,10 +21,8 @@ def test_shipped_stacks_have_no_mandatory_violation(stack: str, plans: dict[str,
     assert result.policies.not_run == []
     assert result.failures == []
     report = (out / "report.md").read_text()
-    assert (
-        "| policy violations (generated from the stack: levels of its environment + its GPU budget) | 0 mandatory"
-        in report
-    )
+    assert "Policy pack (generated from the stack: levels of its environment + its GPU budget):\n\nNone." in report
+    assert "| policy violations | 0 mandatory, 0 advisory |" in report
 
 
 def test_the_bad_stack_breaks_exactly_the_expected_policies(tmp_path: Path) -> None:
@@ -60,8 +58,10 @@ def test_the_bad_stack_breaks_exactly_the_expected_policies(tmp_path: Path) -> N
     ]
     assert all(v.level == "mandatory" for v in result.policies.violations)
     report = (tmp_path / "report.md").read_text()
-    assert "| policy violations (prod.json) | 6 mandatory, 0 advisory |" in report
-    assert "| verdict | FAIL |" in report
+    assert "Policy pack (prod.json):" in report
+    assert "| policy violations | 6 mandatory, 0 advisory |" in report
+    assert "**Verdict: FAIL**" in report
+    assert "- policy gpu-stack-budget ((stack)): GPU pools can reach 20 GPUs in total; the budget allows 16" in report
 
 
 def test_make_plan_fails_on_the_bad_stack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,316 @@
+"""The chart path of the offline plan, end to end with real Helm: a release of the test chart
+(tests/fixtures/charts/demo-app: one dependency, one CRD) is rendered from a chart cache, pinned by
+requirements/charts.lock's format, and every object it renders goes through the checks the
+platform's own objects get."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import pytest
+import yaml
+
+from components.testing import Graph, run_program
+from components.versions import CHARTS
+from offline import charts, custom_resources
+from offline.manifests import object_id, validate_objects
+from offline.plan import PlanResult, check, main
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "tests" / "fixtures" / "charts" / "demo-app"
+PROGRAM = ROOT / "tests" / "fixtures" / "programs" / "chart-release" / "__main__.py"
+ARCHIVE = "demo-app-0.1.0.tgz"
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test chart packaged by Helm into `<chart>-<version>.tgz`, as `helm pull` leaves it."""
+    out = tmp_path_factory.mktemp("packaged")
+    helm.package(str(CHART), destination=str(out))
+    return out / ARCHIVE
+
+
+@pytest.fixture
+def cache(tmp_path: Path, archive: Path) -> Path:
+    directory = tmp_path / "cache"
+    directory.mkdir()
+    shutil.copy(archive, directory / ARCHIVE)
+    return directory
+
+
+def release_graph(values: Mapping[str, Any] | None = None, version: str = "0.1.0") -> Graph:
+    config = {"chart-release:values": json.dumps(values or {}), "chart-release:version": version}
+    return run_program(PROGRAM, config=config, secret_keys=[], stack="test")
+
+
+def run_check(
+    tmp_path: Path,
+    cache: Path,
+    lock: Mapping[str, str],
+    values: Mapping[str, Any] | None = None,
+    *,
+    require_charts: bool = False,
+) -> PlanResult:
+    return check(
+        release_graph(values),
+        tmp_path / "out",
+        pack={},
+        chart_cache=cache,
+        chart_lock=lock,
+        require_charts=require_charts,
+    )
+
+
+def pinned(cache: Path) -> dict[str, str]:
+    return {ARCHIVE: charts.sha256(cache / ARCHIVE)}
+
+
+def rendered(cache: Path, values: Mapping[str, Any]) -> charts.Rendered:
+    """The release alone through Helm (no program, no scan): what the values checks look at."""
+    release = charts.Release("demo", "demo", "demo-app", "0.1.0", "https://charts.example.com", values)
+    return charts.render(release, cache, pinned(cache))
+
+
+def test_a_pinned_chart_renders_with_its_dependency_and_crd_into_manifests(tmp_path: Path, cache: Path) -> None:
+    result = run_check(tmp_path, cache, pinned(cache), {"widget": {"size": 2}})
+    (rendered,) = result.charts
+    assert (rendered.status, rendered.pinned, rendered.detail) == ("rendered", True, "pinned")
+    ids = sorted(object_id(o) for o in rendered.objects)
+    assert ids == [
+        "ConfigMap/demo/demo-greeting",  # from the dependency
+        "CustomResourceDefinition/-/widgets.example.com",  # from crds/
+        "Deployment/demo/demo-demo",
+        "Widget/demo/demo-widget",
+    ]
+    written = sorted(p.name for p in (tmp_path / "out" / "manifests" / "demo").iterdir())
+    assert written == [
+        "ConfigMap--demo--demo-greeting.yaml",
+        "CustomResourceDefinition-----widgets.example.com.yaml",
+        "Deployment--demo--demo-demo.yaml",
+        "Widget--demo--demo-widget.yaml",
+    ]
+    widget = yaml.safe_load((tmp_path / "out" / "manifests" / "demo" / "Widget--demo--demo-widget.yaml").read_text())
+    assert widget["spec"] == {"size": 2} and widget["metadata"]["namespace"] == "demo"
+
+
+def test_every_rendered_object_is_validated_scanned_and_judged_by_the_pack(tmp_path: Path, cache: Path) -> None:
+    result = run_check(tmp_path, cache, pinned(cache))
+    schema = {r.object_id: r for r in result.schema if r.source == "demo"}
+    assert all(r.ok is True for r in schema.values()), schema
+    assert schema["Widget/demo/demo-widget"].detail == "CRD schema example.com/v1 Widget (chart demo-app-0.1.0)"
+    assert schema["Deployment/demo/demo-demo"].detail == "Kubernetes 1.33 schema"
+    # checkov scans the chart's objects: the Deployment has no probes and an image without a digest.
+    found = {(f.check_id, f.object_id, f.source) for f in result.checkov}
+    assert {
+        ("CKV_K8S_8", "Deployment/demo/demo-demo", "demo"),
+        ("CKV_K8S_43", "Deployment/demo/demo-demo", "demo"),
+    } <= found
+    # ...and the pack's Kubernetes rules judge them as pulumi-kubernetes types them.
+    assert [(v.policy, v.resource) for v in result.policies.violations] == [
+        ("k8s-probes", "demo:Deployment/demo/demo-demo")
+    ]
+    assert "checkov: CKV_K8S_8 Deployment/demo/demo-demo (demo): Liveness Probe Should be Configured" in result.failures
+    assert result.verdict == "FAIL"
+
+
+def test_an_archive_with_no_lock_line_is_rendered_and_reported_unpinned(tmp_path: Path, cache: Path) -> None:
+    result = run_check(tmp_path, cache, {})
+    (rendered,) = result.charts
+    assert rendered.status == "rendered" and not rendered.pinned
+    assert rendered.detail == "unpinned: no line in requirements/charts.lock"
+    assert not any("unpinned" in f for f in result.failures)
+    required = run_check(tmp_path, cache, {}, require_charts=True)
+    assert (
+        "chart demo: demo-app-0.1.0.tgz unpinned: no line in requirements/charts.lock and charts are required"
+        in required.failures
+    )
+
+
+def test_an_archive_that_is_not_the_pinned_one_is_refused(tmp_path: Path, cache: Path) -> None:
+    lock = {ARCHIVE: "0" * 64}
+    result = run_check(tmp_path, cache, lock)
+    (rendered,) = result.charts
+    assert rendered.status == "refused" and rendered.objects == []
+    assert f"requirements/charts.lock says {'0' * 64}: not the pinned chart" in rendered.detail
+    assert any(f.startswith("chart demo: demo-app-0.1.0.tgz has sha256 ") for f in result.failures)
+    assert result.verdict == "FAIL"
+
+
+def test_a_chart_missing_from_the_cache_is_never_a_silent_pass(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_check(tmp_path, empty, {})
+    (rendered,) = result.charts
+    assert rendered.status == "not rendered"
+    assert result.failures == []
+    assert result.verdict == "PASS (1 charts not rendered)"
+    assert result.not_checked == [f"chart demo: {ARCHIVE} is not in the chart cache {empty} (make charts)"]
+    required = run_check(tmp_path, empty, {}, require_charts=True)
+    assert required.verdict == "FAIL"
+    assert required.failures == [
+        f"chart demo: not rendered ({ARCHIVE} is not in the chart cache {empty} (make charts)) and charts are required"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        (
+            {"replicaCont": 2},
+            "values.replicaCont: chart demo-app 0.1.0 has no such value (did you mean replicaCount?)",
+        ),
+        (
+            {"image": {"tga": "2.0"}},
+            "values.image.tga: chart demo-app 0.1.0 has no such value (did you mean image.tag?)",
+        ),
+        (
+            {"demo-lib": {"greting": "hi"}},
+            "values.demo-lib.greting: chart demo-app 0.1.0 has no such value (did you mean demo-lib.greeting?)",
+        ),
+        ({"ingress": {"enabled": True}}, "values.ingress: chart demo-app 0.1.0 has no such value"),
+    ],
+)
+def test_a_value_the_chart_does_not_define_is_an_error_naming_the_key(
+    tmp_path: Path, cache: Path, values: dict[str, Any], problem: str
+) -> None:
+    assert rendered(cache, values).problems == [problem]
+
+
+def test_free_form_maps_and_globals_are_not_typos(tmp_path: Path, cache: Path) -> None:
+    values = {"podAnnotations": {"example.com/team": "ml"}, "widget": {"extra": {}}, "global": {"x": 1}}
+    assert rendered(cache, values).problems == []
+
+
+@pytest.mark.parametrize(
+    ("widget", "problem"),
+    [
+        ({"extra": {"colour": "red"}}, "spec: Additional properties are not allowed ('colour' was unexpected)"),
+        ({"size": 0}, "spec.size: 0 is less than the minimum of 1"),
+        ({"size": "three"}, "spec.size: 'three' is not of type 'integer'"),
+    ],
+)
+def test_a_rendered_custom_resource_is_validated_strictly_against_its_chart_crd(
+    tmp_path: Path, cache: Path, widget: dict[str, Any], problem: str
+) -> None:
+    objects = rendered(cache, {"widget": widget}).objects
+    results = validate_objects(objects, "1.33", source="demo", crds=custom_resources.from_crds(objects, "chart"))
+    (invalid,) = [r for r in results if r.ok is False]
+    assert (invalid.object_id, invalid.source) == ("Widget/demo/demo-widget", "demo")
+    assert invalid.detail == problem
+
+
+def test_preserve_unknown_fields_allows_what_the_schema_leaves_open(tmp_path: Path, cache: Path) -> None:
+    objects = rendered(cache, {"widget": {"extra": {"labels": {"any": {"thing": 1}}}}}).objects
+    results = validate_objects(objects, "1.33", crds=custom_resources.from_crds(objects, "chart"))
+    assert [r.ok for r in results] == [True] * 4
+
+
+def test_a_custom_resource_with_no_schema_is_not_validated_never_valid() -> None:
+    checked = custom_resources.validate(
+        {"apiVersion": "example.com/v9", "kind": "Gadget", "metadata": {"name": "g"}}, "1.33"
+    )
+    assert checked.ok is None
+    assert checked.detail == "not validated: no schema for example.com/v9 Gadget"
+
+
+def test_the_lock_is_sha256sum_format_and_make_charts_writes_a_line(tmp_path: Path, archive: Path) -> None:
+    lock = tmp_path / "charts.lock"
+    charts.write_lock_line(ARCHIVE, charts.sha256(archive), lock)
+    lines = [line for line in lock.read_text().splitlines() if not line.startswith("#")]
+    assert lines == [f"{charts.sha256(archive)}  {ARCHIVE}"]
+    assert re.fullmatch(r"[0-9a-f]{64}  \S+\.tgz", lines[0])
+    assert charts.read_lock(lock) == {ARCHIVE: charts.sha256(archive)}
+
+
+def test_make_charts_fills_the_cache_from_a_repository_and_pins_each_archive(tmp_path: Path, archive: Path) -> None:
+    """`make charts` with the same library's pull, from a chart repository served on loopback."""
+    import http.server
+    import threading
+    from functools import partial
+
+    from components.versions import HelmChart
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(archive, repo / ARCHIVE)
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(repo))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        (repo / "index.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "entries": {
+                        "demo-app": [
+                            {
+                                "apiVersion": "v2",
+                                "name": "demo-app",
+                                "version": "0.1.0",
+                                "urls": [f"{url}/{ARCHIVE}"],
+                                "digest": charts.sha256(archive),
+                            }
+                        ]
+                    },
+                }
+            )
+        )
+        cache, lock = tmp_path / "cache", tmp_path / "charts.lock"
+        chart = HelmChart("demo-app", "0.1.0", url)
+        assert charts.pull_all([chart], cache, lock) == 0
+        assert charts.read_lock(lock) == {ARCHIVE: charts.sha256(archive)}
+        assert charts.sha256(cache / ARCHIVE) == charts.sha256(archive)
+        # A different archive under the same name afterwards: refused, the lock untouched.
+        (cache / ARCHIVE).write_bytes(b"not the chart")
+        assert charts.pull_all([chart], cache, lock) == 1
+        assert charts.read_lock(lock) == {ARCHIVE: charts.sha256(archive)}
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_every_pinned_crd_schema_comes_from_a_chart_the_code_pins() -> None:
+    """The schemas in offline/crd_schemas/ are those of the releases the platform installs: bump a chart
+    and this fails until its CRDs' schemas are copied again from that release."""
+    archives = {charts.archive_name(c.chart, c.version).removesuffix(".tgz"): c for c in CHARTS}
+    entries = custom_resources.index()
+    assert entries
+    for entry in entries:
+        chart = archives.get(entry["chart"])
+        assert chart is not None, (
+            f"{entry['kind']}: schema from {entry['chart']}, which components/versions.py does not pin"
+        )
+        assert entry["release"].lstrip("v").endswith(chart.version.lstrip("v")), (entry, chart)
+        assert (custom_resources.SCHEMA_DIR / entry["file"]).is_file()
+
+
+def test_every_custom_resource_the_platform_declares_is_validated_by_a_pinned_schema(plans: dict[str, Any]) -> None:
+    custom = [r for result, _ in plans.values() for r in result.schema if not r.detail.startswith("Kubernetes ")]
+    assert all(r.ok is True and r.detail.startswith("CRD schema ") for r in custom), custom
+    assert {r.object_id.split("/")[0] for r in custom} == {
+        "InferenceService",
+        "ServiceMonitor",
+        "PodMonitor",
+        "PrometheusRule",
+    }
+    assert "(KServe v0.20.0)" in next(r.detail for r in custom if r.object_id.startswith("InferenceService/"))
+
+
+def test_make_plan_with_require_charts_fails_on_an_empty_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code = main(["--stack", "dev", "--out", str(tmp_path / "out"), "--chart-cache", str(empty), "--require-charts"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "FAIL chart kube-prometheus-stack: not rendered (kube-prometheus-stack-79.12.0.tgz is not" in captured.err
+    assert "verdict: FAIL" in captured.out
