@@ -45,16 +45,19 @@ $(UV):
 
 venv: .venv/.stamp .venv-apps/.stamp .venv-checkov/.stamp
 
-# promtool (Debian `prometheus`), redis-server and wrk back the app tests and benchmarks.
+# promtool (Debian `prometheus`), redis-server and wrk back the app tests and benchmarks; PostgreSQL the
+# database bootstrap's test (the tests start their own server: the package's default cluster is not created).
 system-deps:
 	@missing=""; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; \
 		else echo "need root to install$$missing (or install them yourself)"; exit 1; fi; \
+		$$sudo mkdir -p /etc/postgresql-common && echo "create_main_cluster = false" | $$sudo tee /etc/postgresql-common/createcluster.conf >/dev/null; \
 		$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 import pulumi
+import pulumi_aws as aws
 
 
 class PlatformComponent(pulumi.ComponentResource):
@@ -57,6 +58,34 @@ def assume_role_policy(service: str, *, tag_session: bool = False) -> str:
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": actions}],
         }
+    )
+
+
+def account_scoped_trust(service: str, source_arn: str) -> pulumi.Output[str]:
+    """Trust policy letting `service` assume a role only on this account's behalf, for `source_arn`
+    (`{partition}`, `{account}` and `{region}` filled in): the confused-deputy guard AWS documents for it."""
+    found = aws.get_caller_identity_output(), aws.get_region_output(), aws.get_partition_output()
+    return pulumi.Output.all(found[0].account_id, found[1].region, found[2].partition).apply(
+        lambda values: json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": service},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {
+                            "StringEquals": {"aws:SourceAccount": values[0]},
+                            "ArnLike": {
+                                "aws:SourceArn": source_arn.format(
+                                    account=values[0], region=values[1], partition=values[2]
+                                )
+                            },
+                        },
+                    }
+                ],
+            }
+        )
     )
 
 

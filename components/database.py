@@ -21,6 +21,10 @@ from .workload import Workload
 
 PORT = 5432
 ADMIN_USER = "mlops_admin"
+ADMIN_DIR = "/run/secrets/postgres-admin"
+"""Where the admin credential is mounted (a file, never an env var): the server and the bootstrap Job only."""
+ROLES_DIR = "/run/secrets/postgres-roles"
+"""Where the bootstrap Job finds each database's role password (one file per database)."""
 
 
 class DatabaseSettings(Spec):
@@ -63,7 +67,8 @@ class DatabaseArgs:
     namespace: str
     """Namespace of the admin Secret, the init Job (and the in-cluster server)."""
     databases: Sequence[str]
-    """Databases to create (e.g. mlflow, mlflow_auth, feast)."""
+    """Databases to create (e.g. mlflow, mlflow_auth, feast), each owned by a role of its own name with its
+    own generated password: a consumer's URL (`Database.url`) reaches its database and no other."""
     settings: DatabaseSettings = field(default_factory=DatabaseSettings)
     """Where Postgres runs and how it is sized and backed up. Default: in the cluster."""
     placement: PrivatePlacement | None = None
@@ -77,8 +82,9 @@ class DatabaseArgs:
 
 
 class Database(PlatformComponent):
-    """Postgres with a generated admin password (a Pulumi secret, and a Kubernetes Secret for
-    in-cluster clients), plus a Job that creates the listed databases if they are missing."""
+    """Postgres with a generated admin password, and one role per database with its own generated
+    password (Pulumi secrets). A bootstrap Job - the only holder of the admin credential besides the
+    server - creates each role and its database, owned by it and closed to every other role."""
 
     host: pulumi.Output[str]
     admin_secret_name: str
@@ -90,8 +96,15 @@ class Database(PlatformComponent):
         self._service = args.service_name or name
         check_names("Database", name, {"namespace": args.namespace, "service_name": self._service})
         self.admin_secret_name = f"{self._service}-admin"
+        self._roles_secret_name = f"{self._service}-roles"
         self._password = random.RandomPassword(f"{name}-admin", length=32, special=False, opts=child(self))
         self.password = self._password.result
+        self._role_passwords = {
+            db: random.RandomPassword(
+                f"{name}-{db.replace('_', '-')}", length=32, special=False, opts=child(self)
+            ).result
+            for db in args.databases
+        }
         labels = kube.labels(self._service, "database")
         admin = k8s.core.v1.Secret(
             f"{name}-admin",
@@ -100,27 +113,40 @@ class Database(PlatformComponent):
             string_data={"username": ADMIN_USER, "password": self.password},
             opts=child(self),
         )
+        roles = k8s.core.v1.Secret(
+            f"{name}-roles",
+            metadata=kube.metadata(self._roles_secret_name, args.namespace, labels),
+            type="Opaque",
+            string_data=dict(self._role_passwords),
+            opts=child(self),
+        )
         if settings.mode is Hosting.MANAGED:
             if args.placement is None:
                 raise ComponentArgsError("Database", name, ["placement = None: required in managed mode"])
             self.host = self._rds(name, args, settings, args.placement)
             self.sslmode = "require"
-            ready: list[pulumi.Resource] = [admin]
+            ready: list[pulumi.Resource] = [admin, roles]
         else:
             self.host = pulumi.Output.from_input(f"{self._service}.{args.namespace}.svc.cluster.local")
             self.sslmode = "disable"
-            ready = [admin, self._in_cluster(name, args, settings)]
+            ready = [admin, roles, self._in_cluster(name, args, settings)]
         self._init_job(name, args, ready)
         self.register_outputs({"host": self.host})
 
     def url(self, database: str, scheme: str = "postgresql") -> pulumi.Output[str]:
-        """A connection URL for `database` (a secret: it embeds the password)."""
+        """A connection URL for `database` as its own role (a secret: it embeds the role's password)."""
+        if database not in self._role_passwords:
+            raise ComponentArgsError(
+                "Database",
+                self._service,
+                [f"url({database!r}): not one of its databases {sorted(self._role_passwords)}"],
+            )
         return pulumi.Output.secret(
             pulumi.Output.format(
                 "{0}://{1}:{2}@{3}:{4}/{5}?sslmode={6}",
                 scheme,
-                ADMIN_USER,
-                self.password,
+                database,
+                self._role_passwords[database],
                 self.host,
                 PORT,
                 database,
@@ -183,10 +209,8 @@ class Database(PlatformComponent):
 
     def _in_cluster(self, name: str, args: DatabaseArgs, settings: DatabaseSettings) -> pulumi.Resource:
         store = Workload(self, f"{name}-postgres", self._service, args.namespace, "database")
-        user_env = [
-            kube.secret_env("POSTGRES_USER", self.admin_secret_name, "username"),
-            kube.secret_env("POSTGRES_PASSWORD", self.admin_secret_name, "password"),
-        ]
+        # The image reads the password from the mounted Secret (POSTGRES_PASSWORD_FILE): no secret in the env.
+        user_env = kube.env({"POSTGRES_USER": ADMIN_USER, "POSTGRES_PASSWORD_FILE": f"{ADMIN_DIR}/password"})
         ready_probe: Any = {
             "exec": {"command": ["sh", "-c", 'pg_isready -U "$POSTGRES_USER" -h 127.0.0.1']},
             "periodSeconds": 10,
@@ -206,20 +230,21 @@ class Database(PlatformComponent):
                 {"name": "data", "mountPath": "/var/lib/postgresql/data"},
                 {"name": "run", "mountPath": "/var/run/postgresql"},
                 {"name": "tmp", "mountPath": "/tmp"},
+                {"name": "admin", "mountPath": ADMIN_DIR, "readOnly": True},
             ],
         }
         return store.data_store(
             container,
             port=PORT,
             storage=f"{settings.storage_gib}Gi",
-            volumes=[kube.tmp_volume("run", "16Mi"), kube.tmp_volume()],
+            volumes=[
+                kube.tmp_volume("run", "16Mi"),
+                kube.tmp_volume(),
+                kube.secret_volume("admin", self.admin_secret_name),
+            ],
         )
 
     def _init_job(self, name: str, args: DatabaseArgs, ready: list[pulumi.Resource]) -> None:
-        create = " ".join(
-            f"psql -d postgres -tAc \"SELECT 1 FROM pg_database WHERE datname='{db}'\" | grep -q 1 || psql -d postgres -c 'CREATE DATABASE {db}';"
-            for db in args.databases
-        )
         labels = kube.labels(self._service, "database-init")
         spec = kube.run_once(
             labels,
@@ -229,19 +254,34 @@ class Database(PlatformComponent):
                         "name": "create-databases",
                         "image": POSTGRES_IMAGE,
                         "imagePullPolicy": "Always",
-                        "command": ["sh", "-ec", f"until pg_isready -t 5; do sleep 5; done; {create}"],
+                        "command": ["sh", "-ec", bootstrap_script(args.databases)],
                         "env": [
-                            kube.secret_env("PGUSER", self.admin_secret_name, "username"),
-                            kube.secret_env("PGPASSWORD", self.admin_secret_name, "password"),
                             {"name": "PGHOST", "value": self.host},
-                            *kube.env({"PGPORT": str(PORT), "PGSSLMODE": self.sslmode}),
+                            *kube.env(
+                                {
+                                    "PGPORT": str(PORT),
+                                    "PGSSLMODE": self.sslmode,
+                                    "PGUSER": ADMIN_USER,
+                                    "PGDATABASE": "postgres",
+                                    "ADMIN_DIR": ADMIN_DIR,
+                                    "ROLES_DIR": ROLES_DIR,
+                                }
+                            ),
                         ],
                         "securityContext": kube.RESTRICTED_CONTAINER,
                         "resources": kube.resources("50m", "64Mi", "200m", "128Mi"),
-                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                        "volumeMounts": [
+                            {"name": "tmp", "mountPath": "/tmp"},
+                            {"name": "admin", "mountPath": ADMIN_DIR, "readOnly": True},
+                            {"name": "roles", "mountPath": ROLES_DIR, "readOnly": True},
+                        ],
                     }
                 ],
-                [kube.tmp_volume()],
+                [
+                    kube.tmp_volume(),
+                    kube.secret_volume("admin", self.admin_secret_name),
+                    kube.secret_volume("roles", self._roles_secret_name),
+                ],
             ),
             retries=10,
         )
@@ -251,3 +291,35 @@ class Database(PlatformComponent):
             spec=spec,
             opts=child(self, depends_on=ready),
         )
+
+
+def bootstrap_script(databases: Sequence[str]) -> str:
+    """The bootstrap Job's shell script: as the admin (its password read from $ADMIN_DIR/password), for each
+    database create - if missing - a login role of the same name with the password in $ROLES_DIR/<db>
+    (set again on every run, so a rotated secret takes effect) and the database, owned by that role
+    and closed to every other role. Idempotent; tests run it against a real PostgreSQL."""
+    for db in databases:
+        if not db.isidentifier() or db != db.lower():
+            raise ValueError(
+                f"database name {db!r}: lower-case letters, digits and _ only (it is also its role's name)"
+            )
+    lines = [
+        'export PGPASSWORD="$(cat "$ADMIN_DIR/password")"',
+        "until pg_isready -t 5; do sleep 5; done",
+        # The maintenance database too: a consumer's role reaches its own database and no other.
+        "psql -v ON_ERROR_STOP=1 -qAtc 'REVOKE CONNECT ON DATABASE postgres FROM PUBLIC'",
+    ]
+    for db in databases:
+        lines += [
+            "psql -v ON_ERROR_STOP=1 -qAt <<'SQL'",
+            f'\\set password `cat "$ROLES_DIR/{db}"`',
+            f"SELECT format('CREATE ROLE %I LOGIN', '{db}') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{db}')\\gexec",
+            f"ALTER ROLE {db} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'password';",
+            f"GRANT {db} TO CURRENT_USER;",
+            f"SELECT format('CREATE DATABASE %I OWNER %I', '{db}', '{db}')"
+            f" WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{db}')\\gexec",
+            f"ALTER DATABASE {db} OWNER TO {db};",
+            f"REVOKE ALL ON DATABASE {db} FROM PUBLIC;",
+            "SQL",
+        ]
+    return "\n".join(lines) + "\n"

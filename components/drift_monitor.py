@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -16,10 +17,65 @@ from .contracts import MonitorJobConfig, Retrain
 from .mlflow_tracking import MlflowClient
 from .monitoring import DASHBOARDS_DIR, RULES_DIR, MonitoringHooks
 from .spec import DnsLabel, Spec, settings_arg
+from .training_pipeline import RetrainingJobs
 from .workload import Workload
 
 PORT = 8080
 CONFIG_DIR = "/etc/drift-monitor"
+
+
+def retraining_policy(retraining: RetrainingJobs, username: str) -> dict[str, Any]:
+    """A ValidatingAdmissionPolicy spec: Jobs `username` creates or updates must be retraining Jobs - the
+    training service account and image, the template's ConfigMaps and Secrets and nothing else (no
+    other volume, Secret, envFrom or extra container). Every field is tested with has() before it is read,
+    so a Job leaving one out is denied by its message, not by an evaluation error. CEL; tests evaluate
+    it with cel-python."""
+    spec = "object.spec.template.spec"
+    secrets, config_maps = json.dumps(list(retraining.secrets)), json.dumps(list(retraining.config_maps))
+    checks = [
+        (
+            f"has({spec}.serviceAccountName) && {spec}.serviceAccountName == {json.dumps(retraining.service_account)}",
+            f"retraining Jobs run as the {retraining.service_account} service account",
+        ),
+        (
+            f"{spec}.containers.all(c, c.image == {json.dumps(retraining.image)})"
+            f" && !has({spec}.initContainers) && !has({spec}.ephemeralContainers)",
+            f"retraining Jobs run the training image ({retraining.image}) only",
+        ),
+        (
+            f"!has({spec}.volumes) || {spec}.volumes.all(v, has(v.emptyDir)"
+            f" || (has(v.configMap) && has(v.configMap.name) && v.configMap.name in {config_maps}))",
+            f"retraining Jobs mount emptyDirs and the ConfigMaps {', '.join(retraining.config_maps)} only",
+        ),
+        (
+            f"{spec}.containers.all(c, !has(c.envFrom)"
+            f" || c.envFrom.all(e, has(e.secretRef) && has(e.secretRef.name) && e.secretRef.name in {secrets}))",
+            f"retraining Jobs take envFrom the Secrets {', '.join(retraining.secrets)} only",
+        ),
+        (
+            f"{spec}.containers.all(c, !has(c.env) || c.env.all(e, !has(e.valueFrom)"
+            f" || !has(e.valueFrom.secretKeyRef)"
+            f" || (has(e.valueFrom.secretKeyRef.name) && e.valueFrom.secretKeyRef.name in {secrets})))",
+            f"retraining Jobs read the Secrets {', '.join(retraining.secrets)} only",
+        ),
+    ]
+    return {
+        "failurePolicy": "Fail",
+        "matchConstraints": {
+            "resourceRules": [
+                {
+                    "apiGroups": ["batch"],
+                    "apiVersions": ["v1"],
+                    "operations": ["CREATE", "UPDATE"],
+                    "resources": ["jobs"],
+                }
+            ]
+        },
+        "matchConditions": [
+            {"name": "from-the-drift-monitor", "expression": f"request.userInfo.username == {json.dumps(username)}"}
+        ],
+        "validations": [{"expression": expression, "message": message} for expression, message in checks],
+    }
 
 
 class DriftMonitorSettings(Spec):
@@ -46,8 +102,9 @@ class DriftMonitorArgs:
     """Registered model whose predictions are monitored."""
     mlflow: MlflowClient
     """MLflow's URL and a read-only account (reference profiles are artifacts of the serving version's run)."""
-    job_template_configmap: str
-    """ConfigMap holding the training Job template (TrainingPipeline.job_template_configmap)."""
+    retraining: RetrainingJobs
+    """The training Job template and what a Job made from it may hold (TrainingPipeline.retraining): an
+    admission policy admits no other Job from the monitor."""
     alias: str = "champion"
     """Alias of the serving version. Default: champion."""
     settings: DriftMonitorSettings = field(default_factory=DriftMonitorSettings)
@@ -82,6 +139,26 @@ class DriftMonitor(PlatformComponent):
         subjects: Any = [{"kind": "ServiceAccount", "name": service, "namespace": ns}]
         k8s.rbac.v1.RoleBinding(
             f"{name}-binding", metadata=monitor.metadata(), role_ref=role_ref, subjects=subjects, opts=child(self)
+        )
+        # Creating Jobs in its namespace could start a pod mounting any Secret there: admit only retraining Jobs.
+        username = f"system:serviceaccount:{ns}:{service}"
+        policy_spec: Any = retraining_policy(args.retraining, username)
+        binding_spec: Any = {
+            "policyName": f"{service}-retraining-only",
+            "validationActions": ["Deny"],
+            "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}},
+        }
+        policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            f"{name}-retraining-only",
+            metadata=kube.metadata(f"{service}-retraining-only", None, monitor.labels),
+            spec=policy_spec,
+            opts=child(self),
+        )
+        k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            f"{name}-retraining-only",
+            metadata=kube.metadata(f"{service}-retraining-only", None, monitor.labels),
+            spec=binding_spec,
+            opts=child(self, depends_on=[policy]),
         )
         settings_file = MonitorJobConfig(
             model_name=args.model,
@@ -134,7 +211,7 @@ class DriftMonitor(PlatformComponent):
             ],
             volumes=[
                 {"name": "config", "configMap": {"name": f"{service}-config"}},
-                {"name": "template", "configMap": {"name": args.job_template_configmap}},
+                {"name": "template", "configMap": {"name": args.retraining.template_configmap}},
                 kube.tmp_volume(),
             ],
         )

@@ -26,6 +26,9 @@ from .workload import Workload
 PORT = 6566
 METRICS_PORT = 8000
 REDIS_PORT = 6379
+REDIS_AUTH_DIR = "/etc/redis-auth"
+"""The in-cluster Redis's Secret, mounted: redis.conf (requirepass) and the password for its probes."""
+REDIS_PROBE = f'REDISCLI_AUTH="$(cat {REDIS_AUTH_DIR}/password)" redis-cli ping | grep -q PONG'
 DATA_PREFIX = "feast"
 REPO_DIR = "/app/feature_repo"
 
@@ -279,25 +282,29 @@ class FeatureStore(PlatformComponent):
     def _in_cluster_redis(self, name: str, args: FeatureStoreArgs, password: pulumi.Output[str]) -> pulumi.Output[str]:
         store = Workload(self, f"{name}-redis", f"{self._service}-redis", args.namespace, "online-store")
         redis = store.name
+        # The password reaches the server and its probes as files: redis.conf (requirepass) and the
+        # password itself for redis-cli (REDISCLI_AUTH, never `-a` on a command line).
         k8s.core.v1.Secret(
-            f"{name}-redis", metadata=store.metadata(), string_data={"password": password}, opts=child(self)
+            f"{name}-redis",
+            metadata=store.metadata(),
+            string_data={"password": password, "redis.conf": pulumi.Output.concat("requirepass ", password, "\n")},
+            opts=child(self),
         )
-        probe: Any = {
-            "exec": {"command": ["sh", "-c", 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ping | grep -q PONG']},
-            "periodSeconds": 10,
-        }
+        probe: Any = {"exec": {"command": ["sh", "-c", REDIS_PROBE]}, "periodSeconds": 10}
         container = {
             "name": "redis",
             "image": REDIS_IMAGE,
             "imagePullPolicy": "Always",
-            "command": ["sh", "-c", 'exec redis-server --requirepass "$REDIS_PASSWORD" --appendonly yes --dir /data'],
-            "env": [kube.secret_env("REDIS_PASSWORD", redis, "password")],
+            "command": ["sh", "-c", f"exec redis-server {REDIS_AUTH_DIR}/redis.conf --appendonly yes --dir /data"],
             "ports": [{"name": "redis", "containerPort": REDIS_PORT}],
             "securityContext": kube.RESTRICTED_CONTAINER,
             "resources": kube.resources("100m", "256Mi"),
             "readinessProbe": probe,
             "livenessProbe": {**probe, "initialDelaySeconds": 15},
-            "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+            "volumeMounts": [
+                {"name": "data", "mountPath": "/data"},
+                {"name": "auth", "mountPath": REDIS_AUTH_DIR, "readOnly": True},
+            ],
         }
-        store.data_store(container, port=REDIS_PORT, storage="5Gi")
+        store.data_store(container, port=REDIS_PORT, storage="5Gi", volumes=[kube.secret_volume("auth", redis)])
         return pulumi.Output.from_input(f"{redis}.{args.namespace}.svc.cluster.local")

@@ -34,6 +34,8 @@ NODE_AGENT: Any = {
 class GpuSupportArgs:
     monitoring: MonitoringHooks | None = None
     """Scrape the DCGM exporter, chart GPU use, alert on idle GPUs. Default: not monitored."""
+    profiling_metrics: bool = False
+    """Export DCGM's profiling metrics too, which gives the exporter SYS_ADMIN. Default: false."""
 
 
 class GpuSupport(PlatformComponent):
@@ -51,6 +53,10 @@ class GpuSupport(PlatformComponent):
     ) -> None:
         super().__init__("mlops:index:GpuSupport", name, None, opts)
         args = args or GpuSupportArgs()
+        # Device-level counters (DCGM_FI_DEV_*) need no capability; profiling counters need SYS_ADMIN.
+        counters = "dcp-metrics-included.csv" if args.profiling_metrics else "default-counters.csv"
+        capabilities = {"drop": ["ALL"], **({"add": ["SYS_ADMIN"]} if args.profiling_metrics else {})}
+        security = {**NODE_AGENT, "capabilities": capabilities}
         self._agent(
             f"{name}-device-plugin",
             "nvidia-device-plugin",
@@ -70,10 +76,10 @@ class GpuSupport(PlatformComponent):
             "gpu-metrics",
             {
                 "image": DCGM_EXPORTER_IMAGE,
+                "args": ["-f", f"/etc/dcgm-exporter/{counters}"],
                 "env": kube.env({"DCGM_EXPORTER_KUBERNETES": "true", "DCGM_EXPORTER_LISTEN": f":{DCGM_PORT}"}),
                 "ports": [{"name": "metrics", "containerPort": DCGM_PORT}],
-                # DCGM reads profiling counters: it needs SYS_ADMIN, and nothing else.
-                "securityContext": {**NODE_AGENT, "capabilities": {"drop": ["ALL"], "add": ["SYS_ADMIN"]}},
+                "securityContext": security,
                 "resources": kube.resources("100m", "256Mi", "500m", "512Mi"),
                 "livenessProbe": kube.http_probe("/health", DCGM_PORT, initial_delay=30),
                 "readinessProbe": kube.http_probe("/health", DCGM_PORT, initial_delay=15),

@@ -153,6 +153,11 @@ def tmp_volume(name: str = "tmp", size: str = "256Mi") -> Any:
     return {"name": name, "emptyDir": {"sizeLimit": size}}
 
 
+def secret_volume(name: str, secret: str) -> Any:
+    """A Secret mounted as files, readable by the pod's group (its fsGroup) and no one else."""
+    return {"name": name, "secret": {"secretName": secret, "defaultMode": 0o440}}
+
+
 def env(values: Mapping[str, str]) -> Any:
     return [{"name": key, "value": value} for key, value in values.items()]
 

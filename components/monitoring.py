@@ -46,6 +46,8 @@ class MonitoringSettings(Spec):
     """Prometheus volume size. Default: 50."""
     grafana_ingress: kube.IngressSettings | None = None
     """Publish Grafana through an Ingress. Default: cluster-internal only."""
+    gpu_profiling_metrics: bool = False
+    """Export DCGM's profiling metrics (DCGM_FI_PROF_*), which gives the exporter SYS_ADMIN; dashboards and alerts use only DCGM_FI_DEV_*. Default: false."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from . import aws_facts
 from ._common import (
     ComponentArgsError,
     PlatformComponent,
-    assume_role_policy,
+    account_scoped_trust,
     child,
     documented,
     policy_document,
@@ -298,7 +298,9 @@ class Network(PlatformComponent):
         )
         role = aws.iam.Role(
             f"{name}-flow-logs",
-            assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),
+            assume_role_policy=account_scoped_trust(
+                "vpc-flow-logs.amazonaws.com", "arn:{partition}:ec2:{region}:{account}:vpc-flow-log/*"
+            ),
             tags=tagged(args.tags, f"{name}-flow-logs"),
             opts=child(self),
         )

@@ -21,6 +21,7 @@ from .gpu_support import GpuSupport, GpuSupportArgs
 from .mlflow_tracking import MlflowTracking, MlflowTrackingArgs
 from .model_endpoint import ModelEndpoint, ModelEndpointArgs
 from .model_serving import ModelServing, ModelServingArgs
+from .monitoring import RELEASE as MONITORING_RELEASE
 from .monitoring import Monitoring, MonitoringArgs
 from .network import Network, NetworkArgs, PrivatePlacement
 from .training_pipeline import TrainingPipeline, TrainingPipelineArgs
@@ -31,6 +32,18 @@ MODELS_NS = "models"
 """InferenceServices."""
 MONITORING_NS = "monitoring"
 KSERVE_NS = "kserve"
+MLFLOW_SERVICE = "mlflow"
+
+
+def published_services(cfg: PlatformConfig) -> list[tuple[str, str]]:
+    """The Ingresses the config publishes to the internet, as (namespace/name, the setting asking for it):
+    the policy pack lets exactly these have an internet-facing load balancer."""
+    found = []
+    if cfg.mlflow.ingress is not None and not cfg.mlflow.ingress.internal:
+        found.append((f"{MLOPS_NS}/{MLFLOW_SERVICE}", "platform.mlflow.ingress"))
+    if cfg.monitoring.grafana_ingress is not None and not cfg.monitoring.grafana_ingress.internal:
+        found.append((f"{MONITORING_NS}/{MONITORING_RELEASE}-grafana", "platform.monitoring.grafanaIngress"))
+    return found
 
 
 @documented
@@ -136,7 +149,11 @@ class MlPlatform(PlatformComponent):
             opts=in_cluster,
         )
         if self.gpu_pools:
-            GpuSupport(f"{name}-gpu-support", GpuSupportArgs(monitoring=monitoring), opts=in_cluster)
+            GpuSupport(
+                f"{name}-gpu-support",
+                GpuSupportArgs(monitoring=monitoring, profiling_metrics=cfg.monitoring.gpu_profiling_metrics),
+                opts=in_cluster,
+            )
 
         images = cfg.images
         access = ArtifactAccess(self.artifacts, self.cluster.oidc)
@@ -168,7 +185,7 @@ class MlPlatform(PlatformComponent):
                 users={"training": MLOPS_NS, "monitor": MLOPS_NS, "serving": MODELS_NS},
                 allowed_client_namespaces=[MODELS_NS],
                 monitoring=monitoring,
-                service_name="mlflow",
+                service_name=MLFLOW_SERVICE,
             ),
             opts=in_ns(ns_mlops, ns_models, after=[database]),
         )
@@ -214,7 +231,7 @@ class MlPlatform(PlatformComponent):
                     image=images.image("monitor"),
                     model=monitored.model,
                     mlflow=self.mlflow.client("monitor"),
-                    job_template_configmap=pipeline.job_template_configmap,
+                    retraining=pipeline.retraining,
                     alias=monitored.alias,
                     settings=cfg.monitor,
                     allowed_client_namespaces=[MODELS_NS],

@@ -66,7 +66,8 @@ class Resource:
     custom: bool
     inputs: dict[str, Any]
     options: dict[str, Any] = field(default_factory=dict)
-    """protect, retainOnDelete, ignoreChanges, dependencies, provider, deleteBeforeReplace, aliases."""
+    """protect, retainOnDelete, ignoreChanges, dependencies, propertyDependencies (input -> URNs it refers to),
+    provider, deleteBeforeReplace, aliases."""
 
     @property
     def protect(self) -> bool:
@@ -251,18 +252,19 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs[key] = rpc.wrap_rpc_secret(outputs[key])
         return resource_id, outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT_ID,
                 "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/offline",
                 "userId": "offline",
-            }, None
+            }, []
         if args.token == "aws:index/getRegion:getRegion":
-            return {"name": REGION, "region": REGION, "id": REGION}, None
+            region = pulumi.Config("aws").get("region") or REGION
+            return {"name": region, "region": region, "id": region}, []
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, None
-        return {}, None
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, []
+        return {}, []
 
 
 def _arn(service: str, resource: str, *, region: bool = True) -> str:
@@ -401,6 +403,11 @@ async def _collect(mocks: RecordingMocks, into: dict[str, Any]) -> None:
         implicit = [r for output in _outputs_in(declared.props) for r in await output.resources()]
         dependencies = sorted({u for r in [*explicit, *implicit] if r is not None for u in expand(r)} - {urns[key]})
         provider = await _provider_reference(declared, mocks) if declared.custom else None
+        by_property: dict[str, list[str]] = {}
+        for prop, value in (declared.props or {}).items() if isinstance(declared.props, Mapping) else ():
+            found = {u for output in _outputs_in(value) for r in await output.resources() for u in expand(r)}
+            if found - {urns[key]}:
+                by_property[_camel(str(prop))] = sorted(found - {urns[key]})
         parent = by_resource.get(id(opts.parent)) if opts.parent is not None else root_urn
         resources.append(
             Resource(
@@ -416,6 +423,7 @@ async def _collect(mocks: RecordingMocks, into: dict[str, Any]) -> None:
                     "deleteBeforeReplace": bool(opts.delete_before_replace),
                     "ignoreChanges": [_camel(p) for p in opts.ignore_changes or []],
                     "dependencies": dependencies,
+                    "propertyDependencies": by_property,
                     "provider": provider,
                     "additionalSecretOutputs": list(opts.additional_secret_outputs or []),
                     "aliases": [_alias_urn(a, declared, urns[key], by_resource) for a in opts.aliases or []],

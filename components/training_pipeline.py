@@ -66,6 +66,23 @@ class TrainingPipelineArgs:
     """Kubernetes name of the CronJob and its objects. Default: the component's name."""
 
 
+@dataclass(frozen=True)
+class RetrainingJobs:
+    """What a retraining Job is: where its template is, and what any Job made from it may hold - the
+    drift monitor's admission policy admits nothing else from it."""
+
+    template_configmap: str
+    """ConfigMap holding the Job template (key job-template.yaml)."""
+    service_account: str
+    """The training service account (IRSA: the datasets, the MLflow artifacts)."""
+    image: str
+    """The training image."""
+    secrets: tuple[str, ...]
+    """Secrets the template reads (the training account's MLflow credentials)."""
+    config_maps: tuple[str, ...]
+    """ConfigMaps the template mounts (the run's config)."""
+
+
 class TrainingPipeline(PlatformComponent):
     """A CronJob (`concurrencyPolicy: Forbid`, bounded history, one retry, a deadline) running
     `python -m apps.training run`. Its IRSA role reads the model's datasets and nothing else (plus
@@ -76,6 +93,8 @@ class TrainingPipeline(PlatformComponent):
     """ConfigMap holding the Job template (key job-template.yaml) the drift monitor launches."""
     service_account: str
     """Service account of the training Jobs."""
+    retraining: RetrainingJobs
+    """The template and what a Job made from it may hold (DriftMonitorArgs.retraining)."""
 
     def __init__(self, name: str, args: TrainingPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:TrainingPipeline", name, None, opts)
@@ -106,6 +125,9 @@ class TrainingPipeline(PlatformComponent):
             metadata=runs.metadata(name=config_map),
             data={"config.yaml": app_config},
             opts=child(self),
+        )
+        self.retraining = RetrainingJobs(
+            self.job_template_configmap, service, args.image, (args.mlflow.credentials_secret,), (config_map,)
         )
         pushgateway = args.monitoring.pushgateway_url if args.monitoring is not None else None
         job_spec = self.job_spec(service, config_map, args.image, args.mlflow, settings, pushgateway)

@@ -21,6 +21,7 @@ from components.mlflow_tracking import MlflowClient
 from components.model_endpoint import ModelEndpoint, ModelEndpointArgs
 from components.model_serving import ModelServing, ModelServingArgs, ServingMode
 from components.testing import Graph, ProgramFailed, run_program
+from components.training_pipeline import RetrainingJobs
 from tests.infra.conftest import ROOT
 
 UV = ROOT / ".cache" / "uv" / "bin" / "uv"
@@ -147,6 +148,9 @@ def test_an_endpoint_asking_what_its_serving_mode_cannot_do_is_refused() -> None
     assert ServingMode("Serverless").kserve_name == "Knative"
 
 
+RETRAINING = RetrainingJobs("t", "training", "r/train:1", ("creds",), ("train-config",))
+
+
 def test_two_instances_in_one_namespace_never_collide() -> None:
     """Kubernetes names come from each component's name, unless given."""
 
@@ -156,9 +160,7 @@ def test_two_instances_in_one_namespace_never_collide() -> None:
         for name in ("monitor-a", "monitor-b"):
             DriftMonitor(
                 name,
-                DriftMonitorArgs(
-                    namespace="team", image="r/i:1", model=name, mlflow=mlflow, job_template_configmap="t"
-                ),
+                DriftMonitorArgs(namespace="team", image="r/i:1", model=name, mlflow=mlflow, retraining=RETRAINING),
             )
         for name in ("db-a", "db-b"):
             Database(name, DatabaseArgs(namespace="team", databases=["x"]))

@@ -208,7 +208,7 @@ def test_dev_postgres_runs_in_cluster_with_a_volume(graphs: dict[str, Graph]) ->
     job = named(dev, "kubernetes:batch/v1:Job", "postgres-create-databases")
     command = job.get("spec.template.spec.containers.0.command")[-1]
     for database in ("mlflow", "mlflow_auth", "feast"):
-        assert f"CREATE DATABASE {database}" in command
+        assert f"ALTER DATABASE {database} OWNER TO {database};" in command
 
 
 # --------------------------------------------------------------------------- Feast
