@@ -19,29 +19,61 @@ from typing import Any
 from components.config import ConfigError, PlatformConfig
 from components.config.loader import check_stack
 from components.config.stack_file import StackFile
+from components.platform import published_services
 
 ROOT = Path(__file__).resolve().parent.parent
 LEVELS_DIR = ROOT / "policies" / "config"
-BUDGET_POLICIES = ("gpu-pool-budget", "gpu-stack-budget", "gpu-spot-allowed")
 
 
 def levels_file(environment: str) -> Path:
     return LEVELS_DIR / f"{environment}.json"
 
 
+EXCEPTIONS_FILE = LEVELS_DIR / "exceptions.json"
+"""Objects some rules do not apply to, each by name with its reason - the same in every environment."""
+
+
+def _merge(config: dict[str, Any], policy: str, values: dict[str, Any]) -> None:
+    """Add a policy's config values, keeping the enforcement level the levels file gives it."""
+    entry = config.get(policy)
+    if isinstance(entry, str):
+        entry = {"enforcementLevel": entry}
+    merged = {**(entry or {}), **values}
+    if "exceptions" in (entry or {}) and "exceptions" in values:
+        merged["exceptions"] = [*entry["exceptions"], *values["exceptions"]]
+    config[policy] = merged
+
+
+def levels(environment: str) -> dict[str, Any]:
+    """The enforcement levels of an environment with the shared exceptions."""
+    config: dict[str, Any] = json.loads(levels_file(environment).read_text())
+    for policy, values in json.loads(EXCEPTIONS_FILE.read_text()).items():
+        _merge(config, policy, values)
+    return config
+
+
 def pack_config(platform: PlatformConfig) -> dict[str, Any]:
-    """Levels of the stack's environment plus the limits its own config sets."""
-    config: dict[str, Any] = json.loads(levels_file(platform.environment).read_text())
+    """Levels of the stack's environment, the shared exceptions, and what the stack's own config says:
+    its GPU budget, its cluster admins, the services it publishes to the internet."""
+    config = levels(platform.environment)
     budget = platform.guardrails
-    limits: dict[str, dict[str, Any]] = {
-        "gpu-pool-budget": {"maxGpusPerPool": budget.max_gpus_per_pool},
-        "gpu-stack-budget": {"maxGpusTotal": budget.max_gpus_total},
-        "gpu-spot-allowed": {"allowSpot": budget.allow_spot},
-    }
-    for policy, values in limits.items():
-        entry = config.get(policy)
-        level = entry if isinstance(entry, str) else (entry or {}).get("enforcementLevel")
-        config[policy] = {**({"enforcementLevel": level} if level else {}), **values}
+    _merge(config, "gpu-pool-budget", {"maxGpusPerPool": budget.max_gpus_per_pool})
+    _merge(config, "gpu-stack-budget", {"maxGpusTotal": budget.max_gpus_total})
+    _merge(config, "gpu-spot-allowed", {"allowSpot": budget.allow_spot})
+    _merge(config, "eks-cluster-admin-principals", {"adminPrincipalArns": list(platform.cluster.admin_principal_arns)})
+    published = [
+        {"name": name, "reason": f"the stack's config publishes it: {setting} has internal: false"}
+        for name, setting in published_services(platform)
+    ]
+    if published:
+        _merge(config, "k8s-no-unrequested-exposure", {"exceptions": published})
+    if platform.monitoring.gpu_profiling_metrics:
+        reason = "the stack's config turns on platform.monitoring.gpuProfilingMetrics: DCGM needs SYS_ADMIN for them"
+        _merge(
+            config,
+            "k8s-no-added-capabilities",
+            {"exceptions": [{"name": "kube-system/dcgm-exporter", "reason": reason}]},
+        )
     return config
 
 

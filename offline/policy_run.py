@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -67,6 +68,11 @@ def settings_for(policy: Policy, pack_config: Mapping[str, Any]) -> tuple[Enforc
     unknown = set(values) - set(schema)
     if unknown:
         raise ValueError(f"pack config for {policy.name}: unknown keys {sorted(unknown)}; allowed: {sorted(schema)}")
+    for key, value in values.items():  # as the engine validates a pack config against the policy's schema
+        errors = sorted(jsonschema.Draft7Validator(schema[key]).iter_errors(value), key=str)
+        if errors:
+            where = ".".join(map(str, errors[0].absolute_path))
+            raise ValueError(f"pack config for {policy.name}: {key}{'.' + where if where else ''}: {errors[0].message}")
     return level, {**{k: s.get("default") for k, s in schema.items()}, **values}
 
 
@@ -80,6 +86,24 @@ def _options(resource: Resource) -> PolicyResourceOptions:
         additional_secret_outputs=list(resource.options.get("additionalSecretOutputs", [])),
         parent=resource.parent,
     )
+
+
+def stack_view(resources: Sequence[Resource]) -> list[PolicyResource]:
+    """The resources as a stack policy sees them: with their parent, dependencies and, per input, the
+    resources that input refers to (how a companion is tied to the bucket it configures)."""
+    view = {
+        r.urn: PolicyResource(r.type, unwrap(r.inputs), r.urn, r.name, _options(r), None, None, [], {})
+        for r in resources
+    }
+    for r in resources:
+        entry = view[r.urn]
+        entry.parent = view.get(r.parent or "")
+        entry.dependencies = [view[u] for u in r.options.get("dependencies", []) if u in view]
+        entry.property_dependencies = {
+            prop: [view[u] for u in urns if u in view]
+            for prop, urns in r.options.get("propertyDependencies", {}).items()
+        }
+    return list(view.values())
 
 
 def evaluate(graph: Graph, policies: Sequence[Policy], pack_config: Mapping[str, Any]) -> PolicyOutcome:
@@ -117,10 +141,7 @@ def evaluate(graph: Graph, policies: Sequence[Policy], pack_config: Mapping[str,
                 except UnknownValueError as error:
                     not_run.append(f"{policy.name} on {resource.name}: {error.message}")
         elif isinstance(policy, StackValidationPolicy):
-            stack_resources = [
-                PolicyResource(r.type, unwrap(r.inputs), r.urn, r.name, _options(r), None, None, [], {})
-                for r in resources
-            ]
+            stack_resources = stack_view(resources)
             try:
                 policy.validate(
                     StackValidationArgs(stack_resources, config), reporter(policy, level, "(stack)", honour_urn=True)

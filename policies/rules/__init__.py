@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from policies.rules import databases, eks, iam, kubernetes, s3, tags
+from policies.rules import databases, eks, iam, kubernetes, network, rbac, s3, tags
+from policies.rules.common import cannot_verify
 
 ALL_POLICIES: list[Policy] = [
     *s3.POLICIES,
@@ -12,5 +13,8 @@ ALL_POLICIES: list[Policy] = [
     *eks.POLICIES,
     *databases.POLICIES,
     *kubernetes.POLICIES,
+    *rbac.POLICIES,
+    *network.POLICIES,
     *tags.POLICIES,
 ]
+ALL_POLICIES.append(cannot_verify())  # last: it re-runs every resource rule above for unknown values

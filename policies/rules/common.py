@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -15,8 +16,12 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 Validate = Callable[[ResourceValidationArgs, ReportViolation], None]
+
+RESOURCE_CHECKS: dict[str, tuple[frozenset[str], Validate]] = {}
+"""Every resource rule's types and check, by rule name: what `cannot-verify` re-runs."""
 
 
 def resource_rule(
@@ -36,9 +41,12 @@ def resource_rule(
 
     def run(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if args.resource_type in wanted:
-            validate(args, report)
+            # Never a silent pass: `cannot-verify` reports an unknown value, at the level the stack gives it.
+            with contextlib.suppress(UnknownValueError):
+                validate(args, report)
 
     run.__name__ = validate.__name__
+    RESOURCE_CHECKS[name] = (wanted, validate)
     return ResourceValidationPolicy(
         name=name,
         description=description,
@@ -46,6 +54,50 @@ def resource_rule(
         enforcement_level=enforcement,
         config_schema=PolicyConfigSchema(properties=dict(config)) if config else None,
     )
+
+
+def cannot_verify() -> ResourceValidationPolicy:
+    """A check whose deciding value is unknown until deployment (a preview before the value exists) is
+    reported here - advisory in dev, mandatory in prod - instead of passing silently."""
+
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        for name, (types, check) in RESOURCE_CHECKS.items():
+            if args.resource_type not in types:
+                continue
+            try:
+                check(args, lambda *_, **__: None)
+            except UnknownValueError as error:
+                report(
+                    f"{name} cannot verify '{args.name}' before deployment: the {error.message}; "
+                    "make it known at preview (a config value, not a computed one) or check it after `pulumi up`"
+                )
+
+    return ResourceValidationPolicy(
+        name="cannot-verify",
+        description="Checks that cannot be decided at preview are reported, never passed.",
+        validate=validate,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    )
+
+
+EXCEPTIONS_CONFIG: dict[str, Mapping[str, Any]] = {
+    "exceptions": {
+        "type": "array",
+        "default": [],
+        "description": "Objects this rule does not apply to, each by its exact name and why.",
+        "items": {
+            "type": "object",
+            "properties": {"name": {"type": "string", "minLength": 1}, "reason": {"type": "string", "minLength": 10}},
+            "required": ["name", "reason"],
+            "additionalProperties": False,
+        },
+    }
+}
+"""A rule's exceptions: names, never patterns, each with a reason (policies/config/exceptions.json)."""
+
+
+def excepted(args: ResourceValidationArgs | StackValidationArgs, name: str) -> bool:
+    return any(entry.get("name") == name for entry in setting(args, EXCEPTIONS_CONFIG, "exceptions"))
 
 
 def stack_rule(
@@ -56,10 +108,17 @@ def stack_rule(
     config: Mapping[str, Mapping[str, Any]] | None = None,
     enforcement: EnforcementLevel = EnforcementLevel.MANDATORY,
 ) -> StackValidationPolicy:
+    def run(args: StackValidationArgs, report: ReportViolation) -> None:
+        try:
+            validate(args, report)
+        except UnknownValueError as error:
+            report(f"{name} cannot verify the stack before deployment: the {error.message}", None)
+
+    run.__name__ = validate.__name__
     return StackValidationPolicy(
         name=name,
         description=description,
-        validate=validate,
+        validate=run,
         enforcement_level=enforcement,
         config_schema=PolicyConfigSchema(properties=dict(config)) if config else None,
     )

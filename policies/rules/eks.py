@@ -1,10 +1,13 @@
-"""EKS: encrypted secrets, full control-plane logs, a restricted endpoint; node groups with IMDSv2,
-tainted GPU pools, and GPUs within budget."""
+"""EKS: encrypted secrets, full control-plane logs, a restricted endpoint, cluster admin only for the
+principals the config names (access entries, access policies, the aws-auth ConfigMap); nodes with
+IMDSv2 whatever launches them, GPU pools of GPU types only, tainted, and within budget."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import yaml
 from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
 
 from components import guardrails
@@ -14,6 +17,20 @@ from policies.rules.common import as_list, dig, resource_rule, setting, stack_ru
 CLUSTER = {"aws:eks/cluster:Cluster"}
 NODE_GROUP = {"aws:eks/nodeGroup:NodeGroup"}
 LAUNCH_TEMPLATE = {"aws:ec2/launchTemplate:LaunchTemplate"}
+INSTANCE = {"aws:ec2/instance:Instance"}
+ACCESS_ENTRY = {"aws:eks/accessEntry:AccessEntry"}
+ACCESS_POLICY = {"aws:eks/accessPolicyAssociation:AccessPolicyAssociation"}
+CONFIG_MAP = {"kubernetes:core/v1:ConfigMap"}
+ADMIN_ACCESS_POLICIES = ("AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy")
+ADMIN_GROUPS = ("system:masters",)
+ADMINS_CONFIG = {
+    "adminPrincipalArns": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": "IAM principals that may administer the cluster (the stack's cluster.adminPrincipalArns).",
+    }
+}
 
 BUDGET_CONFIG = {
     "maxGpusPerPool": {
@@ -70,9 +87,47 @@ def eks_public_endpoint(args: ResourceValidationArgs, report: ReportViolation) -
 def imdsv2_required(args: ResourceValidationArgs, report: ReportViolation) -> None:
     tokens = dig(args.props, "metadataOptions", "httpTokens")
     if tokens != "required":
+        kind = "Launch template" if args.resource_type in LAUNCH_TEMPLATE else "EC2 instance"
         report(
-            f"Launch template '{args.name}' allows IMDSv1 (httpTokens {tokens or 'unset'}); set metadataOptions.httpTokens to required"
+            f"{kind} '{args.name}' allows IMDSv1 (httpTokens {tokens or 'unset'}); set metadataOptions.httpTokens to required"
         )
+
+
+def _template_of(group: Any, templates: Mapping[str, Any]) -> Any:
+    """The launch template a node group launches from: the one its launchTemplate input refers to (a
+    property dependency), or whose explicit name it gives."""
+    for dependency in (group.property_dependencies or {}).get("launchTemplate", []):
+        if dependency.urn in templates:
+            return templates[dependency.urn]
+    name = dig(group.props, "launchTemplate", "name")
+    return next((t for t in templates.values() if name and t.props.get("name") == name), None)
+
+
+def node_groups_imdsv2(args: StackValidationArgs, report: ReportViolation) -> None:
+    """A managed node group without a launch template of this stack runs EKS's default one, which
+    leaves IMDSv1 on: every pod could read the node role's credentials."""
+    templates = {r.urn: r for r in args.resources if r.resource_type in LAUNCH_TEMPLATE}
+    for group in (r for r in args.resources if r.resource_type in NODE_GROUP):
+        template = _template_of(group, templates)
+        if template is None:
+            report(
+                f"Node group '{group.name}' has no launch template of this stack (EKS's default leaves IMDSv1 on); "
+                "launch it from a template with metadataOptions.httpTokens required",
+                group.urn,
+            )
+        elif dig(template.props, "metadataOptions", "httpTokens") != "required":
+            report(
+                f"Node group '{group.name}' launches from '{template.name}', which allows IMDSv1; set its "
+                "metadataOptions.httpTokens to required",
+                group.urn,
+            )
+
+
+def gpu_pool_gpu_types(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not _is_gpu_group(args.props):
+        return
+    if bad := guardrails.non_gpu_instance_types([str(t) for t in as_list(args.props.get("instanceTypes"))]):
+        report(f"GPU node group '{args.name}': {guardrails.non_gpu_message(bad)}")
 
 
 def _gpu_instance_types(props: Any) -> list[str]:
@@ -80,10 +135,13 @@ def _gpu_instance_types(props: Any) -> list[str]:
 
 
 def _is_gpu_group(props: Any) -> bool:
+    """A GPU pool by any sign: a GPU type, a GPU AMI, the GPU taint or the GPU pool label."""
     return (
         bool(_gpu_instance_types(props))
         or "NVIDIA" in str(props.get("amiType") or "")
         or "GPU" in str(props.get("amiType") or "")
+        or any(t.get("key") == GPU_RESOURCE for t in as_list(props.get("taints")))
+        or any(str(key).endswith("gpu-pool") for key in (props.get("labels") or {}))
     )
 
 
@@ -139,6 +197,47 @@ def gpu_stack_budget(args: StackValidationArgs, report: ReportViolation) -> None
             report(message, None)
 
 
+def _admins(args: ResourceValidationArgs) -> list[str]:
+    return [str(a) for a in setting(args, ADMINS_CONFIG, "adminPrincipalArns")]
+
+
+def cluster_admin_principals(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    admins = _admins(args)
+    if args.resource_type in ACCESS_POLICY:
+        policy = str(args.props.get("policyArn") or "").rsplit("/", 1)[-1]
+        principal = str(args.props.get("principalArn"))
+        if policy in ADMIN_ACCESS_POLICIES and principal not in admins:
+            report(
+                f"EKS access '{args.name}' gives {policy} to {principal}, which is not in cluster.adminPrincipalArns; "
+                "add the principal there (it is reviewed) or grant a scoped policy"
+            )
+    elif args.resource_type in ACCESS_ENTRY:
+        groups = [str(g) for g in as_list(args.props.get("kubernetesGroups"))]
+        if any(g in ADMIN_GROUPS for g in groups):
+            report(
+                f"EKS access entry '{args.name}' puts {args.props.get('principalArn')} in system:masters (cluster admin, "
+                "beyond any RBAC); list admins in cluster.adminPrincipalArns instead"
+            )
+    elif (
+        dig(args.props, "metadata", "name") == "aws-auth" and dig(args.props, "metadata", "namespace") == "kube-system"
+    ):
+        for key, arn_key in (("mapRoles", "rolearn"), ("mapUsers", "userarn")):
+            try:
+                entries = yaml.safe_load(str(dig(args.props, "data", key) or "")) or []
+            except yaml.YAMLError:
+                entries = []
+            for entry in entries if isinstance(entries, list) else []:
+                arn = str(entry.get(arn_key)) if isinstance(entry, dict) else ""
+                if (
+                    any(g in ADMIN_GROUPS for g in as_list(entry.get("groups") if isinstance(entry, dict) else None))
+                    and arn not in admins
+                ):
+                    report(
+                        f"aws-auth maps {arn} to system:masters (cluster admin), and it is not in "
+                        "cluster.adminPrincipalArns; use access entries for the admins the config names"
+                    )
+
+
 POLICIES = [
     resource_rule(
         "eks-secrets-encryption", "EKS encrypts Kubernetes secrets with KMS.", CLUSTER, eks_secrets_encryption
@@ -155,7 +254,30 @@ POLICIES = [
         CLUSTER,
         eks_public_endpoint,
     ),
-    resource_rule("nodes-imdsv2-required", "Launch templates require IMDSv2.", LAUNCH_TEMPLATE, imdsv2_required),
+    resource_rule(
+        "nodes-imdsv2-required",
+        "Launch templates and instances require IMDSv2.",
+        LAUNCH_TEMPLATE | INSTANCE,
+        imdsv2_required,
+    ),
+    stack_rule(
+        "nodes-launch-template-imdsv2",
+        "Every managed node group launches from a template of this stack that requires IMDSv2.",
+        node_groups_imdsv2,
+    ),
+    resource_rule(
+        "gpu-pool-gpu-types-only",
+        "A GPU node group holds NVIDIA GPU instance types only (AWS's instance data).",
+        NODE_GROUP,
+        gpu_pool_gpu_types,
+    ),
+    resource_rule(
+        "eks-cluster-admin-principals",
+        "Cluster admin only for the principals the config names, through access entries, policies or aws-auth.",
+        ACCESS_POLICY | ACCESS_ENTRY | CONFIG_MAP,
+        cluster_admin_principals,
+        config=ADMINS_CONFIG,
+    ),
     resource_rule(
         "gpu-pool-tainted", "GPU node groups carry the nvidia.com/gpu NoSchedule taint.", NODE_GROUP, gpu_pool_tainted
     ),

@@ -1,13 +1,17 @@
-"""KMS and IAM: rotating keys, no admin wildcards, IRSA roles bound to one service account."""
+"""KMS and IAM: rotating keys; no administrator power in any form a policy reaches a principal
+(inline on a role, user or group, `Role.inlinePolicies`, a managed policy and every kind of
+attachment, `Role.managedPolicyArns`, the exclusive attachment sets); trust policies never open to
+everyone, service trusts scoped to the account; IRSA roles bound to one service account."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from policies.rules.common import as_list, dig, json_document, resource_rule, statements, truthy
+from policies.rules.common import as_list, dig, json_document, resource_rule, setting, statements, truthy
 
 KMS_KEY = {"aws:kms/key:Key"}
 ROLE = {"aws:iam/role:Role"}
@@ -21,9 +25,35 @@ ATTACHMENTS = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:iam/userPolicyAttachment:UserPolicyAttachment",
     "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+    "aws:iam/policyAttachment:PolicyAttachment",
 }
-ADMIN_POLICIES = ("arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/PowerUserAccess")
+EXCLUSIVE_ATTACHMENTS = {
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
+    "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive",
+    "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive",
+}
+ADMIN_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
+"""AWS-managed policies that amount to administrator power (IAMFullAccess: a principal can grant itself anything)."""
+MANAGED_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?(?P<name>[^/]+)$")
 SERVICE_ACCOUNT = re.compile(r"^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-.a-z0-9]*[a-z0-9])?$")
+
+SOURCE_ACCOUNT_CONFIG = {
+    "servicesRequiringSourceAccount": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [
+            "vpc-flow-logs.amazonaws.com",
+            "delivery.logs.amazonaws.com",
+            "logs.amazonaws.com",
+            "cloudtrail.amazonaws.com",
+            "config.amazonaws.com",
+            "sns.amazonaws.com",
+            "monitoring.rds.amazonaws.com",
+        ],
+        "description": "Service principals whose AWS documentation scopes the trust with aws:SourceAccount or "
+        "aws:SourceArn (the confused-deputy guard).",
+    }
+}
 
 
 def kms_rotation(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -31,22 +61,90 @@ def kms_rotation(args: ResourceValidationArgs, report: ReportViolation) -> None:
         report(f"KMS key '{args.name}' does not rotate; set enableKeyRotation to true")
 
 
-def _wildcard_admin(statement: Any) -> bool:
-    actions = [str(a) for a in as_list(statement.get("Action"))]
+def admin_power(statement: Any) -> str | None:
+    """What makes an Allow statement administrator power, or None."""
+    if statement.get("Effect") != "Allow":
+        return None
+    if statement.get("NotAction") is not None:
+        return "allows every action but the ones NotAction lists"
+    actions = [str(a).lower() for a in as_list(statement.get("Action"))]
     resources = [str(r) for r in as_list(statement.get("Resource"))]
-    return statement.get("Effect") == "Allow" and "*" in actions and "*" in resources
+    everything = "*" in resources or statement.get("NotResource") is not None
+    if "*" in actions or "*:*" in actions:
+        return "allows every action" + (" on every resource" if everything else "")
+    if "iam:*" in actions:
+        return "allows iam:* (it can grant itself anything)"
+    if "iam:passrole" in actions and everything:
+        return "allows iam:PassRole on every role (it can run code as any of them)"
+    return None
 
 
-def iam_no_wildcard_admin(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Any]]:
+    """(where, policy document) of every policy the resource states inline."""
+    if args.resource_type in POLICY_DOCUMENTS:
+        yield "policy", json_document(args.props.get("policy"))
+    elif args.resource_type in ROLE:
+        for index, inline in enumerate(as_list(args.props.get("inlinePolicies"))):
+            yield f"inlinePolicies[{index}] ({inline.get('name') or 'unnamed'})", json_document(inline.get("policy"))
+
+
+def _managed_arns(args: ResourceValidationArgs) -> Iterator[str]:
     if args.resource_type in ATTACHMENTS:
-        if args.props.get("policyArn") in ADMIN_POLICIES:
+        yield str(args.props.get("policyArn") or "")
+    elif args.resource_type in EXCLUSIVE_ATTACHMENTS:
+        yield from (str(a) for a in as_list(args.props.get("policyArns")))
+    elif args.resource_type in ROLE:
+        yield from (str(a) for a in as_list(args.props.get("managedPolicyArns")))
+
+
+def iam_no_admin_power(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for where, document in _documents(args):
+        for statement in statements(document):
+            if problem := admin_power(statement):
+                report(f"IAM '{args.name}' {where} {problem}; list the actions and resources the workload needs")
+    for arn in _managed_arns(args):
+        match = MANAGED_POLICY_ARN.match(arn)
+        if match and match["name"] in ADMIN_MANAGED_POLICIES:
             report(
-                f"IAM attachment '{args.name}' grants {args.props.get('policyArn').rsplit('/', 1)[-1]}; attach a policy scoped to what the workload does"
+                f"IAM '{args.name}' attaches the AWS-managed {match['name']} (administrator power); attach a policy "
+                "scoped to what the workload does"
             )
-        return
-    document = json_document(args.props.get("policy"))
-    if any(_wildcard_admin(s) for s in statements(document)):
-        report(f"IAM policy '{args.name}' allows action '*' on resource '*'; list the actions and resources it needs")
+
+
+def _principals(statement: Any) -> dict[str, list[str]]:
+    principal = statement.get("Principal")
+    if principal is None:
+        return {}
+    if isinstance(principal, str):
+        return {"*" if principal == "*" else "?": [principal]}
+    return {str(kind): [str(v) for v in as_list(value)] for kind, value in principal.items()}
+
+
+def _conditions(statement: Any) -> list[str]:
+    """Condition keys of a statement, lower-cased (`aws:sourceaccount`, `<issuer>:sub`)."""
+    return [str(key).lower() for block in (statement.get("Condition") or {}).values() for key in (block or {})]
+
+
+def iam_trust_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    document = json_document(args.props.get("assumeRolePolicy"))
+    scoped_services = set(setting(args, SOURCE_ACCOUNT_CONFIG, "servicesRequiringSourceAccount"))
+    for statement in statements(document):
+        if statement.get("Effect") != "Allow":
+            continue
+        principals = _principals(statement)
+        conditions = _conditions(statement)
+        anyone = principals.get("*") or [p for p in principals.get("AWS", []) if p == "*"]
+        if anyone and not conditions:
+            report(
+                f"IAM role '{args.name}' can be assumed by any AWS principal (Principal *) without a condition; "
+                "name the account or role that assumes it"
+            )
+        for service in principals.get("Service", []):
+            if service in scoped_services and not {"aws:sourceaccount", "aws:sourcearn"} & set(conditions):
+                report(
+                    f"IAM role '{args.name}' trusts {service} without aws:SourceAccount or aws:SourceArn; add the "
+                    "condition so the service can assume it only on this account's behalf (confused deputy)"
+                )
 
 
 def irsa_single_service_account(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -75,10 +173,18 @@ def irsa_single_service_account(args: ResourceValidationArgs, report: ReportViol
 POLICIES = [
     resource_rule("kms-key-rotation", "KMS keys rotate yearly.", KMS_KEY, kms_rotation),
     resource_rule(
-        "iam-no-wildcard-admin",
-        "No IAM policy allows every action on every resource.",
-        POLICY_DOCUMENTS | ATTACHMENTS,
-        iam_no_wildcard_admin,
+        "iam-no-admin-power",
+        "No principal gets administrator power: no *, iam:* or PassRole on *, no AdministratorAccess, "
+        "PowerUserAccess or IAMFullAccess - in any form a policy reaches it.",
+        POLICY_DOCUMENTS | ATTACHMENTS | EXCLUSIVE_ATTACHMENTS | ROLE,
+        iam_no_admin_power,
+    ),
+    resource_rule(
+        "iam-trust-scoped",
+        "Trust policies are never open to every principal; service trusts name the account.",
+        ROLE,
+        iam_trust_scoped,
+        config=SOURCE_ACCOUNT_CONFIG,
     ),
     resource_rule(
         "irsa-single-service-account",

@@ -3,37 +3,92 @@ no secrets in plain env values."""
 
 from __future__ import annotations
 
-import fnmatch
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
 from components.gpu import GPU_RESOURCE
-from policies.rules.common import as_list, dig, resource_rule, setting, truthy
+from policies.rules.common import EXCEPTIONS_CONFIG, as_list, dig, excepted, resource_rule, setting, truthy
 
 WORKLOADS = {
     "kubernetes:apps/v1:Deployment",
     "kubernetes:apps/v1:StatefulSet",
     "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:apps/v1:ReplicaSet",
     "kubernetes:batch/v1:Job",
     "kubernetes:batch/v1:CronJob",
     "kubernetes:core/v1:Pod",
+    "kubernetes:core/v1:PodTemplate",
+    "kubernetes:core/v1:ReplicationController",
 }
-LONG_RUNNING = {"kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet"}
+LONG_RUNNING = {
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:apps/v1:ReplicaSet",
+    "kubernetes:core/v1:ReplicationController",
+}
 INFERENCE_SERVICE = {"kubernetes:serving.kserve.io/v1beta1:InferenceService"}
+SERVING_RUNTIMES = {
+    "kubernetes:serving.kserve.io/v1alpha1:ServingRuntime",
+    "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime",
+}
+POD_CARRIERS = WORKLOADS | INFERENCE_SERVICE | SERVING_RUNTIMES
+"""Everything that becomes a pod: workloads, KServe InferenceServices and serving runtimes."""
+WORKLOAD_PATCHES = {f"{t}Patch" for t in WORKLOADS}
+"""pulumi-kubernetes' server-side-apply patches of workloads: what they set is judged (privileged,
+host namespaces...); what they leave out belongs to the object they patch."""
 DEPLOYMENT = {"kubernetes:apps/v1:Deployment"}
+KSERVE_COMPONENTS = ("predictor", "transformer", "explainer")
+KSERVE_FRAMEWORKS = (
+    "model",
+    "sklearn",
+    "xgboost",
+    "tensorflow",
+    "pytorch",
+    "triton",
+    "onnx",
+    "huggingface",
+    "pmml",
+    "lightgbm",
+    "paddle",
+    "art",
+)
+"""An InferenceService component's container-shaped fields (besides `containers`)."""
 
 SECRET_NAME = re.compile(r"(?i)(password|passwd|secret|token|api_?key|access_?key|private_?key|credential)")
+SECRET_VALUES = (
+    (re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"), "a URL with a password"),
+    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
+    (re.compile(r"(?i)\b(?:password|passwd|pwd)=[^&;\s]+"), "a password= setting"),
+)
+"""Credentials recognised by their value, whatever the variable or argument is called."""
 
 
 def pod_spec(resource_type: str, props: Any) -> Any:
-    if resource_type == "kubernetes:core/v1:Pod":
-        return props.get("spec")
-    if resource_type == "kubernetes:batch/v1:CronJob":
-        return dig(props, "spec", "jobTemplate", "spec", "template", "spec")
-    return dig(props, "spec", "template", "spec")
+    """The pod spec of a workload (the first one, for an object that has several)."""
+    specs = pod_specs(resource_type, props)
+    return specs[0] if specs else None
+
+
+def pod_specs(resource_type: str, props: Any) -> list[Any]:
+    """Every pod spec an object carries: a workload's template, an InferenceService's predictor,
+    transformer and explainer, a serving runtime's spec."""
+    resource_type = resource_type.removesuffix("Patch")
+    if resource_type == "kubernetes:core/v1:Pod" or resource_type in SERVING_RUNTIMES:
+        found = [props.get("spec")]
+    elif resource_type == "kubernetes:batch/v1:CronJob":
+        found = [dig(props, "spec", "jobTemplate", "spec", "template", "spec")]
+    elif resource_type == "kubernetes:core/v1:PodTemplate":
+        found = [dig(props, "template", "spec")]
+    elif resource_type in INFERENCE_SERVICE:
+        found = [dig(props, "spec", component) for component in KSERVE_COMPONENTS]
+    else:
+        found = [dig(props, "spec", "template", "spec")]
+    return [spec for spec in found if spec is not None]
 
 
 def workload_id(props: Any, fallback: str) -> str:
@@ -42,23 +97,33 @@ def workload_id(props: Any, fallback: str) -> str:
 
 def containers(spec: Any) -> Iterator[Any]:
     yield from as_list(dig(spec, "initContainers"))
+    yield from as_list(dig(spec, "ephemeralContainers"))
     yield from as_list(dig(spec, "containers"))
+    for framework in KSERVE_FRAMEWORKS:
+        if isinstance(dig(spec, framework), Mapping):
+            yield {"name": framework, **dict(spec[framework])} if not dig(spec, framework, "name") else spec[framework]
 
 
-def _exempt(args: ResourceValidationArgs, config: dict[str, Any]) -> bool:
-    wid = workload_id(args.props, args.name)
-    return any(fnmatch.fnmatch(wid, pattern) for pattern in setting(args, config, "exemptWorkloads"))
+def all_containers(args: ResourceValidationArgs) -> Iterator[tuple[Any, Any]]:
+    """(pod spec, container) of every container the object would run."""
+    for spec in pod_specs(args.resource_type, args.props):
+        for container in containers(spec):
+            yield spec, container
 
 
-def _exempt_config(default: list[str], why: str) -> dict[str, Any]:
-    return {"exemptWorkloads": {"type": "array", "items": {"type": "string"}, "default": default, "description": why}}
+def _exception_config(why: str) -> dict[str, Any]:
+    return {**EXCEPTIONS_CONFIG, "exceptions": {**EXCEPTIONS_CONFIG["exceptions"], "description": why}}
 
 
-ROOT_AGENTS = ["kube-system/nvidia-device-plugin", "kube-system/dcgm-exporter"]
-ROOT_CONFIG = _exempt_config(ROOT_AGENTS, "namespace/name globs of node agents that must run as root.")
-PROBE_CONFIG = _exempt_config(
-    ["kube-system/nvidia-device-plugin"], "namespace/name globs of workloads without a health endpoint."
-)
+def _excepted(args: ResourceValidationArgs) -> bool:
+    return excepted(args, workload_id(args.props, args.name))
+
+
+ROOT_CONFIG = _exception_config("Workloads (namespace/name) that must run as root, and why.")
+PROBE_CONFIG = _exception_config("Long-running workloads (namespace/name) without a health endpoint, and why.")
+HOST_CONFIG = _exception_config("Workloads (namespace/name) that need the host's namespaces, and why.")
+HOST_PATH_CONFIG = _exception_config("Workloads (namespace/name) that mount host paths, and why.")
+CAPABILITY_CONFIG = _exception_config("Workloads (namespace/name) that add Linux capabilities, and why.")
 
 
 def _missing_resources(resources: Any) -> list[str]:
@@ -71,7 +136,7 @@ def _missing_resources(resources: Any) -> list[str]:
 
 
 def k8s_resources(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for container in containers(pod_spec(args.resource_type, args.props)):
+    for _, container in all_containers(args):
         missing = _missing_resources(container.get("resources"))
         if missing:
             report(
@@ -85,18 +150,20 @@ def _security(spec: Any, container: Any, key: str) -> Any:
 
 
 def k8s_non_root(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if _exempt(args, ROOT_CONFIG):
+    if _excepted(args):
         return
-    spec = pod_spec(args.resource_type, args.props)
-    for container in containers(spec):
-        if not truthy(_security(spec, container, "runAsNonRoot")):
-            report(
-                f"Container '{container.get('name')}' in {workload_id(args.props, args.name)} may run as root; set securityContext.runAsNonRoot to true"
-            )
+    for spec, container in all_containers(args):
+        where = f"Container '{container.get('name')}' in {workload_id(args.props, args.name)}"
+        if _security(spec, container, "runAsUser") == 0:
+            report(f"{where} runs as user 0 (root); set securityContext.runAsUser to a non-zero uid")
+        elif args.resource_type in WORKLOAD_PATCHES:
+            continue  # a patch that leaves runAsNonRoot out keeps the patched object's
+        elif not truthy(_security(spec, container, "runAsNonRoot")):
+            report(f"{where} may run as root; set securityContext.runAsNonRoot to true")
 
 
 def k8s_no_privilege_escalation(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for container in containers(pod_spec(args.resource_type, args.props)):
+    for _, container in all_containers(args):
         if dig(container, "securityContext", "allowPrivilegeEscalation") is not False:
             report(
                 f"Container '{container.get('name')}' in {workload_id(args.props, args.name)} may escalate privileges; set securityContext.allowPrivilegeEscalation to false"
@@ -104,10 +171,54 @@ def k8s_no_privilege_escalation(args: ResourceValidationArgs, report: ReportViol
 
 
 def k8s_not_privileged(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for container in containers(pod_spec(args.resource_type, args.props)):
+    for _, container in all_containers(args):
         if truthy(dig(container, "securityContext", "privileged")):
             report(
                 f"Container '{container.get('name')}' in {workload_id(args.props, args.name)} is privileged; remove securityContext.privileged"
+            )
+
+
+HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC")
+
+
+def k8s_host_namespaces(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _excepted(args):
+        return
+    for spec in pod_specs(args.resource_type, args.props):
+        shared = [field for field in HOST_NAMESPACES if truthy(dig(spec, field))]
+        if shared:
+            report(
+                f"{workload_id(args.props, args.name)} shares the node's {', '.join(shared)}; remove it (or list the "
+                "workload in the pack config's exceptions, with the reason)"
+            )
+
+
+def k8s_no_host_path(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _excepted(args):
+        return
+    for spec in pod_specs(args.resource_type, args.props):
+        for volume in as_list(dig(spec, "volumes")):
+            if volume.get("hostPath") is not None:
+                report(
+                    f"{workload_id(args.props, args.name)} mounts the node's {dig(volume, 'hostPath', 'path')} "
+                    f"(volume '{volume.get('name')}'); use a volume that is not the host's filesystem"
+                )
+
+
+ALLOWED_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
+"""The one capability the `restricted` Pod Security Standard lets a container add."""
+
+
+def k8s_no_added_capabilities(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _excepted(args):
+        return
+    for _, container in all_containers(args):
+        added = [str(c) for c in as_list(dig(container, "securityContext", "capabilities", "add"))]
+        extra = [c for c in added if c.upper().removeprefix("CAP_") not in ALLOWED_CAPABILITIES]
+        if extra:
+            report(
+                f"Container '{container.get('name')}' in {workload_id(args.props, args.name)} adds {', '.join(extra)}; "
+                "drop ALL and add nothing (NET_BIND_SERVICE at most)"
             )
 
 
@@ -126,7 +237,7 @@ def image_problem(image: str | None) -> str | None:
 
 
 def k8s_image_pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for container in containers(pod_spec(args.resource_type, args.props)):
+    for _, container in all_containers(args):
         problem = image_problem(container.get("image"))
         if problem:
             report(
@@ -135,7 +246,7 @@ def k8s_image_pinned(args: ResourceValidationArgs, report: ReportViolation) -> N
 
 
 def k8s_probes(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type not in LONG_RUNNING or _exempt(args, PROBE_CONFIG):
+    if args.resource_type not in LONG_RUNNING or _excepted(args):
         return
     for container in as_list(dig(pod_spec(args.resource_type, args.props), "containers")):
         missing = [p for p in ("readinessProbe", "livenessProbe") if not container.get(p)]
@@ -145,13 +256,38 @@ def k8s_probes(args: ResourceValidationArgs, report: ReportViolation) -> None:
             )
 
 
+def _names_a_file(variable: Any) -> bool:
+    """POSTGRES_PASSWORD_FILE=/run/secrets/...: where a secret is mounted, not the secret."""
+    name, value = str(variable.get("name")).upper(), str(variable.get("value"))
+    return name.endswith(("_FILE", "_PATH", "_DIR")) and value.startswith("/") and secret_value(value) is None
+
+
+def secret_value(text: str) -> str | None:
+    """What credential a plain value carries, if any."""
+    return next((what for pattern, what in SECRET_VALUES if pattern.search(text)), None)
+
+
 def k8s_no_plaintext_secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for container in containers(pod_spec(args.resource_type, args.props)):
+    for _, container in all_containers(args):
+        where = f"container '{container.get('name')}' in {workload_id(args.props, args.name)}"
         for variable in as_list(container.get("env")):
-            if SECRET_NAME.search(str(variable.get("name"))) and variable.get("value"):
+            value = variable.get("value")
+            if not value:
+                continue
+            if SECRET_NAME.search(str(variable.get("name"))) and not _names_a_file(variable):
                 report(
-                    f"Env var '{variable.get('name')}' of container '{container.get('name')}' in {workload_id(args.props, args.name)} holds a secret in plain text; use valueFrom.secretKeyRef"
+                    f"Env var '{variable.get('name')}' of {where} holds a secret in plain text; use valueFrom.secretKeyRef"
                 )
+            elif what := secret_value(str(value)):
+                report(
+                    f"Env var '{variable.get('name')}' of {where} holds {what} in plain text; use valueFrom.secretKeyRef"
+                )
+        for field in ("command", "args"):
+            for word in as_list(container.get(field)):
+                if what := secret_value(str(word)):
+                    report(
+                        f"{where[:1].upper()}{where[1:]} has {what} in its {field}, in plain text; read it from a mounted Secret"
+                    )
 
 
 def _predictor_resources(predictor: Any) -> list[tuple[str, Any]]:
@@ -221,25 +357,57 @@ def mlflow_authenticated(args: ResourceValidationArgs, report: ReportViolation) 
 
 POLICIES = [
     resource_rule("k8s-resources", "Containers set CPU and memory requests and limits.", WORKLOADS, k8s_resources),
-    resource_rule("k8s-run-as-non-root", "Containers run as non-root.", WORKLOADS, k8s_non_root, config=ROOT_CONFIG),
     resource_rule(
-        "k8s-no-privilege-escalation", "Containers cannot escalate privileges.", WORKLOADS, k8s_no_privilege_escalation
+        "k8s-run-as-non-root",
+        "Containers run as non-root (user 0 never), unless excepted with a reason.",
+        POD_CARRIERS | WORKLOAD_PATCHES,
+        k8s_non_root,
+        config=ROOT_CONFIG,
     ),
-    resource_rule("k8s-not-privileged", "No privileged containers.", WORKLOADS, k8s_not_privileged),
     resource_rule(
-        "k8s-image-pinned", "Images are pinned (a release tag or digest, never latest).", WORKLOADS, k8s_image_pinned
+        "k8s-no-privilege-escalation",
+        "Containers cannot escalate privileges.",
+        POD_CARRIERS,
+        k8s_no_privilege_escalation,
+    ),
+    resource_rule(
+        "k8s-not-privileged", "No privileged containers.", POD_CARRIERS | WORKLOAD_PATCHES, k8s_not_privileged
+    ),
+    resource_rule(
+        "k8s-host-namespaces",
+        "No pod shares the node's network, PID or IPC namespace, unless excepted with a reason.",
+        POD_CARRIERS | WORKLOAD_PATCHES,
+        k8s_host_namespaces,
+        config=HOST_CONFIG,
+    ),
+    resource_rule(
+        "k8s-no-host-path",
+        "No pod mounts the node's filesystem, unless excepted with a reason.",
+        POD_CARRIERS | WORKLOAD_PATCHES,
+        k8s_no_host_path,
+        config=HOST_PATH_CONFIG,
+    ),
+    resource_rule(
+        "k8s-no-added-capabilities",
+        "Containers add no Linux capability beyond NET_BIND_SERVICE, unless excepted with a reason.",
+        POD_CARRIERS | WORKLOAD_PATCHES,
+        k8s_no_added_capabilities,
+        config=CAPABILITY_CONFIG,
+    ),
+    resource_rule(
+        "k8s-image-pinned", "Images are pinned (a release tag or digest, never latest).", POD_CARRIERS, k8s_image_pinned
     ),
     resource_rule(
         "k8s-probes",
-        "Long-running containers have readiness and liveness probes.",
+        "Long-running containers have readiness and liveness probes, unless excepted with a reason.",
         WORKLOADS,
         k8s_probes,
         config=PROBE_CONFIG,
     ),
     resource_rule(
         "k8s-no-plaintext-secrets",
-        "Secrets reach containers through secretKeyRef, never plain env values.",
-        WORKLOADS,
+        "No credential in a plain env value, command or argument - by its name or by its value.",
+        POD_CARRIERS | WORKLOAD_PATCHES,
         k8s_no_plaintext_secrets,
     ),
     resource_rule(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
@@ -159,20 +160,47 @@ COMPANIONS = {
     "lifecycle": LIFECYCLE,
     "access logging": LOGGING,
 }
+INLINE = ("versioning", "serverSideEncryptionConfiguration", "lifecycleRules", "logging", "policy", "grants")
+"""The bucket's deprecated inline arguments: configured there, a bucket escapes its companions' rules."""
+
+
+def configured_bucket(companion: Any, buckets: Mapping[str, Any]) -> str | None:
+    """The URN of the bucket a companion configures: the bucket its `bucket` input refers to (a property
+    dependency on the bucket's id), or whose explicit name it gives - never a bucket it is named after."""
+    for dependency in (companion.property_dependencies or {}).get("bucket", []):
+        if dependency.urn in buckets:
+            return str(dependency.urn)
+    value = companion.props.get("bucket")
+    for urn, bucket in buckets.items():
+        if isinstance(value, str) and value and value == bucket.props.get("bucket"):
+            return str(urn)
+    return None
 
 
 def s3_bucket_complete(args: StackValidationArgs, report: ReportViolation) -> None:
-    """Every bucket has each companion resource (matched by logical name, as components declare them)."""
-    by_type: dict[str, set[str]] = {}
+    """Every bucket is configured by each companion resource - tied to it by reference, not by name."""
+    buckets = {r.urn: r for r in args.resources if r.resource_type in BUCKET}
+    configured: dict[str, set[str]] = {urn: set() for urn in buckets}
     for resource in args.resources:
-        by_type.setdefault(resource.resource_type, set()).add(resource.name)
-    for bucket in (r for r in args.resources if r.resource_type in BUCKET):
         for label, types in COMPANIONS.items():
+            if resource.resource_type in types and (urn := configured_bucket(resource, buckets)) is not None:
+                configured[urn].add(label)
+    for urn, bucket in buckets.items():
+        inline = [key for key in INLINE if bucket.props.get(key) not in (None, [], {})]
+        if inline:
+            report(
+                f"S3 bucket '{bucket.name}' is configured inline ({', '.join(inline)}); use the companion "
+                "resources (the inline arguments are deprecated and escape these checks)",
+                urn,
+            )
+        for label in COMPANIONS:
             if label == "access logging" and _is_log_bucket(args, bucket.name):
                 continue
-            if not any(bucket.name in by_type.get(t, set()) for t in types):
+            if label not in configured[urn]:
                 report(
-                    f"S3 bucket '{bucket.name}' has no {label} resource; declare one named '{bucket.name}'", bucket.urn
+                    f"S3 bucket '{bucket.name}' has no {label} resource configuring it; declare one whose bucket "
+                    f"is this bucket's id (a resource named after it that configures another bucket does not count)",
+                    urn,
                 )
 
 

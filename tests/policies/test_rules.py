@@ -31,6 +31,8 @@ CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+BUCKET_TYPES = {"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"}
 
 
 def run_rule(
@@ -53,14 +55,29 @@ def run_rule(
     return found
 
 
-def run_stack_rule(
-    policy_name: str, resources: list[tuple[str, str, dict[str, Any]]], config: dict[str, Any] | None = None
-) -> list[str]:
+StackEntry = tuple[str, str, dict[str, Any]] | tuple[str, str, dict[str, Any], dict[str, str]]
+
+
+def run_stack_rule(policy_name: str, resources: list[StackEntry], config: dict[str, Any] | None = None) -> list[str]:
+    """Resources as (type, name, props[, {input: name of the resource it refers to}])."""
     policy = POLICIES[policy_name]
     _, settings = settings_for(policy, {policy_name: config} if config else {})
     found: list[str] = []
-    stack = [PolicyResource(t, p, f"urn:{n}", n, OPTIONS, None, None, [], {}) for t, n, p in resources]
-    policy.validate(StackValidationArgs(stack, settings), lambda message, urn=None: found.append(message))
+    stack = {
+        entry[1] + entry[0]: PolicyResource(
+            entry[0], entry[2], f"urn:{entry[0]}::{entry[1]}", entry[1], OPTIONS, None, None, [], {}
+        )
+        for entry in resources
+    }
+    by_name = {
+        entry[1]: stack[entry[1] + entry[0]] for entry in resources if entry[0] in BUCKET_TYPES | {LAUNCH_TEMPLATE}
+    }
+    for entry in resources:
+        refers = entry[3] if len(entry) == 4 else {}  # type: ignore[misc]
+        stack[entry[1] + entry[0]].property_dependencies = {prop: [by_name[target]] for prop, target in refers.items()}
+    policy.validate(
+        StackValidationArgs(list(stack.values()), settings), lambda message, urn=None: found.append(message)
+    )
     return found
 
 
@@ -325,22 +342,6 @@ RULES: list[tuple[str, str, dict[str, Any], list[tuple[dict[str, Any], list[str]
         [
             ({}, ["KMS key 'res' does not rotate; set enableKeyRotation to true"]),
             ({"enableKeyRotation": False}, ["KMS key 'res' does not rotate; set enableKeyRotation to true"]),
-        ],
-        None,
-    ),
-    (
-        "iam-no-wildcard-admin",
-        "aws:iam/rolePolicy:RolePolicy",
-        {"policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})},
-        [
-            (
-                {"policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})},
-                ["IAM policy 'res' allows action '*' on resource '*'; list the actions and resources it needs"],
-            ),
-            (
-                {"policy": {"Statement": {"Effect": "Allow", "Action": ["s3:*", "*"], "Resource": ["*"]}}},
-                ["IAM policy 'res' allows action '*' on resource '*'; list the actions and resources it needs"],
-            ),
         ],
         None,
     ),
@@ -850,6 +851,724 @@ RULES: list[tuple[str, str, dict[str, Any], list[tuple[dict[str, Any], list[str]
         ],
         None,
     ),
+    # ---- threats written in every form (policies/rules/network.py, iam.py, eks.py, kubernetes.py, rbac.py)
+    (
+        "network-no-open-ingress",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        {"cidrIpv4": "10.0.0.0/16", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22},
+        [
+            (
+                {"cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22},
+                [
+                    "Security group ingress 'res' admits 3,702,258,432 public IPv4 addresses (0.0.0.0/0) on port 22; admit the clients' security group or their CIDRs instead (an internet-facing load balancer is listed in the pack config and opens 80/443 only)"
+                ],
+            ),
+            (
+                {"cidrIpv6": "2000::/3", "ipProtocol": "-1"},
+                [
+                    "Security group ingress 'res' admits the IPv6 internet (2000::/3) on all ports; admit the clients' security group or their CIDRs instead (an internet-facing load balancer is listed in the pack config and opens 80/443 only)"
+                ],
+            ),
+            (
+                {"cidrIpv4": "0.0.0.0/4", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443},
+                [
+                    "Security group ingress 'res' admits 234,881,024 public IPv4 addresses (0.0.0.0/4) on port 443; admit the clients' security group or their CIDRs instead (an internet-facing load balancer is listed in the pack config and opens 80/443 only)"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "network-no-open-ingress",
+        "aws:ec2/securityGroup:SecurityGroup",
+        {
+            "ingress": [
+                {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["203.0.113.0/24", "198.51.100.7/32"]}
+            ]
+        },
+        [
+            (
+                {"ingress": [{"protocol": "tcp", "fromPort": 0, "toPort": 65535, "cidrBlocks": ["0.0.0.0/0"]}]},
+                [
+                    "Security group ingress 'res' admits 3,702,258,432 public IPv4 addresses (0.0.0.0/0) on ports 0-65535; admit the clients' security group or their CIDRs instead (an internet-facing load balancer is listed in the pack config and opens 80/443 only)"
+                ],
+            ),
+            (
+                {"ingress": [{"protocol": "-1", "ipv6CidrBlocks": ["::/0"]}]},
+                [
+                    "Security group ingress 'res' admits the IPv6 internet (::/0) on all ports; admit the clients' security group or their CIDRs instead (an internet-facing load balancer is listed in the pack config and opens 80/443 only)"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "network-no-open-ingress",
+        "aws:ec2/securityGroupRule:SecurityGroupRule",
+        {"type": "egress", "cidrBlocks": ["0.0.0.0/0"], "protocol": "-1", "fromPort": 0, "toPort": 0},
+        [
+            (
+                {"type": "ingress", "cidrBlocks": ["0.0.0.0/0"], "protocol": "tcp", "fromPort": 80, "toPort": 80},
+                [
+                    "Security group ingress 'res' admits 3,702,258,432 public IPv4 addresses (0.0.0.0/0) on port 80; admit the clients' security group or their CIDRs instead (an internet-facing load balancer is listed in the pack config and opens 80/443 only)"
+                ],
+            ),
+            (
+                {
+                    "type": "ingress",
+                    "cidrBlocks": ["0.0.0.0/1", "128.0.0.0/1"],
+                    "protocol": "udp",
+                    "fromPort": 53,
+                    "toPort": 53,
+                },
+                [
+                    "Security group ingress 'res' admits 3,702,258,432 public IPv4 addresses (0.0.0.0/1, 128.0.0.0/1) on port 53; admit the clients' security group or their CIDRs instead (an internet-facing load balancer is listed in the pack config and opens 80/443 only)"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "k8s-no-unrequested-exposure",
+        "kubernetes:core/v1:Service",
+        {
+            "metadata": {
+                "name": "s",
+                "namespace": "mlops",
+                "annotations": {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"},
+            },
+            "spec": {"type": "LoadBalancer"},
+        },
+        [
+            (
+                {"metadata": {"name": "s", "namespace": "mlops"}, "spec": {"type": "LoadBalancer"}},
+                [
+                    "Service mlops/s is a LoadBalancer with no internal scheme: AWS gives it an internet-facing load balancer; annotate it service.beta.kubernetes.io/aws-load-balancer-scheme: internal, or publish it through the config (an ingress with internal: false)"
+                ],
+            ),
+            (
+                {
+                    "metadata": {
+                        "name": "s",
+                        "namespace": "mlops",
+                        "annotations": {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing"},
+                    },
+                    "spec": {"type": "LoadBalancer"},
+                },
+                [
+                    "Service mlops/s is a LoadBalancer with no internal scheme: AWS gives it an internet-facing load balancer; annotate it service.beta.kubernetes.io/aws-load-balancer-scheme: internal, or publish it through the config (an ingress with internal: false)"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "k8s-no-unrequested-exposure",
+        "kubernetes:networking.k8s.io/v1:Ingress",
+        {
+            "metadata": {
+                "name": "i",
+                "namespace": "mlops",
+                "annotations": {"alb.ingress.kubernetes.io/scheme": "internal"},
+            }
+        },
+        [
+            (
+                {
+                    "metadata": {
+                        "name": "i",
+                        "namespace": "mlops",
+                        "annotations": {"alb.ingress.kubernetes.io/scheme": "internet-facing"},
+                    }
+                },
+                [
+                    "Ingress mlops/i asks for an internet-facing load balancer the stack's config does not publish; set alb.ingress.kubernetes.io/scheme: internal, or publish it through the config (internal: false)"
+                ],
+            ),
+            (
+                {
+                    "metadata": {
+                        "name": "j",
+                        "namespace": "monitoring",
+                        "annotations": {"alb.ingress.kubernetes.io/scheme": "internet-facing"},
+                    }
+                },
+                [
+                    "Ingress monitoring/j asks for an internet-facing load balancer the stack's config does not publish; set alb.ingress.kubernetes.io/scheme: internal, or publish it through the config (internal: false)"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "iam-no-admin-power",
+        "aws:iam/rolePolicy:RolePolicy",
+        {"policy": '{"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}'},
+        [
+            (
+                {"policy": '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'},
+                [
+                    "IAM 'res' policy allows every action on every resource; list the actions and resources the workload needs"
+                ],
+            ),
+            (
+                {"policy": {"Statement": {"Effect": "Allow", "Action": ["s3:*", "*"], "Resource": ["*"]}}},
+                [
+                    "IAM 'res' policy allows every action on every resource; list the actions and resources the workload needs"
+                ],
+            ),
+            (
+                {
+                    "policy": '{"Statement": [{"Effect": "Allow", "Action": ["IAM:*"], "Resource": "arn:aws:iam::1:role/x"}]}'
+                },
+                [
+                    "IAM 'res' policy allows iam:* (it can grant itself anything); list the actions and resources the workload needs"
+                ],
+            ),
+            (
+                {"policy": '{"Statement": [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]}'},
+                [
+                    "IAM 'res' policy allows iam:PassRole on every role (it can run code as any of them); list the actions and resources the workload needs"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "iam-no-admin-power",
+        "aws:iam/role:Role",
+        {
+            "inlinePolicies": [
+                {
+                    "name": "read",
+                    "policy": '{"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}',
+                }
+            ],
+            "managedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+        },
+        [
+            (
+                {
+                    "inlinePolicies": [
+                        {
+                            "name": "all",
+                            "policy": '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}',
+                        }
+                    ]
+                },
+                [
+                    "IAM 'res' inlinePolicies[0] (all) allows every action on every resource; list the actions and resources the workload needs"
+                ],
+            ),
+            (
+                {"managedPolicyArns": ["arn:aws-us-gov:iam::aws:policy/AdministratorAccess"]},
+                [
+                    "IAM 'res' attaches the AWS-managed AdministratorAccess (administrator power); attach a policy scoped to what the workload does"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "iam-no-admin-power",
+        "aws:iam/policyAttachment:PolicyAttachment",
+        {"policyArn": "arn:aws:iam::123456789012:policy/AdministratorAccess"},
+        [
+            (
+                {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+                [
+                    "IAM 'res' attaches the AWS-managed AdministratorAccess (administrator power); attach a policy scoped to what the workload does"
+                ],
+            ),
+            (
+                {"policyArn": "arn:aws-cn:iam::aws:policy/IAMFullAccess"},
+                [
+                    "IAM 'res' attaches the AWS-managed IAMFullAccess (administrator power); attach a policy scoped to what the workload does"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "iam-trust-scoped",
+        "aws:iam/role:Role",
+        {
+            "assumeRolePolicy": '{"Statement": [{"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}]}'
+        },
+        [
+            (
+                {
+                    "assumeRolePolicy": '{"Statement": [{"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole"}]}'
+                },
+                [
+                    "IAM role 'res' trusts vpc-flow-logs.amazonaws.com without aws:SourceAccount or aws:SourceArn; add the condition so the service can assume it only on this account's behalf (confused deputy)"
+                ],
+            ),
+            (
+                {
+                    "assumeRolePolicy": '{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}]}'
+                },
+                [
+                    "IAM role 'res' can be assumed by any AWS principal (Principal *) without a condition; name the account or role that assumes it"
+                ],
+            ),
+            (
+                {
+                    "assumeRolePolicy": '{"Statement": [{"Effect": "Allow", "Principal": {"AWS": ["*"]}, "Action": "sts:AssumeRole"}]}'
+                },
+                [
+                    "IAM role 'res' can be assumed by any AWS principal (Principal *) without a condition; name the account or role that assumes it"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "gpu-pool-gpu-types-only",
+        "aws:eks/nodeGroup:NodeGroup",
+        {"instanceTypes": ["g5.xlarge", "g6.xlarge"], "amiType": "AL2023_x86_64_NVIDIA"},
+        [
+            (
+                {"instanceTypes": ["g5.xlarge", "m7i.large"], "amiType": "AL2023_x86_64_NVIDIA"},
+                [
+                    "GPU node group 'res': m7i.large has no GPU. A GPU pool holds NVIDIA GPU instance types for x86_64 (families g4dn, g5, g6, g6e, g7, g7e, gr6, p3dn, p4d, p4de, p5, p5e, p5en, p6-b200, p6-b300)"
+                ],
+            ),
+            (
+                {"instanceTypes": ["c7i.large"], "taints": [{"key": "nvidia.com/gpu", "effect": "NO_SCHEDULE"}]},
+                [
+                    "GPU node group 'res': c7i.large has no GPU. A GPU pool holds NVIDIA GPU instance types for x86_64 (families g4dn, g5, g6, g6e, g7, g7e, gr6, p3dn, p4d, p4de, p5, p5e, p5en, p6-b200, p6-b300)"
+                ],
+            ),
+            (
+                {"instanceTypes": ["g5g.xlarge"], "labels": {"mlops.platform/gpu-pool": "x"}},
+                [
+                    "GPU node group 'res': g5g.xlarge is arm64; the EKS NVIDIA AMI the pools use is x86_64. A GPU pool holds NVIDIA GPU instance types for x86_64 (families g4dn, g5, g6, g6e, g7, g7e, gr6, p3dn, p4d, p4de, p5, p5e, p5en, p6-b200, p6-b300)"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "eks-cluster-admin-principals",
+        "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+        {
+            "principalArn": "arn:aws:iam::123456789012:role/admin",
+            "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+        },
+        [
+            (
+                {
+                    "principalArn": "arn:aws:iam::999999999999:role/vendor",
+                    "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                },
+                [
+                    "EKS access 'res' gives AmazonEKSClusterAdminPolicy to arn:aws:iam::999999999999:role/vendor, which is not in cluster.adminPrincipalArns; add the principal there (it is reviewed) or grant a scoped policy"
+                ],
+            ),
+            (
+                {
+                    "principalArn": "arn:aws:iam::123456789012:role/ci",
+                    "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy",
+                },
+                [
+                    "EKS access 'res' gives AmazonEKSAdminPolicy to arn:aws:iam::123456789012:role/ci, which is not in cluster.adminPrincipalArns; add the principal there (it is reviewed) or grant a scoped policy"
+                ],
+            ),
+        ],
+        {"adminPrincipalArns": ["arn:aws:iam::123456789012:role/admin"]},
+    ),
+    (
+        "eks-cluster-admin-principals",
+        "aws:eks/accessEntry:AccessEntry",
+        {"principalArn": "arn:aws:iam::123456789012:role/ci", "kubernetesGroups": ["ci-deployers"]},
+        [
+            (
+                {"principalArn": "arn:aws:iam::123456789012:role/ci", "kubernetesGroups": ["system:masters"]},
+                [
+                    "EKS access entry 'res' puts arn:aws:iam::123456789012:role/ci in system:masters (cluster admin, beyond any RBAC); list admins in cluster.adminPrincipalArns instead"
+                ],
+            ),
+            (
+                {"principalArn": "arn:aws:iam::123456789012:role/admin", "kubernetesGroups": ["x", "system:masters"]},
+                [
+                    "EKS access entry 'res' puts arn:aws:iam::123456789012:role/admin in system:masters (cluster admin, beyond any RBAC); list admins in cluster.adminPrincipalArns instead"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "k8s-host-namespaces",
+        "kubernetes:apps/v1:Deployment",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "app", "namespace": "mlops"},
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "app",
+                                "image": "r/app:1",
+                                "resources": {
+                                    "requests": {"cpu": "1", "memory": "1Gi"},
+                                    "limits": {"cpu": "1", "memory": "1Gi"},
+                                },
+                                "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+                                "readinessProbe": {"x": 1},
+                                "livenessProbe": {"x": 1},
+                            }
+                        ],
+                        "hostNetwork": False,
+                    }
+                }
+            },
+        },
+        [
+            (
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": {"name": "app", "namespace": "mlops"},
+                    "spec": {
+                        "template": {
+                            "spec": {
+                                "containers": [
+                                    {
+                                        "name": "app",
+                                        "image": "r/app:1",
+                                        "resources": {
+                                            "requests": {"cpu": "1", "memory": "1Gi"},
+                                            "limits": {"cpu": "1", "memory": "1Gi"},
+                                        },
+                                        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+                                        "readinessProbe": {"x": 1},
+                                        "livenessProbe": {"x": 1},
+                                    }
+                                ],
+                                "hostNetwork": True,
+                            }
+                        }
+                    },
+                },
+                [
+                    "mlops/app shares the node's hostNetwork; remove it (or list the workload in the pack config's exceptions, with the reason)"
+                ],
+            ),
+            (
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": {"name": "app", "namespace": "mlops"},
+                    "spec": {
+                        "template": {
+                            "spec": {
+                                "containers": [
+                                    {
+                                        "name": "app",
+                                        "image": "r/app:1",
+                                        "resources": {
+                                            "requests": {"cpu": "1", "memory": "1Gi"},
+                                            "limits": {"cpu": "1", "memory": "1Gi"},
+                                        },
+                                        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+                                        "readinessProbe": {"x": 1},
+                                        "livenessProbe": {"x": 1},
+                                    }
+                                ],
+                                "hostPID": True,
+                                "hostIPC": "true",
+                            }
+                        }
+                    },
+                },
+                [
+                    "mlops/app shares the node's hostPID, hostIPC; remove it (or list the workload in the pack config's exceptions, with the reason)"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "k8s-no-host-path",
+        "kubernetes:apps/v1:DaemonSet",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "app", "namespace": "mlops"},
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "app",
+                                "image": "r/app:1",
+                                "resources": {
+                                    "requests": {"cpu": "1", "memory": "1Gi"},
+                                    "limits": {"cpu": "1", "memory": "1Gi"},
+                                },
+                                "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+                                "readinessProbe": {"x": 1},
+                                "livenessProbe": {"x": 1},
+                            }
+                        ],
+                        "volumes": [{"name": "tmp", "emptyDir": {}}],
+                    }
+                }
+            },
+        },
+        [
+            (
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": {"name": "app", "namespace": "mlops"},
+                    "spec": {
+                        "template": {
+                            "spec": {
+                                "containers": [
+                                    {
+                                        "name": "app",
+                                        "image": "r/app:1",
+                                        "resources": {
+                                            "requests": {"cpu": "1", "memory": "1Gi"},
+                                            "limits": {"cpu": "1", "memory": "1Gi"},
+                                        },
+                                        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+                                        "readinessProbe": {"x": 1},
+                                        "livenessProbe": {"x": 1},
+                                    }
+                                ],
+                                "volumes": [{"name": "root", "hostPath": {"path": "/"}}],
+                            }
+                        }
+                    },
+                },
+                ["mlops/app mounts the node's / (volume 'root'); use a volume that is not the host's filesystem"],
+            ),
+            (
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": {"name": "app", "namespace": "mlops"},
+                    "spec": {
+                        "template": {
+                            "spec": {
+                                "containers": [
+                                    {
+                                        "name": "app",
+                                        "image": "r/app:1",
+                                        "resources": {
+                                            "requests": {"cpu": "1", "memory": "1Gi"},
+                                            "limits": {"cpu": "1", "memory": "1Gi"},
+                                        },
+                                        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+                                        "readinessProbe": {"x": 1},
+                                        "livenessProbe": {"x": 1},
+                                    }
+                                ],
+                                "volumes": [{"name": "sock", "hostPath": {"path": "/var/run/docker.sock"}}],
+                            }
+                        }
+                    },
+                },
+                [
+                    "mlops/app mounts the node's /var/run/docker.sock (volume 'sock'); use a volume that is not the host's filesystem"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "k8s-no-added-capabilities",
+        "kubernetes:core/v1:Pod",
+        {
+            "metadata": {"name": "p", "namespace": "mlops"},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "app",
+                        "image": "r/app:1",
+                        "resources": {
+                            "requests": {"cpu": "1", "memory": "1Gi"},
+                            "limits": {"cpu": "1", "memory": "1Gi"},
+                        },
+                        "securityContext": {
+                            "runAsNonRoot": True,
+                            "allowPrivilegeEscalation": False,
+                            "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
+                        },
+                        "readinessProbe": {"x": 1},
+                        "livenessProbe": {"x": 1},
+                    }
+                ]
+            },
+        },
+        [
+            (
+                {
+                    "metadata": {"name": "p", "namespace": "mlops"},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "app",
+                                "image": "r/app:1",
+                                "resources": {
+                                    "requests": {"cpu": "1", "memory": "1Gi"},
+                                    "limits": {"cpu": "1", "memory": "1Gi"},
+                                },
+                                "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}},
+                                "readinessProbe": {"x": 1},
+                                "livenessProbe": {"x": 1},
+                            }
+                        ]
+                    },
+                },
+                ["Container 'app' in mlops/p adds SYS_ADMIN; drop ALL and add nothing (NET_BIND_SERVICE at most)"],
+            ),
+            (
+                {
+                    "metadata": {"name": "p", "namespace": "mlops"},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "app",
+                                "image": "r/app:1",
+                                "resources": {
+                                    "requests": {"cpu": "1", "memory": "1Gi"},
+                                    "limits": {"cpu": "1", "memory": "1Gi"},
+                                },
+                                "securityContext": {"capabilities": {"add": ["CAP_NET_RAW", "NET_BIND_SERVICE"]}},
+                                "readinessProbe": {"x": 1},
+                                "livenessProbe": {"x": 1},
+                            }
+                        ]
+                    },
+                },
+                ["Container 'app' in mlops/p adds CAP_NET_RAW; drop ALL and add nothing (NET_BIND_SERVICE at most)"],
+            ),
+        ],
+        None,
+    ),
+    (
+        "k8s-rbac-no-admin-binding",
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+        {
+            "metadata": {"name": "view"},
+            "roleRef": {"kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "Group", "name": "devs"}],
+        },
+        [
+            (
+                {
+                    "metadata": {"name": "b"},
+                    "roleRef": {"kind": "ClusterRole", "name": "cluster-admin"},
+                    "subjects": [{"kind": "User", "name": "bob"}],
+                },
+                [
+                    "Binding b gives User bob the built-in cluster-admin role; bind a role listing the verbs and resources they need (or list the binding in the pack config's exceptions, with the reason)"
+                ],
+            ),
+            (
+                {
+                    "metadata": {"name": "b", "namespace": "mlops"},
+                    "roleRef": {"kind": "ClusterRole", "name": "edit"},
+                    "subjects": [{"kind": "ServiceAccount", "name": "ci"}],
+                },
+                [
+                    "Binding mlops/b gives ServiceAccount ci the built-in edit role; bind a role listing the verbs and resources they need (or list the binding in the pack config's exceptions, with the reason)"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "k8s-rbac-no-admin-equivalent",
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+        {
+            "metadata": {"name": "r"},
+            "rules": [{"apiGroups": ["monitoring.coreos.com"], "resources": ["*"], "verbs": ["*"]}],
+        },
+        [
+            (
+                {"metadata": {"name": "r"}, "rules": [{"apiGroups": [""], "resources": ["*"], "verbs": ["*"]}]},
+                [
+                    "ClusterRole r allows every verb on every resource in the core API group; list the verbs and resources it needs"
+                ],
+            ),
+            (
+                {
+                    "metadata": {"name": "r"},
+                    "rules": [
+                        {
+                            "apiGroups": ["rbac.authorization.k8s.io"],
+                            "resources": ["clusterroles"],
+                            "verbs": ["bind", "escalate"],
+                        }
+                    ],
+                },
+                [
+                    "ClusterRole r allows bind, escalate (a path to more privilege than it holds); list the verbs and resources it needs"
+                ],
+            ),
+            (
+                {
+                    "metadata": {"name": "r"},
+                    "rules": [{"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["*"]}],
+                },
+                [
+                    "ClusterRole r allows every verb on serviceaccounts (escalate, bind or impersonate among them); list the verbs and resources it needs"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "k8s-namespace-restricted",
+        "kubernetes:core/v1:Namespace",
+        {"metadata": {"name": "mlops", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}},
+        [
+            (
+                {"metadata": {"name": "mlops"}},
+                [
+                    "Namespace mlops enforces the unset (privileged) Pod Security Standard; label it pod-security.kubernetes.io/enforce: restricted (or list it in the pack config's exceptions, with the reason)"
+                ],
+            ),
+            (
+                {"metadata": {"name": "mlops", "labels": {"pod-security.kubernetes.io/enforce": "baseline"}}},
+                [
+                    "Namespace mlops enforces the baseline Pod Security Standard; label it pod-security.kubernetes.io/enforce: restricted (or list it in the pack config's exceptions, with the reason)"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "cannot-verify",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        {"cidrIpv4": "10.0.0.0/16", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22},
+        [
+            (
+                {"cidrIpv4": UNKNOWN_STRING_VALUE, "ipProtocol": "tcp", "fromPort": 22, "toPort": 22},
+                [
+                    "network-no-open-ingress cannot verify 'res' before deployment: the string value at .cidrIpv4 "
+                    "can't be known during preview; make it known at preview (a config value, not a computed one) or "
+                    "check it after `pulumi up`"
+                ],
+            ),
+            (
+                {"cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": UNKNOWN_STRING_VALUE, "toPort": 22},
+                [
+                    "network-no-open-ingress cannot verify 'res' before deployment: the string value at .fromPort "
+                    "can't be known during preview; make it known at preview (a config value, not a computed one) or "
+                    "check it after `pulumi up`"
+                ],
+            ),
+        ],
+        None,
+    ),
 ]
 
 COMPLIANT = [(r[0], r[1], r[2], r[4]) for r in RULES]
@@ -907,29 +1626,116 @@ def test_limits_come_from_the_pack_config() -> None:
     )
 
 
-def test_root_agents_are_exempt_only_by_name() -> None:
+def test_exceptions_name_one_object_and_give_a_reason() -> None:
     agent = deployment(container(securityContext={"allowPrivilegeEscalation": False}))
     agent["metadata"] = {"name": "dcgm-exporter", "namespace": "kube-system"}
-    assert run_rule("k8s-run-as-non-root", "kubernetes:apps/v1:DaemonSet", agent) == []
-    agent["metadata"]["name"] = "something-else"
+    reason = "DCGM opens the GPU device files, which only root may read."
+    config = {"exceptions": [{"name": "kube-system/dcgm-exporter", "reason": reason}]}
+    assert run_rule("k8s-run-as-non-root", "kubernetes:apps/v1:DaemonSet", agent, config=config) == []
     assert run_rule("k8s-run-as-non-root", "kubernetes:apps/v1:DaemonSet", agent) == [
-        "Container 'app' in kube-system/something-else may run as root; set securityContext.runAsNonRoot to true"
+        "Container 'app' in kube-system/dcgm-exporter may run as root; set securityContext.runAsNonRoot to true"
+    ], "no exception unless the pack config names it"
+    for other in ("dcgm-exporter-2", "dcgm"):
+        agent["metadata"]["name"] = other
+        assert run_rule("k8s-run-as-non-root", "kubernetes:apps/v1:DaemonSet", agent, config=config) != [], other
+    glob = {"exceptions": [{"name": "kube-system/*", "reason": reason}]}
+    assert run_rule("k8s-run-as-non-root", "kubernetes:apps/v1:DaemonSet", agent, config=glob) != [], "not a pattern"
+    with pytest.raises(ValueError, match="'reason' is a required property"):
+        run_rule("k8s-run-as-non-root", "kubernetes:apps/v1:DaemonSet", agent, config={"exceptions": [{"name": "x/y"}]})
+    with pytest.raises(ValueError, match="is too short"):
+        run_rule(
+            "k8s-run-as-non-root",
+            "kubernetes:apps/v1:DaemonSet",
+            agent,
+            config={"exceptions": [{"name": "x/y", "reason": "ok"}]},
+        )
+
+
+def test_an_internet_facing_load_balancer_in_the_pack_config_opens_80_and_443_only() -> None:
+    config = {"exceptions": [{"name": "public-alb", "reason": "the stack publishes MLflow to the internet"}]}
+    rule = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+    https = {"cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443}
+    assert run_rule("network-no-open-ingress", rule, https, name="public-alb", config=config) == []
+    assert run_rule("network-no-open-ingress", rule, https, name="other-alb", config=config) != []
+    ssh = {**https, "fromPort": 22, "toPort": 22}
+    assert run_rule("network-no-open-ingress", rule, ssh, name="public-alb", config=config) != []
+    every = {**https, "fromPort": 0, "toPort": 65535}
+    assert run_rule("network-no-open-ingress", rule, every, name="public-alb", config=config) != []
+
+
+def test_a_value_unknown_at_preview_is_reported_never_passed() -> None:
+    template = {"metadataOptions": {"httpTokens": UNKNOWN_STRING_VALUE}}
+    assert run_rule("nodes-imdsv2-required", "aws:ec2/launchTemplate:LaunchTemplate", template) == []
+    assert run_rule("cannot-verify", "aws:ec2/launchTemplate:LaunchTemplate", template) == [
+        "nodes-imdsv2-required cannot verify 'res' before deployment: the string value at .metadataOptions.httpTokens "
+        "can't be known during preview; make it known at preview (a config value, not a computed one) or check it "
+        "after `pulumi up`"
     ]
+    assert (
+        run_rule(
+            "cannot-verify", "aws:ec2/launchTemplate:LaunchTemplate", {"metadataOptions": {"httpTokens": "required"}}
+        )
+        == []
+    )
 
 
 # --------------------------------------------------------------------------- stack rules
 
 GPU_BIG = {**GPU_GROUP, "scalingConfig": {"minSize": 0, "maxSize": 8}}
-BUCKET_SET = [
-    ("aws:s3/bucket:Bucket", "b", {}),
-    (S3_SSE, "b", {}),
-    ("aws:s3/bucketVersioning:BucketVersioning", "b", {}),
-    ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "b", {}),
-    ("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "b", {}),
-    ("aws:s3/bucketPolicy:BucketPolicy", "b", {}),
-    ("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "b", {}),
-    ("aws:s3/bucketLogging:BucketLogging", "b", {}),
+COMPANION_TYPES = [
+    S3_SSE,
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketLogging:BucketLogging",
 ]
+BUCKET_SET: list[StackEntry] = [
+    ("aws:s3/bucket:Bucket", "b", {}),
+    *[(t, "b", {"bucket": "b-id"}, {"bucket": "b"}) for t in COMPANION_TYPES],
+]
+LABELS = (
+    "encryption",
+    "versioning",
+    "public access block",
+    "ownership controls",
+    "TLS-only policy",
+    "lifecycle",
+    "access logging",
+)
+COMPANION_FIX = "declare one whose bucket is this bucket's id (a resource named after it that configures another bucket does not count)"
+SECRET = "kubernetes:core/v1:Secret"
+ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+VAP_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+JOBS_RULE = {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get"]}
+RUNNER_BINDING = {
+    "metadata": {"name": "runner", "namespace": "mlops"},
+    "roleRef": {"kind": "Role", "name": "runner"},
+    "subjects": [{"kind": "ServiceAccount", "name": "runner", "namespace": "mlops"}],
+}
+RUNNER_UNLIMITED = (
+    "mlops/runner lets system:serviceaccount:mlops:runner create batch/jobs where Secrets live (mlops: db): it could "
+    "start a pod that mounts them. Limit what it may create with a ValidatingAdmissionPolicy (a matchCondition on its "
+    "username) bound with validationActions [Deny]"
+)
+
+
+def vap(username: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "limit"},
+        "spec": {
+            "matchConstraints": {
+                "resourceRules": [{"apiGroups": ["batch"], "operations": ["CREATE"], "resources": ["jobs"]}]
+            },
+            "matchConditions": [{"name": "who", "expression": f'request.userInfo.username == "{username}"'}],
+            "validations": [{"expression": "true"}],
+        },
+    }
+
+
 STACK_VIOLATIONS = [
     (
         "gpu-stack-budget",
@@ -948,26 +1754,81 @@ STACK_VIOLATIONS = [
     (
         "s3-bucket-complete",
         [("aws:s3/bucket:Bucket", "lonely", {})],
-        [
-            f"S3 bucket 'lonely' has no {c} resource; declare one named 'lonely'"
-            for c in (
-                "encryption",
-                "versioning",
-                "public access block",
-                "ownership controls",
-                "TLS-only policy",
-                "lifecycle",
-                "access logging",
-            )
-        ],
+        [f"S3 bucket 'lonely' has no {label} resource configuring it; {COMPANION_FIX}" for label in LABELS],
     ),
     (
         "s3-bucket-complete",
         [r for r in BUCKET_SET if "Versioning" not in r[0] and "Logging" not in r[0]],
         [
-            "S3 bucket 'b' has no versioning resource; declare one named 'b'",
-            "S3 bucket 'b' has no access logging resource; declare one named 'b'",
+            f"S3 bucket 'b' has no {label} resource configuring it; {COMPANION_FIX}"
+            for label in ("versioning", "access logging")
         ],
+    ),
+    (
+        "s3-bucket-complete",
+        # Named after bucket 'b', configuring bucket 'other': 'b' has none of them.
+        [("aws:s3/bucket:Bucket", "b", {}), ("aws:s3/bucket:Bucket", "other-logs", {})]
+        + [(t, "b", {"bucket": "other-id"}, {"bucket": "other-logs"}) for t in COMPANION_TYPES],
+        [f"S3 bucket 'b' has no {label} resource configuring it; {COMPANION_FIX}" for label in LABELS],
+    ),
+    (
+        "s3-bucket-complete",
+        [("aws:s3/bucket:Bucket", "b", {"versioning": {"enabled": False}}), *BUCKET_SET[1:]],
+        [
+            "S3 bucket 'b' is configured inline (versioning); use the companion resources (the inline arguments are "
+            "deprecated and escape these checks)"
+        ],
+    ),
+    (
+        "nodes-launch-template-imdsv2",
+        [(NODE_GROUP, "ng", {"instanceTypes": ["m7i.large"]})],
+        [
+            "Node group 'ng' has no launch template of this stack (EKS's default leaves IMDSv1 on); launch it from a "
+            "template with metadataOptions.httpTokens required"
+        ],
+    ),
+    (
+        "nodes-launch-template-imdsv2",
+        [
+            (LAUNCH_TEMPLATE, "lt", {"metadataOptions": {"httpTokens": "optional"}}),
+            (NODE_GROUP, "ng", {"launchTemplate": {"id": "lt-id"}}, {"launchTemplate": "lt"}),
+        ],
+        ["Node group 'ng' launches from 'lt', which allows IMDSv1; set its metadataOptions.httpTokens to required"],
+    ),
+    (
+        "nodes-launch-template-imdsv2",
+        # A template named in the node group by a name that is not this stack's template's name.
+        [
+            (LAUNCH_TEMPLATE, "lt", {"name": "lt-good", "metadataOptions": {"httpTokens": "required"}}),
+            (NODE_GROUP, "ng", {"launchTemplate": {"name": "someone-elses"}}),
+        ],
+        [
+            "Node group 'ng' has no launch template of this stack (EKS's default leaves IMDSv1 on); launch it from a "
+            "template with metadataOptions.httpTokens required"
+        ],
+    ),
+    (
+        "k8s-rbac-pod-starters-limited",
+        [
+            (SECRET, "s", {"metadata": {"name": "db", "namespace": "mlops"}}),
+            (ROLE, "r", {"metadata": {"name": "runner", "namespace": "mlops"}, "rules": [JOBS_RULE]}),
+            (ROLE_BINDING, "rb", RUNNER_BINDING),
+        ],
+        [RUNNER_UNLIMITED],
+    ),
+    (
+        "k8s-rbac-pod-starters-limited",
+        # An admission policy that names another user, or only warns, limits nothing.
+        [
+            (SECRET, "s", {"metadata": {"name": "db", "namespace": "mlops"}}),
+            (ROLE, "r", {"metadata": {"name": "runner", "namespace": "mlops"}, "rules": [JOBS_RULE]}),
+            (ROLE_BINDING, "rb", RUNNER_BINDING),
+            (VAP, "p", vap("system:serviceaccount:mlops:someone-else")),
+            (VAP_BINDING, "pb", {"spec": {"policyName": "limit", "validationActions": ["Deny"]}}),
+            (VAP, "p2", {**vap("system:serviceaccount:mlops:runner"), "metadata": {"name": "warn-only"}}),
+            (VAP_BINDING, "pb2", {"spec": {"policyName": "warn-only", "validationActions": ["Warn"]}}),
+        ],
+        [RUNNER_UNLIMITED],
     ),
 ]
 
@@ -981,8 +1842,33 @@ def test_stack_rules_pass_compliant_stacks() -> None:
         != []
     )
     assert run_stack_rule("s3-bucket-complete", BUCKET_SET) == []
-    logs = [(t, "x-logs", p) for t, _, p in BUCKET_SET if "Logging" not in t]
+    by_name = [("aws:s3/bucket:Bucket", "b", {"bucket": "data-bucket"})] + [
+        (t, f"other-name-{i}", {"bucket": "data-bucket"}) for i, t in enumerate(COMPANION_TYPES)
+    ]
+    assert run_stack_rule("s3-bucket-complete", by_name) == [], (
+        "a companion giving the bucket's explicit name ties to it"
+    )
+    logs = [("aws:s3/bucket:Bucket", "x-logs", {})] + [
+        (t, "x-logs", {"bucket": "x"}, {"bucket": "x-logs"}) for t in COMPANION_TYPES if "Logging" not in t
+    ]
     assert run_stack_rule("s3-bucket-complete", logs) == [], "log buckets are not logged themselves"
+    template = (LAUNCH_TEMPLATE, "lt", {"metadataOptions": {"httpTokens": "required"}})
+    assert (
+        run_stack_rule("nodes-launch-template-imdsv2", [template, (NODE_GROUP, "ng", {}, {"launchTemplate": "lt"})])
+        == []
+    )
+    limited = [
+        (SECRET, "s", {"metadata": {"name": "db", "namespace": "mlops"}}),
+        (ROLE, "r", {"metadata": {"name": "runner", "namespace": "mlops"}, "rules": [JOBS_RULE]}),
+        (ROLE_BINDING, "rb", RUNNER_BINDING),
+        (VAP, "p", vap("system:serviceaccount:mlops:runner")),
+        (VAP_BINDING, "pb", {"spec": {"policyName": "limit", "validationActions": ["Deny"]}}),
+    ]
+    assert run_stack_rule("k8s-rbac-pod-starters-limited", limited) == []
+    no_secrets = [entry for entry in limited[1:3]]
+    assert run_stack_rule("k8s-rbac-pod-starters-limited", no_secrets) == [], (
+        "no Secret in the namespace, nothing to mount"
+    )
 
 
 @pytest.mark.parametrize(
@@ -1027,3 +1913,38 @@ def test_unknown_values_never_crash_a_rule(
     for variant in variants:
         with contextlib.suppress(UnknownValueError):
             run_rule(policy, type_, variant, config=config)
+
+
+# --------------------------------------------------------------------------- types the rules name
+
+
+def sdk_type_tokens() -> set[str]:
+    """Every resource type the providers' SDKs register (pulumi-aws, pulumi-kubernetes), read from their source."""
+    import re
+    from pathlib import Path
+
+    import pulumi_aws
+    import pulumi_kubernetes
+
+    token = re.compile(r"'((?:aws|kubernetes):[A-Za-z0-9./]+:[A-Za-z0-9]+)'")
+    found: set[str] = set()
+    for package in (pulumi_aws, pulumi_kubernetes):
+        for path in Path(package.__file__).parent.rglob("*.py"):
+            found.update(token.findall(path.read_text(errors="replace")))
+    return found
+
+
+def test_every_type_a_rule_names_is_a_real_resource_type() -> None:
+    """A typo in a type token would make a rule silently look at nothing. Each type must be one the
+    provider SDKs register, or a custom resource whose CRD schema the project pins."""
+    from offline import custom_resources
+    from policies.rules import common, eks, rbac, s3
+
+    known = sdk_type_tokens() | {f"kubernetes:{api}:{kind}" for api, kind in custom_resources.pinned()}
+    named = {t for types, _ in common.RESOURCE_CHECKS.values() for t in types}
+    named |= set(s3.BUCKET) | {t for types in s3.COMPANIONS.values() for t in types}
+    named |= eks.NODE_GROUP | eks.LAUNCH_TEMPLATE
+    named |= {rbac.ROLE, rbac.CLUSTER_ROLE, rbac.ROLE_BINDING, rbac.CLUSTER_ROLE_BINDING, rbac.SECRET, rbac.POLICY}
+    named |= {rbac.POLICY_BINDING}
+    assert len(named) > 60
+    assert sorted(named - known) == []

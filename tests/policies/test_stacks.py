@@ -3,15 +3,23 @@ and `make plan` reports it and fails."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from offline.pack_config import levels
 from offline.plan import ROOT, main, plan
-from offline.policy_run import POLICY_CONFIG_DIR
 
 BAD_STACK = ROOT / "tests" / "fixtures" / "Pulumi.bad.yaml"
+
+
+def levels_file(tmp_path: Path, environment: str) -> Path:
+    """An environment's levels and the shared exceptions, without the stack's own limits."""
+    path = tmp_path / f"{environment}.json"
+    path.write_text(json.dumps(levels(environment)))
+    return path
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -26,7 +34,7 @@ def test_shipped_stacks_have_no_mandatory_violation(stack: str, plans: dict[str,
 
 
 def test_the_bad_stack_breaks_exactly_the_expected_policies(tmp_path: Path) -> None:
-    result = plan("bad", stack_file=BAD_STACK, policy_config=POLICY_CONFIG_DIR / "prod.json", out=tmp_path)
+    result = plan("bad", stack_file=BAD_STACK, policy_config=levels_file(tmp_path, "prod"), out=tmp_path / "out")
     found = sorted((v.policy, v.resource, v.message) for v in result.policies.violations)
     assert found == [
         (
@@ -57,7 +65,7 @@ def test_the_bad_stack_breaks_exactly_the_expected_policies(tmp_path: Path) -> N
         ),
     ]
     assert all(v.level == "mandatory" for v in result.policies.violations)
-    report = (tmp_path / "report.md").read_text()
+    report = (tmp_path / "out" / "report.md").read_text()
     assert "Policy pack (prod.json):" in report
     assert "| policy violations | 6 mandatory, 0 advisory |" in report
     assert "**Verdict: FAIL**" in report
@@ -72,9 +80,9 @@ def test_make_plan_fails_on_the_bad_stack(tmp_path: Path, capsys: pytest.Capture
             "--stack-file",
             str(BAD_STACK),
             "--policy-config",
-            str(POLICY_CONFIG_DIR / "prod.json"),
+            str(levels_file(tmp_path, "prod")),
             "--out",
-            str(tmp_path),
+            str(tmp_path / "out"),
         ]
     )
     assert code == 1
@@ -82,7 +90,7 @@ def test_make_plan_fails_on_the_bad_stack(tmp_path: Path, capsys: pytest.Capture
 
 
 def test_dev_levels_make_the_open_endpoint_advisory(tmp_path: Path) -> None:
-    result = plan("bad", stack_file=BAD_STACK, policy_config=POLICY_CONFIG_DIR / "dev.json", out=tmp_path)
+    result = plan("bad", stack_file=BAD_STACK, policy_config=levels_file(tmp_path, "dev"), out=tmp_path / "out")
     levels = {(v.policy, v.level) for v in result.policies.violations}
     assert ("eks-public-endpoint-restricted", "advisory") in levels
     assert ("gpu-pool-budget", "mandatory") in levels
