@@ -87,6 +87,8 @@ class PredictorSettings(EnvSettings):
     """Largest request body accepted (413 beyond)."""
     monitor_url: str | None = Field(default=None, alias="MONITOR_URL")
     """Drift monitor base URL; prediction logs go to <url>/v1/logs. Unset: no logging."""
+    log_queue_records: int = Field(default=10_000, ge=1, alias="PREDICTION_LOG_QUEUE")
+    """Prediction records held while the monitor is away (retried); only what overflows is dropped."""
     feast_url: str | None = Field(default=None, alias="FEAST_URL")
     """Feast feature server, for entity-keyed requests. Unset: only feature payloads."""
     feast_feature_view: str = Field(default="customer_features", alias="FEAST_FEATURE_VIEW")
@@ -174,6 +176,10 @@ class Promotion(Strict):
     """Holdout metric that decides promotion (higher is better). Default: roc_auc."""
     margin: float = Field(default=0.005, ge=0, le=1)
     """A challenger is promoted only if it beats the champion by this much. Default: 0.005."""
+    max_jump: float = Field(default=0.1, gt=0, le=1)
+    """A challenger beating the champion's best score (on this holdout, or its own when it was trained) by
+    more than this is registered but held for review, not promoted: a jump that large is more often a
+    data problem than a better model. Default: 0.1."""
 
 
 class TrainingJobConfig(Strict):
@@ -188,10 +194,6 @@ class TrainingJobConfig(Strict):
     """Where the training table is. Required."""
     promotion: Promotion = Promotion()
     """Champion/challenger decision."""
-
-
-NumericMethod = Literal["psi", "ks", "wasserstein"]
-CategoricalMethod = Literal["chisquare", "jensenshannon"]
 
 
 class Retrain(Strict):
@@ -231,6 +233,9 @@ class MonitorJobConfig(Strict):
     """Least time between two triggers. Default: 6 h."""
     retrain: Retrain = Retrain()
     """Where retraining runs."""
+    state_dir: Path | None = None
+    """Where accepted records and labels are journaled before they are acknowledged; a restarted monitor
+    rebuilds its window and labels from it. Default: none - kept in memory only."""
 
 
 # --------------------------------------------------------------------------- data
@@ -262,6 +267,12 @@ class DataContract(Strict):
     """Fewest rows a training table may have. Default: 100."""
     min_minority_share: float = Field(default=0.05, ge=0, le=0.5)
     """Smallest share the rarer label class may have. Default: 0.05."""
+    unique_keys: bool = True
+    """One row per entity: a key repeated is an error. Default: true."""
+    max_future_seconds: float = Field(default=86_400, ge=0)
+    """How far in the future a timestamp may be (clock skew). Default: one day."""
+    leakage_auc_ceiling: float = Field(default=0.97, gt=0.5, le=1)
+    """A single column predicting the label with a ROC AUC above this leaks it. Default: 0.97."""
 
     @model_validator(mode="after")
     def _one_label(self) -> DataContract:
@@ -288,6 +299,10 @@ class DataContract(Strict):
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+    def role(self, role: str) -> list[str]:
+        """Names of the columns with this role (key, timestamp...)."""
+        return [c.name for c in self.columns if c.role == role]
 
 
 FeatureValue = float | str | None

@@ -16,12 +16,14 @@ from ._common import PlatformComponent, child, documented
 from .contracts import MonitorJobConfig, Retrain
 from .mlflow_tracking import MlflowClient
 from .monitoring import DASHBOARDS_DIR, RULES_DIR, MonitoringHooks
-from .spec import DnsLabel, Spec, settings_arg
+from .spec import DnsLabel, Memory, Spec, settings_arg
 from .training_pipeline import RetrainingJobs
 from .workload import Workload
 
 PORT = 8080
 CONFIG_DIR = "/etc/drift-monitor"
+JOURNAL_DIR = "/var/lib/drift-monitor"
+"""The monitor's journal (a volume claim): accepted records and labels survive a restart."""
 
 
 def retraining_policy(retraining: RetrainingJobs, username: str) -> dict[str, Any]:
@@ -89,6 +91,8 @@ class DriftMonitorSettings(Spec):
     """Windows in a row above threshold before retraining is triggered. Default: 3."""
     cooldown_minutes: Annotated[int, Field(ge=0, le=10080)] = 360
     """Least time between two retraining triggers. Default: 360."""
+    journal_storage: Memory = "5Gi"
+    """Volume journaling accepted records and labels, so a restart loses none. Default: 5Gi."""
 
 
 @documented
@@ -169,6 +173,14 @@ class DriftMonitor(PlatformComponent):
             retrain=Retrain(
                 backend="kubernetes", namespace=ns, job_template=f"{CONFIG_DIR}/template/job-template.yaml"
             ),
+            state_dir=JOURNAL_DIR,
+        )
+        claim: Any = {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": settings.journal_storage}},
+        }
+        journal = k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-journal", metadata=monitor.metadata(name=f"{service}-journal"), spec=claim, opts=child(self)
         )
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
@@ -206,6 +218,7 @@ class DriftMonitor(PlatformComponent):
                         {"name": "config", "mountPath": f"{CONFIG_DIR}/config", "readOnly": True},
                         {"name": "template", "mountPath": f"{CONFIG_DIR}/template", "readOnly": True},
                         {"name": "tmp", "mountPath": "/tmp"},
+                        {"name": "journal", "mountPath": JOURNAL_DIR},
                     ],
                 }
             ],
@@ -213,9 +226,13 @@ class DriftMonitor(PlatformComponent):
                 {"name": "config", "configMap": {"name": f"{service}-config"}},
                 {"name": "template", "configMap": {"name": args.retraining.template_configmap}},
                 kube.tmp_volume(),
+                {"name": "journal", "persistentVolumeClaim": {"claimName": f"{service}-journal"}},
             ],
         )
-        monitor.deployment(pod, replicas=1, strategy={"type": "Recreate"}, suffix="deployment", depends_on=[config])
+        # One replica, replaced (not rolled): the journal's volume is ReadWriteOnce.
+        monitor.deployment(
+            pod, replicas=1, strategy={"type": "Recreate"}, suffix="deployment", depends_on=[config, journal]
+        )
         monitor.service({"http": PORT})
         scrapers = [args.monitoring.namespace] if args.monitoring is not None else []
         monitor.admit(PORT, [*args.allowed_client_namespaces, *scrapers])

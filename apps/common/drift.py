@@ -1,30 +1,26 @@
-"""Drift statistics, vectorised, against a reference profile prepared once.
+"""Drift statistics, vectorised, against a reference profile prepared once, and the one registry of
+drift methods (`METHODS`): name -> feature kind, score function, direction, default threshold. The
+monitor's evaluation, its config validation, the metrics and the README all read the registry; a
+method used on the wrong kind of feature is refused, never computed.
 
 Every function takes the reference in its precomputed form (quantile bin edges and expected
-proportions, a sorted sample, category frequencies) and the current values as a numpy array, so
-a window costs a few comparisons, sorts or one hashing pass per feature - no per-row Python.
-
-Scores and verdicts, per method:
-- psi: population stability index over the reference's quantile bins; drift if > threshold.
-- ks: two-sample Kolmogorov-Smirnov; the score is the p-value; drift if < threshold (alpha).
-- wasserstein: 1-Wasserstein distance divided by the reference's standard deviation; drift if > threshold.
-- chisquare: chi-square test of category counts against reference frequencies; p-value; drift if < alpha.
-- jensenshannon: Jensen-Shannon distance (base 2, in [0, 1]) of category frequencies; drift if > threshold.
+proportions, a sorted sample, category frequencies) and the current values as a numpy array (or,
+for categories, their counts), so a window costs a few comparisons, sorts or one hashing pass per
+feature - no per-row Python.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from components.contracts import CategoricalMethod, NumericMethod
-
-Method = NumericMethod | CategoricalMethod
-P_VALUE_METHODS = frozenset({"ks", "chisquare"})
+Kind = Literal["numeric", "categorical"]
+Direction = Literal["distance", "p_value"]
 EPSILON = 1e-4
 """Floor for empty-bin proportions in PSI (an empty bin would make it infinite)."""
 
@@ -72,11 +68,29 @@ class ValueCounts:
     counts: np.ndarray
 
     @classmethod
-    def of(cls, values: np.ndarray) -> ValueCounts:
+    def of(cls, values: np.ndarray | pd.Categorical | pd.Series) -> ValueCounts:
+        """Counted from dictionary codes when the values are encoded (a pandas Categorical, an Arrow or
+        Parquet dictionary column): one bincount, no hashing. Otherwise one hashing pass."""
+        if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.array
+        if isinstance(values, pd.Categorical):
+            return cls.of_codes(np.asarray(values.codes), tuple(str(c) for c in values.categories))
         codes, distinct = pd.factorize(np.asarray(values, dtype=object))  # nulls get code -1: not a category
+        return cls.of_codes(codes, tuple(str(v) for v in distinct))
+
+    @classmethod
+    def of_codes(cls, codes: np.ndarray, vocabulary: Sequence[str]) -> ValueCounts:
+        """From integer codes into `vocabulary` (-1: no value); equal names count as one category."""
+        counts = np.bincount(np.asarray(codes) + 1, minlength=len(vocabulary) + 1)[
+            1:
+        ]  # -1 (no value) -> bin 0, dropped
+        if len(set(vocabulary)) == len(vocabulary):
+            present = np.flatnonzero(counts)
+            return cls(tuple(vocabulary[i] for i in present), counts[present].astype(np.int64))
         merged: dict[str, int] = {}
-        for value, count in zip(distinct, np.bincount(codes + 1, minlength=len(distinct) + 1)[1:], strict=True):
-            merged[str(value)] = merged.get(str(value), 0) + int(count)  # 1 and "1" are one category
+        for value, count in zip(vocabulary, counts.tolist(), strict=True):
+            if count:
+                merged[value] = merged.get(value, 0) + int(count)  # 1 and "1" are one category
         return cls(tuple(merged), np.fromiter(merged.values(), dtype=np.int64, count=len(merged)))
 
     @property
@@ -103,7 +117,7 @@ class CategoricalReference:
     """Reference frequency of each category (same order)."""
 
     @classmethod
-    def build(cls, values: np.ndarray) -> CategoricalReference:
+    def build(cls, values: np.ndarray | pd.Categorical | pd.Series) -> CategoricalReference:
         counts = ValueCounts.of(values)
         order = sorted(range(len(counts.values)), key=counts.values.__getitem__)
         frequencies = counts.counts[order].astype(np.float64)
@@ -180,22 +194,93 @@ def jensenshannon(reference: CategoricalReference, counts: np.ndarray, unseen: i
     return float(np.sqrt(max(0.5 * kl(current) + 0.5 * kl(expected), 0.0)))
 
 
-def numeric_score(method: NumericMethod, reference: NumericReference, values: np.ndarray) -> float:
-    if method == "psi":
-        return psi(reference, values)
-    if method == "ks":
-        return ks_pvalue(reference, values)
-    return wasserstein_normed(reference, values)
+def _chisquare(reference: CategoricalReference, values: ValueCounts) -> float:
+    return chisquare_pvalue(reference, *category_counts(reference, values))
 
 
-def categorical_score(
-    method: CategoricalMethod, reference: CategoricalReference, values: np.ndarray | ValueCounts
-) -> tuple[float, int]:
-    counts, unseen = category_counts(reference, values)
-    if method == "chisquare":
-        return chisquare_pvalue(reference, counts, unseen), unseen
-    return jensenshannon(reference, counts, unseen), unseen
+def _jensenshannon(reference: CategoricalReference, values: ValueCounts) -> float:
+    return jensenshannon(reference, *category_counts(reference, values))
 
 
-def drifted(method: Method, score: float, threshold: float) -> bool:
-    return score < threshold if method in P_VALUE_METHODS else score > threshold
+@dataclass(frozen=True)
+class DriftMethod:
+    """One drift method: what it applies to, how it scores, which way is drift."""
+
+    name: str
+    kind: Kind
+    direction: Direction
+    """distance: drift when the score is above the threshold; p_value: when below it (alpha)."""
+    default_threshold: float
+    score: Callable[[Any, Any], float]
+    """(reference, current values) -> score: a NumericReference and an array for numeric methods, a
+    CategoricalReference and ValueCounts for categorical ones."""
+    description: str
+
+    def drifted(self, score: float, threshold: float) -> bool:
+        return score < threshold if self.direction == "p_value" else score > threshold
+
+    def threshold_problem(self, threshold: float) -> str | None:
+        """Why a threshold cannot mean anything for this method, or None."""
+        if self.direction == "p_value" and not 0 < threshold < 1:
+            return f"{self.name} scores a p-value: its threshold is an alpha in (0, 1), not {threshold}"
+        if self.name == "jensenshannon" and not 0 < threshold <= 1:
+            return f"jensenshannon is a distance in [0, 1]: its threshold must be in (0, 1], not {threshold}"
+        if threshold <= 0:
+            return f"{self.name} is a distance: its threshold must be > 0, not {threshold}"
+        return None
+
+
+METHODS: dict[str, DriftMethod] = {
+    m.name: m
+    for m in (
+        DriftMethod(
+            "psi", "numeric", "distance", 0.2, psi, "population stability index over the reference's quantile bins"
+        ),
+        DriftMethod("ks", "numeric", "p_value", 0.05, ks_pvalue, "two-sample Kolmogorov-Smirnov test"),
+        DriftMethod(
+            "wasserstein",
+            "numeric",
+            "distance",
+            0.1,
+            wasserstein_normed,
+            "1-Wasserstein distance divided by the reference's standard deviation",
+        ),
+        DriftMethod(
+            "chisquare",
+            "categorical",
+            "p_value",
+            0.05,
+            _chisquare,
+            "chi-square test of category counts against the reference frequencies",
+        ),
+        DriftMethod(
+            "jensenshannon",
+            "categorical",
+            "distance",
+            0.1,
+            _jensenshannon,
+            "Jensen-Shannon distance (base 2) of the category frequencies",
+        ),
+    )
+}
+
+
+def method(name: str, kind: Kind | None = None) -> DriftMethod:
+    """The registered method `name` (of `kind`, when given); ValueError naming the choices otherwise."""
+    found = METHODS.get(name)
+    if found is None:
+        raise ValueError(f"unknown drift method {name!r}; choose from {', '.join(METHODS)}")
+    if kind is not None and found.kind != kind:
+        choices = ", ".join(m.name for m in METHODS.values() if m.kind == kind)
+        raise ValueError(f"{name} is a {found.kind} method; a {kind} feature takes {choices}")
+    return found
+
+
+def score(name: str, reference: NumericReference | CategoricalReference, values: Any) -> float:
+    """Score `values` against `reference` with the named method - refused when the method's kind is not
+    the reference's (a p-value test must never judge a distance, nor the reverse)."""
+    kind: Kind = "numeric" if isinstance(reference, NumericReference) else "categorical"
+    chosen = method(name, kind)
+    if kind == "categorical" and not isinstance(values, ValueCounts):
+        values = ValueCounts.of(values)
+    return chosen.score(reference, values)

@@ -73,12 +73,9 @@ def predictor(log: Path, model_name: str, *, tracking_uri: str, env: Mapping[str
         yield url
 
 
-@contextlib.contextmanager
-def monitor(config: Path, log: Path, *, env: Mapping[str, str] | None = None) -> Iterator[str]:
-    """The drift monitor with the config file `config`."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
+def monitor_command(config: Path, port: int) -> list[str]:
+    """The drift monitor serving on 127.0.0.1:`port` with the config file `config`."""
+    return [
         sys.executable,
         "-m",
         "apps.monitor",
@@ -90,6 +87,14 @@ def monitor(config: Path, log: Path, *, env: Mapping[str, str] | None = None) ->
         "--port",
         str(port),
     ]
+
+
+@contextlib.contextmanager
+def monitor(config: Path, log: Path, *, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """The drift monitor with the config file `config`."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = monitor_command(config, port)
     with server(
         command,
         ready=http_ok(f"{url}/readyz"),
@@ -151,3 +156,11 @@ def training_command(config: Path) -> list[str]:
 
 def host_port(url: str) -> str:
     return url.removeprefix("http://").removeprefix("https://").rstrip("/")
+
+
+DASHBOARDS = ROOT / "components" / "assets" / "dashboards"
+
+
+def dashboards() -> dict[str, dict[str, Any]]:
+    """The Grafana dashboards the platform deploys (built by components/dashboards.py), by file stem."""
+    return {path.stem: json.loads(path.read_text()) for path in sorted(DASHBOARDS.glob("*.json"))}

@@ -61,6 +61,20 @@ CONTRACT: tuple[Metric, ...] = (
         "Share (0..1) of values in the last window passing a data quality check.",
     ),
     Metric(
+        "mlops_feature_quality",
+        "gauge",
+        ("model", "feature", "check"),
+        "Share (0..1) of one feature's values in the last window failing a check: nulls, schema, "
+        "out_of_range (numeric), unseen_categories (categorical).",
+    ),
+    Metric(
+        "mlops_feature_quality_limit",
+        "gauge",
+        ("model", "feature", "check"),
+        "The share of failing values the training contract allows the feature (max_null_rate for nulls), "
+        "at least the monitor's quality_tolerance.",
+    ),
+    Metric(
         "mlops_model_performance",
         "gauge",
         ("model", "version", "metric"),
@@ -73,7 +87,7 @@ CONTRACT: tuple[Metric, ...] = (
         "mlops_training_runs_total",
         "counter",
         ("model", "outcome"),
-        "Training runs by outcome: promoted, rejected, failed.",
+        "Training runs by outcome: promoted, rejected, held (for review: a jump too large to trust), failed.",
     ),
     # Extensions (operational health of the loop itself).
     Metric(
@@ -87,6 +101,20 @@ CONTRACT: tuple[Metric, ...] = (
         "counter",
         ("model", "outcome"),
         "Prediction records the monitor received: accepted or rejected.",
+    ),
+    Metric(
+        "mlops_monitor_rejected_total",
+        "counter",
+        ("model", "kind", "reason"),
+        "What the monitor refused, by why: prediction records (kind=logs) or labels, or the request as one "
+        "when it has none to count (not_json, empty, too_large, content_type...).",
+    ),
+    Metric(
+        "mlops_monitor_labels_total",
+        "counter",
+        ("model", "outcome"),
+        "Labels the monitor accepted: matched (a known prediction), unmatched (waiting for it), discarded "
+        "(the store for unknown ids was full).",
     ),
     Metric(
         "mlops_model_version_info",

@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 
 from apps.common.drift import CategoricalReference, NumericReference
+from apps.common.performance import Calibration
 from components.contracts import DataContract
 
 ARTIFACT = "reference_profile.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the model's calibration (for performance estimation without labels). 1 is still read."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class ReferenceProfile:
     categorical: dict[str, CategoricalReference]
     prediction: NumericReference
     rows: int
+    calibration: Calibration | None = None
+    """Score -> probability of a positive label, fitted on the holdout (None in format 1 profiles)."""
 
     @classmethod
     def build(
@@ -41,6 +45,7 @@ class ReferenceProfile:
         *,
         sample_size: int | None = 10_000,
         seed: int = 0,
+        calibration: Calibration | None = None,
     ) -> ReferenceProfile:
         numeric = {
             name: NumericReference.build(
@@ -49,12 +54,13 @@ class ReferenceProfile:
             for name in contract.numeric_features
         }
         categorical = {
-            name: CategoricalReference.build(frame[name].dropna().to_numpy()) for name in contract.categorical_features
+            name: CategoricalReference.build(frame[name])  # nulls are no category; a Categorical counts its codes
+            for name in contract.categorical_features
         }
         prediction = NumericReference.build(
             np.asarray(predictions, dtype=np.float64), sample_size=sample_size, seed=seed
         )
-        return cls(model_name, contract, numeric, categorical, prediction, len(frame))
+        return cls(model_name, contract, numeric, categorical, prediction, len(frame), calibration)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -69,14 +75,15 @@ class ReferenceProfile:
                     for name, ref in self.categorical.items()
                 },
                 "prediction": _numeric_dict(self.prediction),
+                "calibration": self.calibration.to_dict() if self.calibration else None,
             }
         )
 
     @classmethod
     def from_json(cls, text: str) -> ReferenceProfile:
         data = json.loads(text)
-        if data.get("format") != FORMAT_VERSION:
-            raise ValueError(f"reference profile format {data.get('format')!r} is not {FORMAT_VERSION}")
+        if data.get("format") not in (1, FORMAT_VERSION):
+            raise ValueError(f"reference profile format {data.get('format')!r} is not {FORMAT_VERSION} (or 1)")
         return cls(
             model_name=data["model_name"],
             contract=DataContract.model_validate(data["contract"]),
@@ -87,6 +94,7 @@ class ReferenceProfile:
             },
             prediction=_numeric_reference(data["prediction"]),
             rows=int(data["rows"]),
+            calibration=Calibration.from_dict(data["calibration"]) if data.get("calibration") else None,
         )
 
 

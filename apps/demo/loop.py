@@ -13,6 +13,7 @@ Every process started here is stopped at the end, also on Ctrl-C or failure.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import shutil
 import sys
 import threading
@@ -32,7 +33,7 @@ from apps.common import local, registry
 from apps.common.clients import Clients
 from apps.common.processes import terminable
 from apps.demo.report import write_report
-from apps.demo.timeline import DemoReport, DemoSettings, DriftSample, Sample
+from apps.demo.timeline import NULL_COLUMN, DemoReport, DemoSettings, DriftSample, Sample
 from apps.features.offline import FEATURES
 from apps.monitor.config import MonitorConfig
 from apps.training.config import TrainingConfig
@@ -42,58 +43,93 @@ MODEL = "churn-classifier"
 
 
 class Traffic(Clients):
-    """Clients replaying rows of the current dataset version against the predictor."""
+    """Clients replaying rows of the current dataset version against the predictor. Each request has an
+    id; the labels of its rows (the table's churn column, as a CRM would report it later) go to the
+    monitor in batches, so it reports realized performance beside its estimate."""
 
-    def __init__(self, url: str, report: DemoReport, senders: int, rows_per_request: int, rate: float) -> None:
+    def __init__(
+        self, url: str, monitor_url: str, report: DemoReport, senders: int, rows_per_request: int, rate: float
+    ) -> None:
         super().__init__(senders, "traffic")
         self.url = f"{url}/v1/models/churn:predict"
+        self.labels_url = f"{monitor_url}/v1/labels"
         self.report = report
         self.rows_per_request = rows_per_request
         self.interval = 1 / rate
         self._next_slot = time.monotonic()
         self.rows: list[dict[str, Any]] = []
+        self.truth: list[int] = []
         self.phase = "clean"
         self._lock = threading.Lock()
         self._cursor = 0
+        self._ids = itertools.count()
+        self._labels: list[dict[str, Any]] = []
         self.sent = 0
+        self.labelled = 0
+        self._poster = threading.Thread(target=self._post_labels, daemon=True, name="labels")
 
-    def use(self, rows: list[dict[str, Any]], phase: str) -> None:
+    def __enter__(self) -> Traffic:
+        super().__enter__()
+        self._poster.start()
+        return self
+
+    def use(self, rows: list[dict[str, Any]], truth: list[int], phase: str) -> None:
         with self._lock:
-            self.rows, self.phase, self._cursor = rows, phase, 0
+            self.rows, self.truth, self.phase, self._cursor = rows, truth, phase, 0
 
-    def _batch(self) -> tuple[list[dict[str, Any]], str, float]:
-        """The next rows, their phase and when to send them (slots spaced 1/rate apart)."""
+    def _batch(self) -> tuple[list[dict[str, Any]], list[int], str, float]:
+        """The next rows, their labels, their phase and when to send them (slots spaced 1/rate apart)."""
         with self._lock:
             slot = self._next_slot = max(self._next_slot + self.interval, time.monotonic() - 1)
             start = self._cursor
             self._cursor = (self._cursor + self.rows_per_request) % max(len(self.rows) - self.rows_per_request, 1)
-            return self.rows[start : start + self.rows_per_request], self.phase, slot
+            end = start + self.rows_per_request
+            return self.rows[start:end], self.truth[start:end], self.phase, slot
 
     def send(self, client: httpx.Client) -> bool:
-        batch, phase, slot = self._batch()
+        batch, truth, phase, slot = self._batch()
         if self.stopped.wait(max(slot - time.monotonic(), 0)):
             return False
+        request_id = f"demo-{next(self._ids)}"
         started = time.monotonic()
         try:
-            answer = client.post(self.url, json={"instances": batch})
+            answer = client.post(self.url, json={"instances": batch}, headers={"x-request-id": request_id})
             status, version = answer.status_code, answer.headers.get("x-model-version", "")
         except httpx.HTTPError:
             status, version = 0, ""
         self.report.samples.append(
             Sample(started - self.report.started, time.monotonic() - started, status, version, phase)
         )
+        if status == 200:  # the predictor logs a multi-row request's rows as <id>-<row>
+            with self._lock:
+                self._labels += [{"request_id": f"{request_id}-{row}", "label": y} for row, y in enumerate(truth)]
         self.sent += 1
         return True
 
+    def _post_labels(self) -> None:
+        with httpx.Client(timeout=10) as client:
+            while not self.stopped.wait(0.5):
+                with self._lock:
+                    batch, self._labels = self._labels, []
+                if batch:
+                    with contextlib.suppress(httpx.HTTPError):
+                        client.post(self.labels_url, json={"labels": batch})
+                        self.labelled += len(batch)
 
-def table_rows(seed: int, rows: int, drift: float) -> tuple[Any, list[dict[str, Any]]]:
+
+def table_rows(
+    seed: int, rows: int, drift: float, null_share: float = 0.0
+) -> tuple[Any, list[dict[str, Any]], list[int]]:
+    """A generated table, the predictor payload of its rows (with `null_share` of NULL_COLUMN null: the
+    broken upstream join the drifted phase brings) and their labels."""
     frame = generate(rows, seed=seed, drift=drift)
     numeric = set(FEATURES[:5])
+    nulls = np.random.default_rng(seed).random(rows) < null_share
     payload = [
-        {n: (float(r[n]) if n in numeric else str(r[n])) for n in FEATURES}
-        for r in frame[list(FEATURES)].to_dict("records")
+        {n: (None if n == NULL_COLUMN and missing else float(r[n]) if n in numeric else str(r[n])) for n in FEATURES}
+        for r, missing in zip(frame[list(FEATURES)].to_dict("records"), nulls, strict=True)
     ]
-    return frame, payload
+    return frame, payload, frame["churned"].astype(int).tolist()
 
 
 def run(settings: DemoSettings) -> DemoReport:
@@ -117,7 +153,7 @@ def _loop(settings: DemoSettings, report: DemoReport, stack: contextlib.ExitStac
     report.metrics["urls"] = {"mlflow": mlflow_url}
     report.log("MLflow tracking server up", mlflow_url)
 
-    frame, _ = table_rows(settings.seed, settings.table_rows, 0.0)
+    frame, _, _ = table_rows(settings.seed, settings.table_rows, 0.0)
     version = write_version(table, frame)
     report.log("dataset written", f"Delta table {table}, version {version}, {len(frame)} rows")
     training = {
@@ -174,11 +210,18 @@ def _loop(settings: DemoSettings, report: DemoReport, stack: contextlib.ExitStac
         report.log("Prometheus up", f"{prometheus} (scraping the predictor and the monitor, alert rules loaded)")
 
     watcher = stack.enter_context(_watch_monitor(monitor_url, mlflow_url, report))
-    _, clean = table_rows(settings.seed + 100, 3000, 0.0)
+    _, clean, clean_truth = table_rows(settings.seed + 100, 3000, 0.0)
     traffic = stack.enter_context(
-        Traffic(predictor_url, report, settings.senders, settings.rows_per_request, settings.requests_per_second)
+        Traffic(
+            predictor_url,
+            monitor_url,
+            report,
+            settings.senders,
+            settings.rows_per_request,
+            settings.requests_per_second,
+        )
     )
-    traffic.use(clean, "clean")
+    traffic.use(clean, clean_truth, "clean")
 
     def clean_enough() -> bool:  # and the monitor has seen it: the timeline shows clean windows first
         return traffic.sent >= settings.clean_requests and watcher.windows >= settings.settle_windows
@@ -187,12 +230,17 @@ def _loop(settings: DemoSettings, report: DemoReport, stack: contextlib.ExitStac
         settings, "clean traffic", clean_enough, settings.clean_requests, lambda: traffic.sent, settings.timeout_seconds
     )
     report.log("clean traffic replayed", f"{traffic.sent} requests, drift windows evaluated: {watcher.windows}")
+    refused = _bad_requests(predictor_url)
+    report.log("a client's bad requests refused", f"{refused} answered 400 (counted by reason, none internal)")
 
-    drifted_frame, _ = table_rows(settings.seed + 1, settings.table_rows, 1.0)
+    drifted_frame, _, _ = table_rows(settings.seed + 1, settings.table_rows, 1.0)
     version = write_version(table, drifted_frame)
-    _, live = table_rows(settings.seed + 200, 3000, 1.0)
-    traffic.use(live, "drifted")
-    report.log("data shifted", f"dataset version {version} written; live traffic drifts")
+    _, live, live_truth = table_rows(settings.seed + 200, 3000, 1.0, settings.null_share)
+    traffic.use(live, live_truth, "drifted")
+    report.log(
+        "data shifted",
+        f"dataset version {version} written; live traffic drifts, {settings.null_share:.0%} of {NULL_COLUMN} null",
+    )
     onset = time.monotonic()
 
     def swapped() -> bool:
@@ -211,8 +259,52 @@ def _loop(settings: DemoSettings, report: DemoReport, stack: contextlib.ExitStac
 
     _progress(settings, "drift settling", settled, None, lambda: traffic.sent, settings.timeout_seconds)
     report.log("drift back under threshold", f"{settings.settle_windows} windows on baseline v2 without drift")
+    if "prometheus" in report.metrics["urls"]:
+        time.sleep(3)  # a last scrape
+        report.metrics["dashboard_panels"] = check_dashboards(report.metrics["urls"]["prometheus"], report)
+        empty = [panel for panel, series in report.metrics["dashboard_panels"].items() if series == 0]
+        report.log("dashboards queried", f"{len(report.metrics['dashboard_panels']) - len(empty)} panels with data")
     stack.pop_all().close()  # stop traffic and servers before reading results
     _summarise(report, work)
+
+
+NO_GPU = "gpu"
+"""The GPU dashboard needs NVIDIA's DCGM exporter and a GPU: not on this machine."""
+
+
+def check_dashboards(prometheus_url: str, report: DemoReport) -> dict[str, int]:
+    """Run every panel's queries (the dashboards Grafana loads) over the demo's time range against its
+    Prometheus: series returned per panel. The GPU dashboard is left out (no GPU here)."""
+    from apps.common.local import dashboards
+
+    end = time.time()
+    start = end - (time.monotonic() - report.started)
+    found = {}
+    with httpx.Client(timeout=30) as client:
+        for stem, board in dashboards().items():
+            if stem == NO_GPU:
+                continue
+            for panel in board["panels"]:
+                series = 0
+                for target in panel.get("targets", []):
+                    expr = target["expr"].replace('=~"$model"', '=~".+"')
+                    answer = client.get(
+                        f"{prometheus_url}/api/v1/query_range",
+                        params={"query": expr, "start": start, "end": end, "step": 2},
+                    ).json()
+                    series += len(answer.get("data", {}).get("result", []))
+                found[f"{stem}: {panel['title']}"] = series
+    return found
+
+
+def _bad_requests(predictor_url: str) -> int:
+    """What a buggy client sends: answered 4xx, counted by reason, never an internal error."""
+    bodies = [{"instances": [{"tenure_months": "twelve"}]}, {"rows": []}, {"instances": []}]
+    with httpx.Client(timeout=10) as client:
+        answers = [client.post(f"{predictor_url}/v1/models/churn:predict", json=body) for body in bodies]
+    if any(a.status_code != 400 for a in answers):
+        raise RuntimeError(f"bad requests answered {[a.status_code for a in answers]}, expected 400s")
+    return len(answers)
 
 
 class _MonitorWatch:
@@ -258,12 +350,18 @@ def _watch_monitor(url: str, mlflow_url: str, report: DemoReport) -> Iterator[_M
                     latest = status["latest"]
                     if latest and latest["window"] != state.windows:
                         state.windows = latest["window"]
+                        serving = latest["performance"].get(latest["version"], {})
                         sample = DriftSample(
                             time.monotonic() - report.started,
                             _max_psi(latest),
                             len(latest["drifted_features"]),
                             status["baseline_version"],
                             latest["window"],
+                            estimated_auc=serving.get("estimated_roc_auc"),
+                            realized_auc=serving.get("roc_auc"),
+                            estimated_accuracy=serving.get("estimated_accuracy"),
+                            realized_accuracy=serving.get("accuracy"),
+                            null_rate=latest["feature_quality"].get(NULL_COLUMN, {}).get("nulls"),
                         )
                         report.drift.append(sample)
                         if bool(sample.drifted) != state.drifting:  # log changes, not every window
@@ -306,6 +404,35 @@ def _progress(
             bar.update(min(count() - start, total or sys.maxsize) - bar.n)
 
 
+def performance_summary(report: DemoReport) -> dict[str, Any]:
+    """Estimated against realized performance, before the shift and after it (v1 still serving), and the
+    null column's quality."""
+    shift = report.at("data shifted")
+    clean = [d for d in report.drift if shift is not None and d.at < shift and d.baseline == "1"]
+    shifted = [d for d in report.drift if shift is not None and d.at >= shift and d.baseline == "1"]
+
+    def mean(values: list[float | None]) -> float | None:
+        present = [v for v in values if v is not None]
+        return float(np.mean(present)) if present else None
+
+    # The realized AUC of one window of a few hundred rows varies by a few hundredths on its own: the
+    # estimate is judged against the realized value of the clean traffic, window by window averaged.
+    paired = [(d.estimated_auc, d.realized_auc) for d in clean if d.estimated_auc and d.realized_auc]
+    error = abs(float(np.mean([e for e, _ in paired])) - float(np.mean([r for _, r in paired]))) if paired else None
+    return {
+        "clean_estimated_roc_auc": mean([d.estimated_auc for d in clean]),
+        "clean_realized_roc_auc": mean([d.realized_auc for d in clean]),
+        "clean_estimate_error_roc_auc": error,
+        "clean_windows_with_labels": len(paired),
+        "clean_estimated_accuracy": mean([d.estimated_accuracy for d in clean]),
+        "shifted_estimated_roc_auc": mean([d.estimated_auc for d in shifted]),
+        "shifted_realized_roc_auc": mean([d.realized_auc for d in shifted]),
+        "shifted_estimated_accuracy": mean([d.estimated_accuracy for d in shifted]),
+        "clean_null_rate": mean([d.null_rate for d in clean]),
+        "shifted_null_rate": mean([d.null_rate for d in shifted]),
+    }
+
+
 def _summarise(report: DemoReport, work: Path) -> None:
     latencies = np.array([s.latency for s in report.samples if s.status == 200])
     report.metrics.update(
@@ -317,6 +444,7 @@ def _summarise(report: DemoReport, work: Path) -> None:
             "retraining_triggers": sum(1 for e in report.events if e.step == "retraining triggered"),
             "max_drift_score": max((d.score for d in report.drift), default=0.0),
             "final_drift_score": report.drift[-1].score if report.drift else None,
+            **performance_summary(report),
         }
     )
     with (

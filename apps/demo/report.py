@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.demo.timeline import DemoReport, DemoSettings
+from apps.demo.timeline import NULL_COLUMN, DemoReport, DemoSettings
 
 MARKERS = ("data shifted", "retraining triggered", "champion v2 promoted", "predictor serves v2")
 
@@ -18,7 +18,9 @@ def plot(report: DemoReport, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (drift_ax, latency_ax, version_ax) = plt.subplots(3, 1, figsize=(10, 8), sharex=True)
+    fig, (drift_ax, performance_ax, quality_ax, latency_ax, version_ax) = plt.subplots(
+        5, 1, figsize=(10, 12), sharex=True
+    )
     if report.drift:
         drift_ax.plot(
             [d.at for d in report.drift],
@@ -29,6 +31,22 @@ def plot(report: DemoReport, path: Path) -> None:
     drift_ax.axhline(report.metrics["psi_threshold"], color="red", linestyle="--", linewidth=1, label="threshold")
     drift_ax.set_ylabel("drift score")
     drift_ax.legend(loc="upper left")
+    for label, values, style in (
+        ("estimated ROC AUC (no labels)", [d.estimated_auc for d in report.drift], "-"),
+        ("realized ROC AUC (labels)", [d.realized_auc for d in report.drift], "--"),
+        ("estimated accuracy", [d.estimated_accuracy for d in report.drift], ":"),
+    ):
+        points = [(d.at, v) for d, v in zip(report.drift, values, strict=True) if v is not None]
+        if points:
+            performance_ax.plot(*zip(*points, strict=True), style, marker=".", label=label)
+    performance_ax.set_ylabel("performance")
+    performance_ax.legend(loc="lower left", fontsize=7)
+    nulls = [(d.at, d.null_rate) for d in report.drift if d.null_rate is not None]
+    if nulls:
+        quality_ax.plot(*zip(*nulls, strict=True), marker=".", label=f"{NULL_COLUMN}: share null")
+    quality_ax.axhline(0.02, color="red", linestyle="--", linewidth=1, label="contract max_null_rate")
+    quality_ax.set_ylabel("nulls")
+    quality_ax.legend(loc="upper left", fontsize=7)
     ok = [s for s in report.samples if s.status == 200]
     if ok:
         times = np.array([s.at for s in ok])
@@ -51,13 +69,17 @@ def plot(report: DemoReport, path: Path) -> None:
     for step in MARKERS:
         at = report.at(step)
         if at is not None:
-            for ax in (drift_ax, latency_ax, version_ax):
+            for ax in (drift_ax, performance_ax, quality_ax, latency_ax, version_ax):
                 ax.axvline(at, color="grey", linestyle=":", linewidth=1)
             drift_ax.annotate(step, (at, drift_ax.get_ylim()[1]), rotation=90, va="top", ha="right", fontsize=7)
     fig.suptitle("Drift -> retrain -> promote -> hot swap")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _f(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def write_report(report: DemoReport, settings: DemoSettings) -> Path:
@@ -83,6 +105,19 @@ def write_report(report: DemoReport, settings: DemoSettings) -> Path:
         f"| strongest numeric drift (PSI): peak / last window | {metrics.get('max_drift_score', 0):.2f} / {metrics.get('final_drift_score') or 0:.2f} |",
         f"| v1 ROC AUC (its holdout) | {metrics.get('v1_roc_auc', float('nan')):.3f} |",
         f"| v1 / v2 ROC AUC on the drifted holdout | {metrics.get('v1_roc_auc_on_v2_holdout') or float('nan'):.3f} / {metrics.get('v2_roc_auc') or float('nan'):.3f} |",
+        f"| v1 on clean traffic: ROC AUC estimated (no labels) / realized | {_f(metrics.get('clean_estimated_roc_auc'))} / {_f(metrics.get('clean_realized_roc_auc'))} |",
+        f"| v1 after the shift: ROC AUC estimated / realized | {_f(metrics.get('shifted_estimated_roc_auc'))} / {_f(metrics.get('shifted_realized_roc_auc'))} |",
+        f"| v1 accuracy estimated: clean / after the shift | {_f(metrics.get('clean_estimated_accuracy'))} / {_f(metrics.get('shifted_estimated_accuracy'))} |",
+        f"| {NULL_COLUMN} null share: clean / after the shift (contract allows 2%) | {_f(metrics.get('clean_null_rate'))} / {_f(metrics.get('shifted_null_rate'))} |",
+        "",
+        "## Dashboards",
+        "",
+        "Every panel's query run against the demo's Prometheus over the demo: series returned (the GPU "
+        "dashboard needs DCGM and a GPU, not here).",
+        "",
+        "| panel | series |",
+        "|---|---|",
+        *[f"| {panel} | {series} |" for panel, series in (metrics.get("dashboard_panels") or {}).items()],
         "",
         "## Timeline",
         "",

@@ -10,14 +10,17 @@ from typing import Any
 
 from apps.common.processes import ROOT
 
+NULL_COLUMN = "total_charges"
+"""The feature the demo's broken upstream join leaves null (the contract allows 2%)."""
+
 
 @dataclass(frozen=True)
 class DemoSettings:
     workdir: Path = ROOT / "build" / "demo"
     """Everything the demo writes: MLflow's database and artifacts, the Delta table, logs, the report."""
-    table_rows: int = 4000
-    """Rows of each dataset version."""
-    clean_requests: int = 400
+    table_rows: int = 6000
+    """Rows of each dataset version (a quarter is the holdout the champion's calibration is fitted on)."""
+    clean_requests: int = 600
     """Requests sent before the data shifts."""
     rows_per_request: int = 5
     requests_per_second: float = 100
@@ -30,6 +33,8 @@ class DemoSettings:
     """Drifted windows in a row before retraining."""
     settle_windows: int = 2
     """Clean windows, on the new baseline, that show drift is gone."""
+    null_share: float = 0.15
+    """Share of rows whose NULL_COLUMN is null once the data shifts (a broken upstream join)."""
     timeout_seconds: float = 300
     seed: int = 7
     prometheus: bool = True
@@ -61,6 +66,14 @@ class DriftSample:
     drifted: int
     baseline: str | None
     window: int
+    estimated_auc: float | None = None
+    """CBPE: the ROC AUC the serving version's calibration expects of the window (no labels)."""
+    realized_auc: float | None = None
+    """The window's ROC AUC once its labels arrived."""
+    estimated_accuracy: float | None = None
+    realized_accuracy: float | None = None
+    null_rate: float | None = None
+    """Share of the window's values of the demo's null column (NULL_COLUMN) that are null."""
 
 
 @dataclass

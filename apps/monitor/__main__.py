@@ -42,6 +42,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from apps.monitor.service import Monitor, create_app
 
     config = load_config(args.config)
+    if config.profile_path is not None:  # the profile is known now: check the config against it before serving
+        from apps.common.profile import ReferenceProfile
+
+        profile = ReferenceProfile.from_json(config.profile_path.read_text())
+        try:
+            config.methods.check_features(profile.numeric, profile.categorical)
+        except ValueError as error:
+            print(f"{args.config}: {error}", file=sys.stderr)
+            return 2
     registry = CollectorRegistry()
     monitor = Monitor(config, backend_for(config), registry)
     stop = threading.Event()

@@ -36,6 +36,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from apps.common import registry
 from apps.common.metrics import BY_NAME
+from apps.common.performance import Calibration
 from apps.common.profile import ARTIFACT as PROFILE_ARTIFACT
 from apps.common.profile import ReferenceProfile
 from apps.training.config import TrainingConfig
@@ -45,7 +46,8 @@ from components.contracts import DataContract, TrainingEnv
 
 log = logging.getLogger("apps.training")
 
-Outcome = Literal["promoted", "rejected", "failed"]
+Outcome = Literal["promoted", "rejected", "held", "failed"]
+"""held: registered, not promoted, tagged review=needed (a jump too large to trust)."""
 
 
 # --------------------------------------------------------------------------- stages
@@ -69,9 +71,24 @@ def validate_stage(frame: pd.DataFrame, contract: DataContract) -> ContractRepor
 def split_stage(
     frame: pd.DataFrame, contract: DataContract, holdout_fraction: float, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    train, holdout = train_test_split(
-        frame, test_size=holdout_fraction, random_state=seed, stratify=frame[contract.label]
+    """Training and holdout rows, stratified by the label, with no entity on both sides: entities (the
+    key column) are split, not rows - a customer seen in training never scores the holdout."""
+    keys = contract.role("key")
+    if not keys:
+        train, holdout = train_test_split(
+            frame, test_size=holdout_fraction, random_state=seed, stratify=frame[contract.label]
+        )
+        return train.reset_index(drop=True), holdout.reset_index(drop=True)
+    entity = frame[keys[0]]
+    per_entity = frame[contract.label].groupby(entity).max()
+    _, holdout_keys = train_test_split(
+        per_entity.index.to_numpy(), test_size=holdout_fraction, random_state=seed, stratify=per_entity.to_numpy()
     )
+    in_holdout = entity.isin(set(holdout_keys.tolist()))
+    train, holdout = frame[~in_holdout], frame[in_holdout]
+    shared = set(train[keys[0]]) & set(holdout[keys[0]])
+    if shared:  # cannot happen by construction; a guard against a future change
+        raise RuntimeError(f"{len(shared)} entities are in both training and holdout")
     return train.reset_index(drop=True), holdout.reset_index(drop=True)
 
 
@@ -163,11 +180,32 @@ def evaluate(model: Any, frame: pd.DataFrame, contract: DataContract) -> dict[st
 class Decision:
     promote: bool
     reason: str
+    review: bool = False
+    """Registered but held: a jump too large to trust without a person looking at it."""
 
 
-def decide(challenger: float, champion: float | None, margin: float) -> Decision:
+def decide(
+    challenger: float,
+    champion: float | None,
+    margin: float,
+    max_jump: float = 1.0,
+    champion_at_training: float | None = None,
+) -> Decision:
+    """Promote a challenger that beats the champion on the same holdout by `margin` - unless it beats the
+    best the champion ever showed (here, or on its own holdout when it was trained) by more than
+    `max_jump`: a drifted champion losing ground is why retraining exists, but a model far better than
+    anything before is more often leakage or duplicated rows than progress. That one is held for review."""
     if champion is None:
         return Decision(True, "no champion yet")
+    best = max(champion, champion_at_training if champion_at_training is not None else champion)
+    if challenger - best > max_jump:
+        return Decision(
+            False,
+            f"challenger {challenger:.4f} beats the champion's best {best:.4f} by {challenger - best:.4f}, more than "
+            f"the {max_jump} a retraining plausibly gains: held for review (check the data for leakage or "
+            "duplicates), not promoted",
+            review=True,
+        )
     if challenger >= champion + margin:
         return Decision(True, f"challenger {challenger:.4f} beats champion {champion:.4f} by >= {margin}")
     return Decision(False, f"challenger {challenger:.4f} does not beat champion {champion:.4f} by {margin}")
@@ -258,8 +296,16 @@ def _train_and_decide(
 
     x_holdout = feature_frame(holdout, contract)
     probability = search.model.predict_proba(x_holdout)[:, 1]
+    # The holdout's scores against its labels: how the monitor estimates performance before labels arrive.
+    calibration = Calibration.fit(probability, holdout[contract.label].to_numpy())
     profile = ReferenceProfile.build(
-        cfg.model_name, contract, train, probability, sample_size=cfg.profile_sample_size, seed=cfg.seed
+        cfg.model_name,
+        contract,
+        train,
+        probability,
+        sample_size=cfg.profile_sample_size,
+        seed=cfg.seed,
+        calibration=calibration,
     )
     mlflow.log_text(profile.to_json(), PROFILE_ARTIFACT)
 
@@ -275,13 +321,19 @@ def _train_and_decide(
         metrics[cfg.promotion.metric],
         champion_metrics[cfg.promotion.metric] if champion_metrics else None,
         cfg.promotion.margin,
+        cfg.promotion.max_jump,
+        _score_at_training(mlflow_client, champion, cfg.promotion.metric) if champion else None,
     )
-    mlflow.set_tags({"decision": "promoted" if decision.promote else "rejected", "decision_reason": decision.reason})
+    outcome: Outcome = "promoted" if decision.promote else "held" if decision.review else "rejected"
+    mlflow.set_tags({"decision": outcome, "decision_reason": decision.reason})
+    if decision.review:
+        mlflow_client.set_model_version_tag(cfg.model_name, version, "review", "needed")
+        mlflow_client.set_model_version_tag(cfg.model_name, version, "review_reason", decision.reason)
     log.info("v%s: %s", version, decision.reason)
     if decision.promote:
         registry.promote(cfg.model_name, version, mlflow_client)
     return RunResult(
-        outcome="promoted" if decision.promote else "rejected",
+        outcome=outcome,
         run_id=run_id,
         version=version,
         metrics=metrics,
@@ -290,6 +342,29 @@ def _train_and_decide(
         decision=decision.reason,
         report=report,
     )
+
+
+def signature(contract: DataContract, x: pd.DataFrame, probability: np.ndarray) -> Any:
+    """The model's input schema: a feature the contract lets be null (max_null_rate > 0) is optional, so
+    the predictor accepts a null there (the model handles missing values); every other one is required."""
+    from mlflow.models.signature import ModelSignature
+    from mlflow.types.schema import ColSpec, Schema
+
+    inferred = infer_signature(x, probability)
+    inputs = [
+        ColSpec(spec.type, spec.name, required=contract.column(str(spec.name)).max_null_rate == 0)
+        for spec in inferred.inputs.inputs
+    ]
+    return ModelSignature(inputs=Schema(inputs), outputs=inferred.outputs)
+
+
+def _score_at_training(client: Any, version: Any, metric: str) -> float | None:
+    """The champion's holdout score when it was trained (its run's metric), if recorded."""
+    try:
+        value = client.get_run(version.run_id).data.metrics.get(f"holdout_{metric}")
+    except Exception:  # an unreadable run makes the check rely on today's holdout alone
+        return None
+    return float(value) if value is not None else None
 
 
 def _register(
@@ -308,7 +383,7 @@ def _register(
         name="model",
         serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
         skops_trusted_types=trusted,
-        signature=infer_signature(x, probability),
+        signature=signature(cfg.contract, x, probability),
         input_example=x.head(3),
         pyfunc_predict_fn="predict_proba",
         # Pinned to what trained it; also spares MLflow from inferring them in a subprocess.

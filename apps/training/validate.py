@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 from pandas.api import types
+from sklearn.metrics import roc_auc_score
 
 from components.contracts import Column, DataContract
 
@@ -44,7 +45,7 @@ class DataValidationError(Exception):
         super().__init__(f"data contract violated ({len(report.failures)} failing checks):\n{lines}")
 
 
-def validate(frame: pd.DataFrame, contract: DataContract) -> ContractReport:
+def validate(frame: pd.DataFrame, contract: DataContract, *, now: pd.Timestamp | None = None) -> ContractReport:
     checks: list[Check] = []
     rows = len(frame)
     checks.append(Check("row_count", rows >= contract.min_rows, f"{rows} rows (at least {contract.min_rows} required)"))
@@ -53,6 +54,7 @@ def validate(frame: pd.DataFrame, contract: DataContract) -> ContractReport:
             checks.append(Check(f"column_present:{column.name}", False, f"column {column.name!r} is missing"))
             continue
         checks.extend(_column_checks(frame[column.name], column, rows))
+    checks += _table_checks(frame, contract, now or pd.Timestamp.now(tz="UTC"))
     label = contract.label
     if label in frame.columns and rows:
         values = frame[label].dropna()
@@ -72,7 +74,112 @@ def validate(frame: pd.DataFrame, contract: DataContract) -> ContractReport:
                 f"minority class share {minority:.3f} (at least {contract.min_minority_share} required)",
             )
         )
+    if (
+        label in frame.columns
+        and rows
+        and not any(c.name.startswith(("label_values", "label_balance")) and not c.passed for c in checks)
+    ):
+        checks += leakage_checks(frame, contract)
     return ContractReport(tuple(checks))
+
+
+def _table_checks(frame: pd.DataFrame, contract: DataContract, now: pd.Timestamp) -> list[Check]:
+    """What no single column shows: repeated entities, repeated rows, timestamps that are not times."""
+    checks: list[Check] = []
+    for key in contract.role("key"):
+        if contract.unique_keys and key in frame.columns:
+            repeated = frame[key][frame[key].duplicated(keep=False)]
+            examples = sorted(set(repeated.astype(str).tolist()))[:3]
+            checks.append(
+                Check(
+                    f"unique_keys:{key}",
+                    repeated.empty,
+                    f"{len(repeated)} rows share their {key} with another row"
+                    + (f" (e.g. {', '.join(examples)})" if examples else "")
+                    + "; one row per entity (the split keeps an entity on one side)",
+                )
+            )
+    duplicated = int(frame.duplicated().sum()) if len(frame.columns) else 0
+    checks.append(
+        Check(
+            "duplicate_rows",
+            duplicated == 0,
+            f"{duplicated} rows repeat another row exactly (they would land in training and holdout alike)",
+        )
+    )
+    for name in contract.role("timestamp"):
+        if name in frame.columns:
+            checks.append(_timestamp_check(frame[name], name, now, contract.max_future_seconds))
+    return checks
+
+
+def _timestamp_check(series: pd.Series, name: str, now: pd.Timestamp, max_future_seconds: float) -> Check:
+    present = series.dropna()
+    if not types.is_datetime64_any_dtype(series):
+        parsed = pd.to_datetime(present, errors="coerce", utc=True, format="mixed") if len(present) else present
+        bad = present[parsed.isna()] if len(present) else present
+        detail = f"dtype {series.dtype}: timestamps must be stored as timestamps"
+        if len(bad):
+            detail += f"; {len(bad)} values are not dates (e.g. {bad.astype(str).iloc[0]!r})"
+        return Check(f"timestamp:{name}", False, detail)
+    values = present.dt.tz_localize("UTC") if present.dt.tz is None else present.dt.tz_convert("UTC")
+    limit = now + pd.Timedelta(seconds=max_future_seconds)
+    future = values[values > limit]
+    return Check(
+        f"timestamp:{name}",
+        future.empty,
+        f"{len(future)} timestamps in the future"
+        + (f" (latest {future.max()})" if len(future) else "")
+        + f"; at most {max_future_seconds:g} s past now allowed",
+    )
+
+
+MAX_LEAKAGE_CATEGORIES = 50
+"""Categorical columns with more distinct values are not judged for leakage by their label rates."""
+
+
+def column_auc(values: pd.Series, label: np.ndarray) -> float | None:
+    """How well one column alone ranks the label: ROC AUC of its values (numeric) or of its
+    categories' positive rates (categorical), folded so 0.5 is no signal; None if it cannot tell."""
+    present = values.notna().to_numpy()
+    if present.sum() < 10 or len(np.unique(label[present])) < 2:
+        return None
+    kept, truth = values[present], label[present]
+    if types.is_numeric_dtype(kept) and not types.is_bool_dtype(kept):
+        scores = kept.to_numpy(dtype=np.float64)
+        if not np.all(np.isfinite(scores)):
+            return None
+    else:
+        text = kept.astype(str)
+        if text.nunique() > min(MAX_LEAKAGE_CATEGORIES, len(text) // 20):
+            return None  # many distinct values: their in-sample label rates would fit any label
+        rates = pd.Series(truth, index=text.index).groupby(text).mean()
+        scores = text.map(rates).to_numpy(dtype=np.float64)
+    auc = float(roc_auc_score(truth, scores))
+    return max(auc, 1 - auc)
+
+
+def leakage_checks(frame: pd.DataFrame, contract: DataContract) -> list[Check]:
+    """A feature that alone predicts the label (almost) perfectly leaks it; a column outside the contract
+    that does is a copy of the label in the table. Both stop the run."""
+    label = frame[contract.label].to_numpy()
+    outside = [c for c in frame.columns if c not in {col.name for col in contract.columns}]
+    checks = []
+    for name in [*(c.name for c in contract.features if c.name in frame.columns), *outside]:
+        auc = column_auc(frame[name], label)
+        if auc is not None and auc > contract.leakage_auc_ceiling:
+            where = "feature" if name not in outside else "column outside the contract"
+            checks.append(
+                Check(
+                    f"leakage:{name}",
+                    False,
+                    f"{where} {name!r} alone predicts {contract.label!r} with ROC AUC {auc:.3f} "
+                    f"(ceiling {contract.leakage_auc_ceiling}): it leaks the label",
+                )
+            )
+    if outside:
+        checks.append(Check("extra_columns", True, f"not in the contract, ignored: {', '.join(map(str, outside))}"))
+    return checks
 
 
 def _column_checks(series: pd.Series, column: Column, rows: int) -> list[Check]:

@@ -10,7 +10,7 @@ from typing import Any
 
 
 class Sink:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.records: list[dict[str, Any]] = []
         self.batches = 0
         sink = self
@@ -28,7 +28,7 @@ class Sink:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

@@ -50,9 +50,11 @@ def test_the_predictor_reads_every_variable_of_its_contract() -> None:
         "MODEL_LOAD_TIMEOUT": "30",
         "MAX_BATCH_ROWS": "7",
         "MAX_BODY_BYTES": "4096",
+        "PREDICTION_LOG_QUEUE": "50",
     }
     settings = PredictorSettings.from_environ({**environ, "UNRELATED": "ignored"})
     assert (settings.alias_poll_seconds, settings.max_batch_rows, settings.max_body_bytes) == (2.5, 7, 4096)
+    assert settings.log_queue_records == 50
     with pytest.raises(ValueError, match="MAX_BATCH_ROWS"):
         PredictorSettings.from_environ({"MAX_BATCH_ROWS": "0"})
 

@@ -60,9 +60,9 @@ def test_chisquare_and_jensenshannon_match_scipy() -> None:
 def test_unseen_categories_are_counted_and_make_drift() -> None:
     ref = CategoricalReference.build(np.array(["x", "y"] * 100, dtype=object))
     current = np.array(["x", "y", "z", "z"] * 50, dtype=object)
-    score, unseen = drift.categorical_score("jensenshannon", ref, current)
-    assert unseen == 100
-    assert drift.drifted("jensenshannon", score, 0.1)
+    score = drift.score("jensenshannon", ref, current)
+    assert drift.category_counts(ref, current)[1] == 100
+    assert drift.METHODS["jensenshannon"].drifted(score, 0.1)
 
 
 METHODS = [("psi", 0.2), ("wasserstein", 0.1), ("ks", 0.05)]
@@ -76,10 +76,10 @@ def test_same_distribution_rarely_alarms(method: str, threshold: float) -> None:
     ref = reference(rng.normal(50, 10, 20_000), sample_size=None)
     alarms = np.mean(
         [
-            drift.drifted(method, drift.numeric_score(method, ref, rng.normal(50, 10, 1000)), threshold)
+            drift.METHODS[method].drifted(drift.score(method, ref, rng.normal(50, 10, 1000)), threshold)
             for _ in range(200)
         ]
-    )  # type: ignore[arg-type]
+    )
     if method == "ks":
         assert 0.01 <= alarms <= 0.10
     else:
@@ -94,8 +94,8 @@ def test_shifted_means_and_variances_are_detected(method: str, threshold: float,
     rng = np.random.default_rng(11)
     ref = reference(rng.normal(50, 10, 20_000), sample_size=None)
     detected = np.mean(
-        [drift.drifted(method, drift.numeric_score(method, ref, values(rng)), threshold) for _ in range(20)]
-    )  # type: ignore[arg-type,operator]
+        [drift.METHODS[method].drifted(drift.score(method, ref, values(rng)), threshold) for _ in range(20)]  # type: ignore[operator]
+    )
     assert detected >= 0.95, f"{method} missed a shifted {shift}"
 
 
@@ -104,16 +104,66 @@ def test_a_changed_category_mix_is_detected_and_the_same_mix_is_not(method: str,
     rng = np.random.default_rng(3)
     cats = np.array(["month-to-month", "one-year", "two-year"], dtype=object)
     ref = CategoricalReference.build(rng.choice(cats, 20_000, p=[0.5, 0.3, 0.2]))
+    judge = drift.METHODS[method]
     same = [
-        drift.drifted(
-            method, drift.categorical_score(method, ref, rng.choice(cats, 1000, p=[0.5, 0.3, 0.2]))[0], threshold
-        )
+        judge.drifted(drift.score(method, ref, rng.choice(cats, 1000, p=[0.5, 0.3, 0.2])), threshold)
         for _ in range(100)
-    ]  # type: ignore[arg-type]
+    ]
     shifted = [
-        drift.drifted(
-            method, drift.categorical_score(method, ref, rng.choice(cats, 1000, p=[0.8, 0.15, 0.05]))[0], threshold
-        )
+        judge.drifted(drift.score(method, ref, rng.choice(cats, 1000, p=[0.8, 0.15, 0.05])), threshold)
         for _ in range(20)
-    ]  # type: ignore[arg-type]
+    ]
     assert np.mean(same) <= 0.1 and all(shifted)
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+def test_a_method_never_scores_the_wrong_kind_of_feature() -> None:
+    """A chi-square test on a numeric feature would compute a distance and judge it as a p-value:
+    unchanged data flagged, a real shift missed. The registry refuses it."""
+    numeric = reference(np.random.default_rng(0).normal(0, 1, 1000))
+    categorical = CategoricalReference.build(np.array(["a", "b"] * 50, dtype=object))
+    with pytest.raises(
+        ValueError, match="chisquare is a categorical method; a numeric feature takes psi, ks, wasserstein"
+    ):
+        drift.score("chisquare", numeric, np.zeros(10))
+    with pytest.raises(
+        ValueError, match="psi is a numeric method; a categorical feature takes chisquare, jensenshannon"
+    ):
+        drift.score("psi", categorical, np.array(["a"], dtype=object))
+    with pytest.raises(
+        ValueError, match="unknown drift method 'kl'; choose from psi, ks, wasserstein, chisquare, jensenshannon"
+    ):
+        drift.method("kl")
+
+
+@pytest.mark.parametrize(
+    ("name", "threshold", "problem"),
+    [
+        ("ks", 0.2, None),
+        ("ks", 1.5, "ks scores a p-value: its threshold is an alpha in (0, 1), not 1.5"),
+        ("chisquare", 0.0, "chisquare scores a p-value: its threshold is an alpha in (0, 1), not 0.0"),
+        ("jensenshannon", 2.0, "jensenshannon is a distance in [0, 1]: its threshold must be in (0, 1], not 2.0"),
+        ("psi", -0.1, "psi is a distance: its threshold must be > 0, not -0.1"),
+        ("wasserstein", 3.0, None),
+    ],
+)
+def test_each_method_knows_what_its_threshold_can_mean(name: str, threshold: float, problem: str | None) -> None:
+    assert drift.METHODS[name].threshold_problem(threshold) == problem
+
+
+def test_every_method_is_documented_and_scores_its_own_kind() -> None:
+    rng = np.random.default_rng(1)
+    numeric = reference(rng.normal(0, 1, 2000))
+    categorical = CategoricalReference.build(rng.choice(np.array(["a", "b", "c"], dtype=object), 2000))
+    for method in drift.METHODS.values():
+        assert len(method.description) > 20
+        ref, values = (
+            (numeric, rng.normal(0, 1, 500))
+            if method.kind == "numeric"
+            else (categorical, rng.choice(np.array(["a", "b", "c"], dtype=object), 500))
+        )
+        value = drift.score(method.name, ref, values)
+        assert np.isfinite(value)
+        assert not method.drifted(value, method.default_threshold), f"{method.name} flags the same distribution"

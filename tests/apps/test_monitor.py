@@ -3,10 +3,13 @@ backends, and the whole path through a real Prometheus with the repository's ale
 
 from __future__ import annotations
 
+import contextlib
+import re
 import shutil
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -145,51 +148,135 @@ def test_labels_turn_into_performance_per_version(profile_file: Path) -> None:
     _, client, registry = monitor(profile_file)
     frame = generate(500, seed=5)
     labels = [{"request_id": f"r{i}", "label": int(y)} for i, y in enumerate(frame["churned"])]
-    assert client.post("/v1/labels", json={"labels": labels}).json() == {"accepted": 500}
+    # Labels may arrive before their predictions: they wait, and join them when they come.
+    assert client.post("/v1/labels", json={"labels": labels}).json() == {"accepted": 500, "unmatched": 500}
     client.post("/v1/logs", json={"records": records(frame)})
     auc = metric(registry, "mlops_model_performance", model="churn-classifier", version="1", metric="roc_auc")
     assert auc is not None and 0.5 < auc < 1.0
-    assert client.post("/v1/labels", json={"labels": [{"request_id": "x", "label": 2}]}).status_code == 400
+    assert client.post("/v1/labels", json={"labels": labels[:10]}).json() == {"accepted": 10, "matched": 10}
+    assert metric(registry, "mlops_monitor_labels_total", model="churn-classifier", outcome="unmatched") == 500
+    assert metric(registry, "mlops_monitor_labels_total", model="churn-classifier", outcome="matched") == 10
+
+
+def test_labels_for_unknown_ids_are_bounded_counted_and_never_push_out_known_ones(profile_file: Path) -> None:
+    watcher, client, registry = monitor(profile_file, label_memory=1000)
+    frame = generate(500, seed=5)
+    client.post("/v1/logs", json={"records": records(frame)})
+    known = [{"request_id": f"r{i}", "label": int(y)} for i, y in enumerate(frame["churned"])]
+    assert client.post("/v1/labels", json={"labels": known}).json() == {"accepted": 500, "matched": 500}
+    flood = [{"request_id": f"nobody-{i}", "label": 1} for i in range(5000)]
+    answer = client.post("/v1/labels", json={"labels": flood}).json()
+    assert answer == {"accepted": 5000, "unmatched": 100, "discarded": 4900}, "100 = a tenth of label_memory waits"
+    assert len(watcher.labels) == 500 and all(f"r{i}" in watcher.labels for i in range(500))
+    assert metric(registry, "mlops_monitor_labels_total", model="churn-classifier", outcome="discarded") == 4900
+
+
+LABELS_REFUSED = [
+    ("empty", {"labels": []}, '"labels" is empty', {"empty": 1}),
+    ("not labels", {"rows": []}, 'the body must be {"labels"', {"not_labels": 1}),
+    (
+        "a bad label among good ones",
+        {
+            "labels": [
+                {"request_id": "a", "label": 1},
+                {"request_id": "b", "label": 2},
+                {"request_id": "c", "label": True},
+            ]
+        },
+        "labels[1] must be {request_id, label: 0|1}; labels[2] must be",
+        {"invalid_label": 2, "in_refused_batch": 1},
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "body", "message", "reasons"), LABELS_REFUSED, ids=[c[0] for c in LABELS_REFUSED])
+def test_refused_labels_are_answered_400_and_counted_by_reason(
+    profile_file: Path, kind: str, body: Any, message: str, reasons: dict[str, int]
+) -> None:
+    _, client, registry = monitor(profile_file)
+    answer = client.post("/v1/labels", json=body)
+    assert answer.status_code == 400 and message in answer.json()["error"]
+    for reason, count in reasons.items():
+        assert (
+            metric(registry, "mlops_monitor_rejected_total", model="churn-classifier", kind="labels", reason=reason)
+            == count
+        )
 
 
 # --------------------------------------------------------------------------- bad input
 
+RECORD = '{"request_id": "a", "version": "1", "features": {}, "prediction": %s}'
 MALFORMED = [
-    ("not JSON", b"{", "application/json", "the body is not JSON"),
-    ("wrong content type", b"records", "text/plain", "send application/json"),
-    ("no records", b'{"rows": []}', "application/json", 'the body must be {"records": [...]}'),
-    ("empty batch", b'{"records": []}', "application/json", '"records" is empty'),
-    ("record not an object", b'{"records": [7]}', "application/json", "records[0] is not an object"),
+    ("not JSON", b"{", "application/json", "the body is not JSON", {"not_json": 1}),
+    (
+        "NaN literal",
+        b'{"records": [' + (RECORD % "NaN").encode() + b"]}",
+        "application/json",
+        "the body is not JSON",
+        {"not_json": 1},
+    ),
+    ("Infinity literal", (RECORD % "Infinity").encode(), "application/json", "the body is not JSON", {"not_json": 1}),
+    ("empty body", b"", "application/json", "the body is empty", {"empty": 1}),
+    ("wrong content type", b"records", "text/plain", "send application/json", {"content_type": 1}),
+    ("no records", b'{"rows": []}', "application/json", 'the body must be {"records": [...]}', {"not_records": 1}),
+    ("empty batch", b'{"records": []}', "application/json", '"records" is empty', {"empty": 1}),
+    (
+        "record not an object",
+        b'{"records": [7]}',
+        "application/json",
+        "records[0] is not an object",
+        {"record_not_object": 1},
+    ),
     (
         "missing prediction",
         b'{"records": [{"request_id": "a", "version": "1", "features": {}}]}',
         "application/json",
         "records[0] lacks prediction",
+        {"missing_fields": 1},
     ),
     (
         "prediction not a number",
-        b'{"records": [{"request_id": "a", "version": "1", "features": {}, "prediction": "high"}]}',
+        b'{"records": [' + (RECORD % '"high"').encode() + b"]}",
         "application/json",
         "records[0].prediction must be a finite number",
+        {"prediction": 1},
+    ),
+    (
+        "prediction above 1",
+        b'{"records": [' + (RECORD % "7.5").encode() + b", " + (RECORD % "0.5").encode() + b"]}",
+        "application/json",
+        "records[0].prediction must be a probability in [0, 1], got 7.5",
+        {"prediction_range": 1, "in_refused_batch": 1},
+    ),
+    (
+        "prediction below 0",
+        b'{"records": [' + (RECORD % "-0.1").encode() + b"]}",
+        "application/json",
+        "records[0].prediction must be a probability in [0, 1], got -0.1",
+        {"prediction_range": 1},
     ),
     (
         "features not an object",
         b'{"records": [{"request_id": "a", "version": "1", "features": [1], "prediction": 0.5}]}',
         "application/json",
         "records[0].features must be an object",
+        {"features_not_object": 1},
     ),
     (
         "another model",
         b'{"records": [{"request_id": "a", "model": "fraud", "version": "1", "features": {}, "prediction": 0.5}]}',
         "application/json",
         "is for model 'fraud'",
+        {"other_model": 1},
     ),
 ]
 
 
-@pytest.mark.parametrize(("kind", "body", "content_type", "message"), MALFORMED, ids=[m[0] for m in MALFORMED])
+@pytest.mark.parametrize(
+    ("kind", "body", "content_type", "message", "reasons"), MALFORMED, ids=[m[0] for m in MALFORMED]
+)
 def test_malformed_batches_are_rejected_counted_and_leave_the_window_alone(
-    profile_file: Path, kind: str, body: bytes, content_type: str, message: str
+    profile_file: Path, kind: str, body: bytes, content_type: str, message: str, reasons: dict[str, int]
 ) -> None:
     watcher, client, registry = monitor(profile_file)
     client.post("/v1/logs", json={"records": records(generate(300, seed=6))})
@@ -198,10 +285,39 @@ def test_malformed_batches_are_rejected_counted_and_leave_the_window_alone(
     assert answer.status_code == 400 and message in answer.json()["error"]
     after = watcher.window.snapshot()  # type: ignore[union-attr]
     assert before is not None and np.array_equal(before.predictions, after.predictions)
-    if kind not in ("not JSON", "wrong content type", "no records", "empty batch"):
-        assert metric(registry, "mlops_monitor_records_total", model="churn-classifier", outcome="rejected") == 1
+    for reason, count in reasons.items():
+        assert (
+            metric(registry, "mlops_monitor_rejected_total", model="churn-classifier", kind="logs", reason=reason)
+            == count
+        )
+    assert metric(registry, "mlops_monitor_records_total", model="churn-classifier", outcome="rejected") == sum(
+        reasons.values()
+    )
     client.post("/v1/logs", json={"records": records(generate(200, seed=7), start=300)})
     assert watcher.windows_evaluated == 1, "the next good batch completes the window as if nothing happened"
+
+
+def test_a_body_over_the_limit_gets_its_413_and_is_counted(profile_file: Path) -> None:
+    """The answer comes after the body is read and discarded, so the client gets it (no reset)."""
+    watcher, _, registry = monitor(profile_file)
+    client = TestClient(create_app(watcher, registry, max_body_bytes=1000))
+    declared = client.post("/v1/logs", content=b"x" * 5000, headers={"content-type": "application/json"})
+    assert declared.status_code == 413
+    assert declared.json() == {"error": "request body of 5000 bytes exceeds the limit of 1000 bytes"}
+
+    def chunks() -> Any:
+        for _ in range(10):
+            yield b"y" * 400
+
+    chunked = client.post("/v1/labels", content=chunks(), headers={"content-type": "application/json"})
+    assert chunked.status_code == 413 and "exceeds the limit of 1000 bytes" in chunked.json()["error"]
+    assert (
+        metric(registry, "mlops_monitor_rejected_total", model="churn-classifier", kind="logs", reason="too_large") == 1
+    )
+    assert (
+        metric(registry, "mlops_monitor_rejected_total", model="churn-classifier", kind="labels", reason="too_large")
+        == 1
+    )
 
 
 def test_a_poisoned_batch_is_rejected_whole(profile_file: Path) -> None:
@@ -223,9 +339,51 @@ def test_no_baseline_means_503_not_a_crash(tmp_path: Path) -> None:
     registry = CollectorRegistry()
     watcher = Monitor(config, None, registry, source=_NoChampion())
     client = TestClient(create_app(watcher, registry))
-    assert client.post("/v1/logs", json={"records": []}).status_code == 503
+    assert client.post("/v1/logs", json={"records": [{}, {}]}).status_code == 503
     assert client.get("/readyz").status_code == 503 and client.get("/healthz").status_code == 200
     assert b"mlops_monitor_records_total" in generate_latest(registry)
+    assert metric(registry, "mlops_monitor_rejected_total", model="nothing", kind="logs", reason="no_baseline") == 2
+
+
+def test_a_method_override_that_does_not_suit_the_feature_is_refused(profile_file: Path, tmp_path: Path) -> None:
+    """A chisquare override on a numeric feature would judge a Wasserstein distance as a p-value."""
+    methods = {"features": {"tenure_months": {"method": "chisquare", "threshold": 0.05}}}
+    config = MonitorConfig(profile_path=profile_file, window_size=500, methods=methods)  # loads: kinds are unknown here
+    registry = CollectorRegistry()
+    watcher = Monitor(config, None, registry)
+    assert watcher.refresh_profile() is False
+    problem = (
+        "the monitor's config does not suit vfile's reference profile: methods.features.tenure_months: tenure_months "
+        "is numeric: chisquare is a categorical method; a numeric feature takes psi, ks, wasserstein"
+    )
+    assert watcher.problem == problem
+    ready = TestClient(create_app(watcher, registry)).get("/readyz")
+    assert ready.status_code == 503 and ready.json()["problem"] == problem
+    config_file = tmp_path / "monitor.yaml"
+    config_file.write_text(yaml.safe_dump({"profile_path": str(profile_file), "methods": methods}))
+    from apps.monitor.__main__ import main
+
+    assert main(["serve", "--config", str(config_file)]) == 2
+
+
+@pytest.mark.parametrize(
+    ("methods", "message"),
+    [
+        ({"numeric": {"method": "chisquare", "threshold": 0.05}}, "methods.numeric: chisquare is a categorical method"),
+        ({"categorical": {"method": "ks", "threshold": 0.05}}, "methods.categorical: ks is a numeric method"),
+        ({"extra_numeric": ["jensenshannon"]}, "methods.extra_numeric[0]: jensenshannon is a categorical method"),
+        (
+            {"numeric": {"method": "ks", "threshold": 5}},
+            "ks scores a p-value: its threshold is an alpha in (0, 1), not 5",
+        ),
+        ({"numeric": {"method": "kl", "threshold": 0.1}}, "unknown drift method 'kl'"),
+    ],
+)
+def test_the_config_refuses_methods_of_the_wrong_kind_or_thresholds_they_cannot_mean(
+    methods: Any, message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        MonitorConfig(profile_path=None, methods=methods)
 
 
 class _NoChampion:
@@ -374,12 +532,10 @@ def test_the_local_backend_runs_one_process_per_name(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- through Prometheus
 
 
-def test_injected_drift_fires_the_alert_in_prometheus_and_a_clean_window_resolves_it(
-    profile_file: Path, tmp_path: Path
-) -> None:
-    """The monitor runs as a server; Prometheus (Debian's) scrapes it every second with the
-    repository's alert rules loaded - the same expressions and labels, `for` shortened to 1s so the
-    test takes seconds, not minutes."""
+@contextlib.contextmanager
+def watched_by_prometheus(profile_file: Path, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """The monitor as a server and Prometheus (Debian's) scraping it every second with the repository's
+    alert rules - the same expressions and labels, `for` shortened to 1s so tests take seconds."""
     if shutil.which("prometheus") is None:
         pytest.fail("prometheus not found: `make test` installs it (Debian package prometheus)")
     config = {
@@ -406,59 +562,127 @@ def test_injected_drift_fires_the_alert_in_prometheus_and_a_clean_window_resolve
             tmp_path / "prometheus", [local.host_port(monitor_url)], rule_files=[tmp_path / "rules.yaml"], interval="1s"
         ) as prom_url,
     ):
+        yield monitor_url, prom_url
 
-        def post(frame: Any, start: int) -> None:
-            assert (
-                httpx.post(
-                    f"{monitor_url}/v1/logs", json={"records": records(frame, start=start)}, timeout=30
-                ).status_code
-                == 200
-            )
 
-        def alerts() -> list[dict[str, Any]]:
-            return [
-                a
-                for a in httpx.get(f"{prom_url}/api/v1/alerts", timeout=5).json()["data"]["alerts"]
-                if a["labels"]["alertname"] == "FeatureDriftDetected"
-            ]
+def post_records(monitor_url: str, body: list[dict[str, Any]]) -> None:
+    assert httpx.post(f"{monitor_url}/v1/logs", json={"records": body}, timeout=30).status_code == 200
 
-        def wait(condition: Any, what: str, timeout: float = 60) -> None:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if condition():
-                    return
-                time.sleep(0.5)
-            raise TimeoutError(what)
 
-        post(generate(300, seed=30), 0)
-        wait(
-            lambda: httpx.get(f"{prom_url}/api/v1/query", params={"query": "mlops_feature_drift_detected"}).json()[
-                "data"
-            ]["result"],
-            "a first scrape",
-        )
+def alerts(prom_url: str, name: str) -> list[dict[str, Any]]:
+    found = httpx.get(f"{prom_url}/api/v1/alerts", timeout=5).json()["data"]["alerts"]
+    return [a for a in found if a["labels"]["alertname"] == name]
+
+
+def query(prom_url: str, expression: str) -> list[dict[str, Any]]:
+    return list(httpx.get(f"{prom_url}/api/v1/query", params={"query": expression}, timeout=5).json()["data"]["result"])
+
+
+def wait(condition: Any, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    raise TimeoutError(what)
+
+
+def test_injected_drift_fires_the_alert_in_prometheus_and_a_clean_window_resolves_it(
+    profile_file: Path, tmp_path: Path
+) -> None:
+    with watched_by_prometheus(profile_file, tmp_path) as (monitor_url, prom_url):
+        post_records(monitor_url, records(generate(300, seed=30)))
+        wait(lambda: query(prom_url, "mlops_feature_drift_detected"), "a first scrape")
         time.sleep(3)
-        assert alerts() == []
+        assert alerts(prom_url, "FeatureDriftDetected") == []
         for i in range(3):
-            post(generate(300, seed=40 + i, drift=1.0), 1000 + 300 * i)
-        wait(lambda: any(a["state"] == "firing" for a in alerts()), "FeatureDriftDetected firing")
-        firing = {a["labels"]["feature"] for a in alerts() if a["state"] == "firing"}
+            post_records(monitor_url, records(generate(300, seed=40 + i, drift=1.0), start=1000 + 300 * i))
+        wait(lambda: any(a["state"] == "firing" for a in alerts(prom_url, "FeatureDriftDetected")), "drift firing")
+        firing = {a["labels"]["feature"] for a in alerts(prom_url, "FeatureDriftDetected") if a["state"] == "firing"}
         assert {"monthly_charges", "contract"} <= firing
-        triggers = httpx.get(
-            f"{prom_url}/api/v1/query", params={"query": 'mlops_retrain_triggers_total{reason="drift"}'}
-        ).json()["data"]["result"]
         wait(
-            lambda: (
-                httpx.get(
-                    f"{prom_url}/api/v1/query", params={"query": 'mlops_retrain_triggers_total{reason="drift"}'}
-                ).json()["data"]["result"][0]["value"][1]
-                == "1"
-            ),
+            lambda: query(prom_url, 'mlops_retrain_triggers_total{reason="drift"}')[0]["value"][1] == "1",
             "one retraining trigger",
         )
         for i in range(2):
-            post(generate(300, seed=60 + i), 5000 + 300 * i)
-        wait(lambda: alerts() == [], "the alert to resolve")
+            post_records(monitor_url, records(generate(300, seed=60 + i), start=5000 + 300 * i))
+        wait(lambda: alerts(prom_url, "FeatureDriftDetected") == [], "the alert to resolve")
         status = httpx.get(f"{monitor_url}/v1/status").json()
         assert len(status["trigger"]["fired"]) == 1, "three drifted windows, one retraining"
-        assert triggers is not None
+
+
+def test_15_percent_nulls_in_one_feature_fire_the_feature_quality_alert(profile_file: Path, tmp_path: Path) -> None:
+    """Pooled over the eight features, 15% nulls in one is a 0.98 score that DataQualityLow (< 0.95) never sees;
+    the per-feature check against the training contract's max_null_rate does."""
+    with watched_by_prometheus(profile_file, tmp_path) as (monitor_url, prom_url):
+        body = records(generate(300, seed=70))
+        for record in body[:45]:
+            record["features"]["total_charges"] = None
+        post_records(monitor_url, body)
+        wait(lambda: any(a["state"] == "firing" for a in alerts(prom_url, "FeatureQualityBreached")), "quality firing")
+        firing = [a["labels"] for a in alerts(prom_url, "FeatureQualityBreached")]
+        assert [(a["feature"], a["check"]) for a in firing] == [("total_charges", "nulls")]
+        pooled = query(prom_url, 'mlops_data_quality_score{check="nulls"}')
+        features = len(CONTRACT.features)
+        assert float(pooled[0]["value"][1]) == pytest.approx(1 - 45 / (300 * features)), "pooled, it looks fine"
+        assert alerts(prom_url, "DataQualityLow") == []
+
+
+# --------------------------------------------------------------------------- nothing lost
+
+
+def test_a_monitor_killed_mid_window_loses_no_accepted_record(profile_file: Path, tmp_path: Path) -> None:
+    """kill -9 after 350 of a 500-record window: the restarted monitor rebuilds the 350 and their labels
+    from its journal, and the next 150 complete the window as if nothing happened."""
+    from apps.common.processes import free_port, http_ok, server
+
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        yaml.safe_dump({"profile_path": str(profile_file), "window_size": 500, "state_dir": str(tmp_path / "state")})
+    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    frame = generate(500, seed=90)
+    body = records(frame)
+    labels = [{"request_id": f"r{i}", "label": int(y)} for i, y in enumerate(frame["churned"])]
+    command = local.monitor_command(config, port)
+    with server(command, ready=http_ok(f"{url}/readyz"), log=tmp_path / "first.log", name="monitor") as process:
+        for start in (0, 100, 200, 300):
+            batch = body[start : start + 100] if start < 300 else body[300:350]
+            assert httpx.post(f"{url}/v1/logs", json={"records": batch}, timeout=10).status_code == 200
+        assert httpx.post(f"{url}/v1/labels", json={"labels": labels[:350]}, timeout=10).status_code == 200
+        process.kill()  # SIGKILL: no shutdown hook runs
+        process.wait(timeout=10)
+    with server(command, ready=http_ok(f"{url}/readyz"), log=tmp_path / "second.log", name="monitor"):
+        status = httpx.get(f"{url}/v1/status", timeout=10).json()
+        assert (status["buffered"], status["replayed"], status["labels"], status["windows_evaluated"]) == (
+            350,
+            350,
+            350,
+            0,
+        )
+        assert httpx.post(f"{url}/v1/logs", json={"records": body[350:]}, timeout=10).status_code == 200
+        status = httpx.get(f"{url}/v1/status", timeout=10).json()
+        assert status["windows_evaluated"] == 1
+        assert status["latest"]["performance"]["1"]["roc_auc"] > 0.5, "the rebuilt labels joined the window"
+
+
+def test_the_journal_stays_bounded_and_skips_a_line_cut_short(tmp_path: Path) -> None:
+    from apps.monitor.journal import Journal
+
+    journal = Journal(tmp_path, keep_records=250, segment_records=100)
+    for i in range(20):
+        journal.append({"kind": "logs", "records": [{"request_id": f"{i}-{j}"} for j in range(50)]})
+    journal.close()
+    kept = sum(len(e["records"]) for e in journal.replay())
+    assert 250 <= kept <= 400, kept
+    assert len(list(tmp_path.glob("journal-*.jsonl"))) <= 4
+    newest = sorted(tmp_path.glob("journal-*.jsonl"))[-1]
+    with newest.open("ab") as handle:
+        handle.write(b'{"kind": "logs", "records": [{"request_id": "torn"')  # a crash mid-write
+    again = Journal(tmp_path, keep_records=250, segment_records=100)
+    ids = [r["request_id"] for e in again.replay() for r in e["records"]]
+    assert ids[-1] == "19-49" and "torn" not in ids
+    again.append({"kind": "logs", "records": [{"request_id": "after"}]})
+    ids = [r["request_id"] for e in again.replay() for r in e["records"]]
+    assert ids[-2:] == ["19-49", "after"], "the entry after a torn line is kept"

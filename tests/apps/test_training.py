@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
@@ -108,6 +109,28 @@ def test_a_challenger_trained_on_drifted_data_wins_and_is_promoted(
     assert champion.tags["lineage.data_version"] == str(drifted_version)
 
 
+def test_a_challenger_too_good_to_be_true_is_registered_held_and_tagged_for_review(
+    mlflow_server: str, table: str, model_name: str
+) -> None:
+    """A feature that half leaks the label (below the single-column ceiling) makes a model far better than
+    anything before: registered, not promoted, tagged review=needed, and the run says why."""
+    run(config(model_name, table))
+    frame = generate(3000, seed=3)
+    rng = np.random.default_rng(0)
+    # Reversed: churners now call *less* - the champion, which learned the opposite, cannot use it; a model
+    # trained on it is far better than any before.
+    frame["support_calls"] = ((1 - frame["churned"]) * 2 + rng.poisson(1.5, len(frame))).astype(float)
+    write_version(table, frame)
+    result = run(config(model_name, table))
+    assert result.outcome == "held" and result.version == "2"
+    assert "held for review" in result.decision and "more than the 0.1 a retraining plausibly gains" in result.decision
+    client = MlflowClient()
+    assert client.get_model_version_by_alias(model_name, "champion").version == "1", "the champion stays"
+    version = client.get_model_version(model_name, "2")
+    assert version.tags["review"] == "needed" and version.tags["review_reason"] == result.decision
+    assert client.get_run(result.run_id).data.tags["decision"] == "held"
+
+
 def test_same_data_config_and_seed_give_the_same_metrics(mlflow_server: str, table: str, model_name: str) -> None:
     first = run(config(model_name, table, dataset={"uri": table, "version": 0}))
     second = run(config(model_name, table, dataset={"uri": table, "version": 0}))
@@ -137,6 +160,24 @@ def _bad(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     if kind == "unknown category":
         frame.loc[:3, "contract"] = "lifetime"
         return frame
+    if kind == "one entity key":
+        frame["customer_id"] = 7
+        return frame
+    if kind == "timestamps in 2099":
+        frame.loc[:4, "event_timestamp"] = pd.Timestamp("2099-01-01", tz="UTC")
+        return frame
+    if kind == "timestamps that are not dates":
+        frame["event_timestamp"] = frame["event_timestamp"].astype(str)
+        frame.loc[:2, "event_timestamp"] = "yesterday"
+        return frame
+    if kind == "whole table duplicated":
+        return pd.concat([frame, frame], ignore_index=True)
+    if kind == "feature leaking the label":
+        frame["data_usage_gb"] = frame["churned"] * 100.0 + frame["data_usage_gb"] / 1000
+        return frame
+    if kind == "extra column copying the label":
+        frame["churn_flag"] = frame["churned"].map({0: "no", 1: "yes"})
+        return frame
     raise AssertionError(kind)
 
 
@@ -148,7 +189,24 @@ BAD_DATA = [
     ("empty table", ["row_count"]),
     ("single-class label", ["label_balance"]),
     ("unknown category", ["categories:contract"]),
+    ("one entity key", ["unique_keys:customer_id"]),
+    ("timestamps in 2099", ["timestamp:event_timestamp"]),
+    ("timestamps that are not dates", ["timestamp:event_timestamp"]),
+    ("whole table duplicated", ["unique_keys:customer_id", "duplicate_rows"]),
+    ("feature leaking the label", ["leakage:data_usage_gb"]),
+    ("extra column copying the label", ["leakage:churn_flag"]),
 ]
+MESSAGES = {
+    "one entity key": "unique_keys:customer_id: 1000 rows share their customer_id with another row (e.g. 7); one row per entity",
+    "timestamps in 2099": "timestamp:event_timestamp: 5 timestamps in the future (latest 2099-01-01 00:00:00+00:00)",
+    "timestamps that are not dates": "timestamp:event_timestamp: dtype object: timestamps must be stored as timestamps; "
+    "3 values are not dates (e.g. 'yesterday')",
+    "whole table duplicated": "duplicate_rows: 1000 rows repeat another row exactly",
+    "feature leaking the label": "leakage:data_usage_gb: feature 'data_usage_gb' alone predicts 'churned' with ROC AUC "
+    "1.000 (ceiling 0.97): it leaks the label",
+    "extra column copying the label": "leakage:churn_flag: column outside the contract 'churn_flag' alone predicts "
+    "'churned' with ROC AUC 1.000 (ceiling 0.97): it leaks the label",
+}
 
 
 @pytest.mark.parametrize(("kind", "failing"), BAD_DATA, ids=[k for k, _ in BAD_DATA])
@@ -161,6 +219,8 @@ def test_bad_data_stops_at_validate_and_registers_nothing(
     assert [c.name for c in caught.value.report.failures] == failing
     for name in failing:
         assert name in str(caught.value)
+    if kind in MESSAGES:
+        assert MESSAGES[kind] in str(caught.value)
     assert versions(model_name) == []
     last = mlflow.last_active_run()
     assert last is not None and last.info.status == "FAILED" and last.data.tags["outcome"] == "failed"
@@ -191,6 +251,38 @@ def test_the_cli_exits_2_on_bad_data_and_reports_every_failing_check(
     assert "data contract violated (2 failing checks)" in result.stderr
     assert "column_present:support_calls" in result.stderr and "label_balance" in result.stderr
     assert versions(model_name) == []
+
+
+def test_a_clean_table_passes_every_check_and_no_entity_is_on_both_sides() -> None:
+    from apps.training.pipeline import split_stage
+    from apps.training.validate import validate
+
+    cfg = config("m", "unused")
+    frame = generate(3000, seed=9)
+    report = validate(frame, cfg.contract)
+    assert report.passed, report.failures
+    train, holdout = split_stage(frame, cfg.contract, 0.25, 42)
+    assert not set(train["customer_id"]) & set(holdout["customer_id"])
+    assert len(train) + len(holdout) == 3000 and abs(len(holdout) / 3000 - 0.25) < 0.01
+    repeated = pd.concat([frame, frame.assign(event_timestamp=frame["event_timestamp"] + pd.Timedelta(days=30))])
+    relaxed = cfg.contract.model_copy(update={"unique_keys": False})
+    train, holdout = split_stage(repeated.reset_index(drop=True), relaxed, 0.25, 42)
+    assert not set(train["customer_id"]) & set(holdout["customer_id"]), "an entity's rows stay on one side"
+
+
+def test_a_jump_too_large_to_trust_is_held_for_review_not_promoted() -> None:
+    from apps.training.pipeline import decide
+
+    held = decide(0.92, 0.716, margin=0.005, max_jump=0.05, champion_at_training=0.716)
+    assert (held.promote, held.review) == (False, True)
+    assert held.reason == (
+        "challenger 0.9200 beats the champion's best 0.7160 by 0.2040, more than the 0.05 a retraining plausibly "
+        "gains: held for review (check the data for leakage or duplicates), not promoted"
+    )
+    # A champion that drifted (0.656 today, 0.760 when trained) is replaced by a retrained 0.764: that is progress.
+    assert decide(0.764, 0.656, margin=0.005, max_jump=0.05, champion_at_training=0.760).promote
+    assert decide(0.75, 0.72, margin=0.005, max_jump=0.05).promote
+    assert not decide(0.722, 0.72, margin=0.005, max_jump=0.05).promote
 
 
 def test_config_overrides_and_errors() -> None:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from apps.common.metrics import known_series
-from components.monitoring import alert_rule_files, dashboards
+from components.monitoring import DASHBOARDS_DIR, alert_rule_files, dashboards
 from components.testing import Graph, Resource, Secret, run_program, unwrap
 from components.versions import KSERVE_CHART, KSERVE_CRD_CHART, KUBE_PROMETHEUS_STACK_CHART
 from policies.rules.kubernetes import LONG_RUNNING, WORKLOADS, containers, image_problem, pod_spec
@@ -501,3 +501,15 @@ def test_the_monitor_tests_use_the_job_template_the_dev_stack_publishes(graphs: 
     assert yaml.safe_load(fixture) == yaml.safe_load(published), (
         "regenerate tests/fixtures/training-job-template.yaml from the dev plan"
     )
+
+
+def test_the_dashboards_are_what_the_typed_builders_make() -> None:
+    """components/dashboards.py builds them with grafana-foundation-sdk; the files deployed are its output."""
+    from components.dashboards import all_dashboards, main, render
+
+    assert main([]) == 0, "run `python -m components.dashboards --write`"
+    built = all_dashboards()
+    assert set(built) == set(dashboards())
+    for stem, board in built.items():
+        assert render(board) == (DASHBOARDS_DIR / f"{stem}.json").read_text()
+        assert all(panel["targets"] and panel["datasource"]["uid"] == "${datasource}" for panel in board["panels"])
