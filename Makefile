@@ -18,7 +18,7 @@ help:
 	@echo "make plan STACK=prod BASE=<dir of an earlier plan>   ... plus what the change creates, updates, replaces, deletes"
 	@echo "make plans           plan every Pulumi.<stack>.yaml in the repository"
 	@echo "make charts          pull the pinned Helm charts into the chart cache (CHART_CACHE, default .cache/charts)"
-	@echo "make bench           benchmarks (serving vs mlflow models serve, drift vs Evidently)"
+	@echo "make bench           benchmarks (serving vs MLServer and mlflow models serve, drift vs Evidently, CBPE vs NannyML)"
 	@echo "make lock            re-resolve requirements/*.in into the lock files"
 
 $(UV):
@@ -81,10 +81,23 @@ test: lint typecheck test-infra test-apps
 demo: .venv-apps/.stamp
 	$(APPS)/python -m apps.demo
 
+# NannyML, the performance estimation peer, in its own environment (its pins clash with the apps').
+.venv-bench/.stamp: requirements/bench.lock | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv-bench
+	VIRTUAL_ENV=.venv-bench $(UV) pip sync --quiet requirements/bench.lock
+	touch $@
+
+# MLServer + its MLflow runtime, the serving peer KServe itself would run, in its own environment too.
+.venv-mlserver/.stamp: requirements/mlserver.lock | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv-mlserver
+	VIRTUAL_ENV=.venv-mlserver $(UV) pip sync --quiet requirements/mlserver.lock
+	touch $@
+
 # Not part of `make test`: minutes of load on purpose. Each prints a BENCH line and writes build/bench/*.json.
-bench: .venv-apps/.stamp system-deps
+bench: .venv-apps/.stamp .venv-bench/.stamp .venv-mlserver/.stamp system-deps
 	$(APPS)/python -m bench.serving
 	$(APPS)/python -m bench.drift
+	$(APPS)/python -m bench.performance
 
 # `make plan` exits as offline.plan does - 2 on an invalid config, 1 on a failed check - but GNU make
 # exits 2 whenever a recipe fails. So the plan runs while make reads this file, and a failed check
@@ -129,6 +142,8 @@ lock: | $(UV)
 	$(UV) pip compile --quiet --python-version 3.11 requirements/infra.in -o requirements/infra.lock
 	$(UV) pip compile --quiet --python-version 3.11 requirements/apps.in -o requirements/apps.lock
 	$(UV) pip compile --quiet --python-version 3.11 requirements/checkov.in -o requirements/checkov.lock
+	$(UV) pip compile --quiet --python-version 3.11 requirements/bench.in -o requirements/bench.lock
+	$(UV) pip compile --quiet --python-version 3.11 requirements/mlserver.in -o requirements/mlserver.lock
 	for app in serving monitor training mlflow_server; do \
 		$(IMAGE_LOCK) --constraint requirements/apps.lock apps/$$app/requirements.in -o apps/$$app/requirements.txt || exit 1; \
 	done

@@ -1,15 +1,23 @@
-"""Serving throughput and tail latency: our KServe predictor against `mlflow models serve`.
+"""Serving throughput and tail latency: our KServe predictor against the two servers an MLflow model
+would otherwise get - MLServer with its MLflow runtime (what KServe runs for `modelFormat: mlflow`)
+and `mlflow models serve`.
 
 One run, same machine, same registered model (`models:/churn-classifier@champion`), same load
-generator (wrk), same concurrency, one worker process each. Our predictor logs every prediction to a
-running drift monitor, as in production. Rounds alternate between the two servers after a warm-up
-each; medians are reported. The payload is one row (a V1 `instances` request for ours, a
-`dataframe_records` request for MLflow's), the shape of an online scoring call.
+generator (wrk), same concurrency, one process each. Our predictor logs every prediction to a
+running drift monitor, as in production; a second instance without logging measures what logging
+costs. Rounds rotate through the targets after a warm-up each; medians are reported. The payload is
+one row, the shape of an online scoring call: a V1 `instances` request to ours (against MLflow's
+`dataframe_records`), a V2 request with one input per feature to ours and to MLServer.
+
+MLServer runs from its own environment (.venv-mlserver, requirements/mlserver.lock) on a local copy
+of the model's artifacts - what KServe's storage initializer hands it - with inference inline
+(`parallel_workers: 0`): one process, like the others.
 
 With py-spy installed, one more round of ours is sampled and the functions the predictor spends its
 time in are listed.
 
-Last line: BENCH serving throughput_ratio=<ours/mlflow> p99_ratio=<ours/mlflow> ...
+Last lines: BENCH serving throughput_ratio=<ours/mlflow> p99_ratio=<ours/mlflow> ...
+            BENCH serving-mlserver throughput_ratio=<ours V2/MLServer> p99_ratio=... logging_cost=...
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +47,7 @@ from apps.demo.loop import table_rows
 from apps.training.data import write_version
 
 MODEL = "churn-classifier"
+MLSERVER = ROOT / ".venv-mlserver" / "bin" / "mlserver"
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 IDLE = (
     "Condition.wait (threading.py)",
@@ -83,6 +93,54 @@ def wrk(url: str, script: Path, seconds: float, connections: int, threads: int) 
     )
     result["requests"] = float(re.search(r"(\d+) requests in", output)[1])  # type: ignore[index]
     return result
+
+
+@contextlib.contextmanager
+def mlserver(work: Path, tracking_uri: str, model_uri: str) -> Iterator[str]:
+    """MLServer + mlserver-mlflow serving a local copy of `model_uri` as model `churn`."""
+    import mlflow.artifacts
+
+    if not MLSERVER.exists():
+        raise FileNotFoundError(
+            f"{MLSERVER} not found: `make bench` builds .venv-mlserver (requirements/mlserver.lock)"
+        )
+    home = work / "mlserver"
+    mlflow.set_tracking_uri(tracking_uri)
+    model_dir = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(home / "model"))
+    http, grpc, metrics = free_port(), free_port(), free_port()
+    settings = {"host": "127.0.0.1", "http_port": http, "grpc_port": grpc, "metrics_port": metrics,
+                "parallel_workers": 0, "debug": False}  # fmt: skip
+    (home / "settings.json").write_text(json.dumps(settings))
+    (home / "model-settings.json").write_text(
+        json.dumps(
+            {"name": "churn", "implementation": "mlserver_mlflow.MLflowRuntime", "parameters": {"uri": model_dir}}
+        )
+    )
+    url = f"http://127.0.0.1:{http}"
+    with server(
+        [str(MLSERVER), "start", str(home)],
+        ready=http_ok(f"{url}/v2/models/churn/ready"),
+        log=work / "logs" / "mlserver.log",
+        env=local.child_env(),
+        timeout=180,
+        name="MLServer",
+    ):
+        yield url
+
+
+def v2_body(rows: list[dict[str, Any]], numeric: set[str]) -> dict[str, Any]:
+    """A V2 (Open Inference) request: one input per feature."""
+    return {
+        "inputs": [
+            {
+                "name": n,
+                "shape": [len(rows)],
+                "datatype": "FP64" if n in numeric else "BYTES",
+                "data": [r[n] for r in rows],
+            }
+            for n in rows[0]
+        ]
+    }
 
 
 def metric(url: str, name: str, having: str = "") -> float:
@@ -134,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         mlflow_url = stack.enter_context(local.mlflow_server(work))
         env = local.child_env(MLFLOW_TRACKING_URI=mlflow_url)
 
-        frame, rows = table_rows(seed=7, rows=4000, drift=0.0)
+        frame, rows, _ = table_rows(seed=7, rows=4000, drift=0.0)
         write_version(str(work / "data" / "churn"), frame)
         training = {"model_name": MODEL, "experiment": MODEL, "dataset": {"uri": str(work / "data" / "churn")}}
         (work / "training.yaml").write_text(yaml.safe_dump(training))
@@ -148,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
                 work / "logs" / "predictor.log", MODEL, tracking_uri=mlflow_url, env={"MONITOR_URL": monitor_url}
             )
         )
+        unlogged_url = stack.enter_context(
+            local.predictor(work / "logs" / "predictor-unlogged.log", MODEL, tracking_uri=mlflow_url)
+        )
+        mlserver_url = stack.enter_context(mlserver(work, mlflow_url, f"models:/{MODEL}/{trained['version']}"))
         port = free_port()
         stack.enter_context(
             server(
@@ -157,28 +219,41 @@ def main(argv: list[str] | None = None) -> int:
                 name="mlflow models serve",
             )
         )  # fmt: skip
-        targets = {
-            "ours": (f"{ours_url}/v1/models/churn:predict", wrk_script({"instances": rows[:1]}, work / "ours.lua")),
-            "mlflow": (
-                f"http://127.0.0.1:{port}/invocations",
-                wrk_script({"dataframe_records": rows[:1]}, work / "mlflow.lua"),
-            ),
-        }
-        # Same model, same answer: MLflow's pyfunc returns predict_proba's rows, ours P(churn).
-        ours_answer = httpx.post(targets["ours"][0], json={"instances": rows[:50]}, timeout=30).json()["predictions"]
-        mlflow_answer = httpx.post(targets["mlflow"][0], json={"dataframe_records": rows[:50]}, timeout=30).json()
-        gap = max(abs(p - q[1]) for p, q in zip(ours_answer, mlflow_answer["predictions"], strict=True))
-        if gap > 1e-6:
-            raise RuntimeError(f"the two servers disagree on the same model's predictions (by up to {gap:.2g})")
+        mlflow_url_serve = f"http://127.0.0.1:{port}"
+        numeric = {c for c in frame.columns if frame[c].dtype.kind in "fiu"}
+        v1, v2 = {"instances": rows[:1]}, v2_body(rows[:1], numeric)
+        targets = {  # name: (URL, wrk script, the processes whose CPU it uses)
+            "ours": (f"{ours_url}/v1/models/churn:predict", wrk_script(v1, work / "ours.lua"),
+                     {"predictor": ours_url, "monitor": monitor_url}),
+            "ours_v2": (f"{ours_url}/v2/models/churn/infer", wrk_script(v2, work / "ours-v2.lua"),
+                        {"predictor": ours_url, "monitor": monitor_url}),
+            "ours_unlogged": (f"{unlogged_url}/v1/models/churn:predict", wrk_script(v1, work / "unlogged.lua"),
+                              {"predictor": unlogged_url}),
+            "mlserver": (f"{mlserver_url}/v2/models/churn/infer", wrk_script(v2, work / "mlserver.lua"),
+                         {"server": mlserver_url}),
+            "mlflow": (f"{mlflow_url_serve}/invocations", wrk_script({"dataframe_records": rows[:1]}, work / "mlflow.lua"),
+                       {"server": mlflow_url_serve}),
+        }  # fmt: skip
+        # Same model, same answer: MLflow's pyfunc (both MLflow servers) returns predict_proba's rows, ours P(churn).
+        want = httpx.post(targets["ours"][0], json={"instances": rows[:50]}, timeout=30).json()["predictions"]
+        answers = {
+            "ours V2": httpx.post(targets["ours_v2"][0], json=v2_body(rows[:50], numeric), timeout=30).json()["outputs"][0]["data"],
+            "MLServer": [p[1] for p in _v2_rows(httpx.post(targets["mlserver"][0], json=v2_body(rows[:50], numeric), timeout=30).json())],
+            "mlflow models serve": [p[1] for p in httpx.post(targets["mlflow"][0], json={"dataframe_records": rows[:50]}, timeout=30).json()["predictions"]],
+        }  # fmt: skip
+        for peer, answer in answers.items():
+            gap = max(abs(p - q) for p, q in zip(want, answer, strict=True))
+            if gap > 1e-6:
+                raise RuntimeError(f"{peer} disagrees with ours on the same model's predictions (by up to {gap:.2g})")
 
-        rounds: dict[str, list[dict[str, float]]] = {"ours": [], "mlflow": []}
+        rounds: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
         processes = {
-            "ours": {"predictor": [_pid_listening(ours_url)], "monitor": [_pid_listening(monitor_url)]},
-            "mlflow": {"server": [_pid_listening(f"http://127.0.0.1:{port}")]},
+            name: {role: [_pid_listening(u)] for role, u in target[2].items()} for name, target in targets.items()
         }
+        order = list(targets)
         for index in range(args.rounds):
-            for name in ("ours", "mlflow") if index % 2 == 0 else ("mlflow", "ours"):
-                url, script = targets[name]
+            for name in order[index % len(order) :] + order[: index % len(order)]:  # rotate who goes first
+                url, script, _ = targets[name]
                 wrk(url, script, args.warmup, args.connections, args.threads)
                 before = {role: cpu_seconds(pids) for role, pids in processes[name].items()}
                 result = wrk(url, script, args.seconds, args.connections, args.threads)
@@ -189,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
                 rounds[name].append(result)
                 cpu = ", ".join(f"{role} {result[f'{role}_cpu_ms_per_request']:.2f}" for role in processes[name])
                 print(
-                    f"round {index + 1} {name:6}: {result['rps']:8.1f} req/s  p50 {result['p50_ms']:6.2f} ms  "
+                    f"round {index + 1} {name:13}: {result['rps']:8.1f} req/s  p50 {result['p50_ms']:6.2f} ms  "
                     f"p99 {result['p99_ms']:7.2f} ms  errors {result['errors']:.0f}  CPU ms/request: {cpu}",
                     flush=True,
                 )
@@ -200,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
 
         top: list[tuple[str, float]] = []
         if (BIN / "py-spy").exists():  # one more round of ours, sampled
-            url, script = targets["ours"]
+            url, script, _ = targets["ours"]
             pool = concurrent.futures.ThreadPoolExecutor(1)
             load = pool.submit(wrk, url, script, args.seconds + 2, args.connections, args.threads)
             time.sleep(1)
@@ -215,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     throughput_ratio = median["ours"]["rps"] / median["mlflow"]["rps"]
     p99_ratio = median["ours"]["p99_ms"] / median["mlflow"]["p99_ms"]
+    mlserver_ratio = median["ours_v2"]["rps"] / median["mlserver"]["rps"]
+    mlserver_p99_ratio = median["ours_v2"]["p99_ms"] / median["mlserver"]["p99_ms"]
+    logging_cost = 1 - median["ours"]["rps"] / median["ours_unlogged"]["rps"]
     summary = {
         "connections": args.connections,
         "seconds": args.seconds,
@@ -222,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
         "median": median,
         "throughput_ratio": throughput_ratio,
         "p99_ratio": p99_ratio,
+        "mlserver": {"throughput_ratio": mlserver_ratio, "p99_ratio": mlserver_p99_ratio},
+        "logging_cost": logging_cost,
         "prediction_logging": {"served": served, "logged_to_monitor": logged, "dropped": dropped},
         "profile_top_own_time": top,
     }
@@ -238,7 +318,21 @@ def main(argv: list[str] | None = None) -> int:
         f"ours_rps={median['ours']['rps']:.0f} mlflow_rps={median['mlflow']['rps']:.0f} "
         f"ours_p99_ms={median['ours']['p99_ms']:.2f} mlflow_p99_ms={median['mlflow']['p99_ms']:.2f} connections={args.connections}"
     )
+    print(
+        f"BENCH serving-mlserver throughput_ratio={mlserver_ratio:.1f} p99_ratio={mlserver_p99_ratio:.3f} "
+        f"logging_cost={logging_cost:.3f} ours_v2_rps={median['ours_v2']['rps']:.0f} "
+        f"mlserver_rps={median['mlserver']['rps']:.0f} ours_v2_p99_ms={median['ours_v2']['p99_ms']:.2f} "
+        f"mlserver_p99_ms={median['mlserver']['p99_ms']:.2f} ours_unlogged_rps={median['ours_unlogged']['rps']:.0f} "
+        f"connections={args.connections}"
+    )
     return 0
+
+
+def _v2_rows(body: dict[str, Any]) -> list[list[float]]:
+    """MLServer's answer as rows: its one output holds predict_proba's [rows, 2] values, flattened."""
+    (output,) = body["outputs"]
+    data, (_, width) = output["data"], output["shape"]
+    return [data[i : i + width] for i in range(0, len(data), width)]
 
 
 def _pid_listening(url: str) -> int:

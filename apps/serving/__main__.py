@@ -52,12 +52,12 @@ def _rollback(argv: list[str]) -> int:
 def _serve() -> int:
     # KServe, FastAPI and the model stack load only to serve: `rollback` and `--help` stay instant.
     import kserve
-    from fastapi.responses import JSONResponse
     from kserve import model_server
 
     from apps.common.http import BodyLimit
     from apps.serving.metrics import RequestMetrics, ServingMetrics
     from apps.serving.model import FeatureStoreUnavailable, Predictor, UnsupportedMediaType
+    from apps.serving.oip import OpenInference
 
     parser = argparse.ArgumentParser(
         prog="python -m apps.serving",
@@ -76,17 +76,14 @@ def _serve() -> int:
     metrics = ServingMetrics.default()
     predictor = Predictor(args.model_name, settings, metrics)
     app = model_server.app
-    app.add_middleware(RequestMetrics, metrics=metrics, model=settings.model_name, served_name=args.model_name)
+    # Outermost last: RequestMetrics sees every answer, the 413s BodyLimit sends included (a client's
+    # oversized body is a client error, never an internal one); OpenInference reads bounded bodies only.
+    app.add_middleware(OpenInference, model=predictor)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-
-    async def media_type(_: Any, error: Exception) -> JSONResponse:
-        return JSONResponse(status_code=HTTPStatus.UNSUPPORTED_MEDIA_TYPE, content={"error": str(error)})
-
-    async def unavailable(_: Any, error: Exception) -> JSONResponse:
-        return JSONResponse(status_code=HTTPStatus.SERVICE_UNAVAILABLE, content={"error": str(error)})
-
-    app.add_exception_handler(UnsupportedMediaType, media_type)
-    app.add_exception_handler(FeatureStoreUnavailable, unavailable)
+    app.add_middleware(RequestMetrics, metrics=metrics, model=settings.model_name, served_name=args.model_name)
+    quiet_client_errors()
+    app.add_exception_handler(UnsupportedMediaType, answer(HTTPStatus.UNSUPPORTED_MEDIA_TYPE))
+    app.add_exception_handler(FeatureStoreUnavailable, answer(HTTPStatus.SERVICE_UNAVAILABLE))
     predictor.load()
     # Everything loaded so far (libraries, the model) lives as long as the process: keep it out of
     # the collector's full passes, which otherwise stall every request for 100+ ms now and then.
@@ -96,6 +93,34 @@ def _serve() -> int:
     finally:
         predictor.stop()
     return 0
+
+
+log = logging.getLogger("apps.serving")
+
+
+def quiet_client_errors() -> None:
+    """A client's error is answered with one log line, no traceback: KServe's own handlers log each with
+    its stack, and it registers them when the server starts (after anything registered here) - so the
+    handlers it registers for invalid input and unknown models are replaced where it looks them up."""
+    from kserve.protocol.rest import server as rest
+
+    rest.invalid_input_handler = answer(HTTPStatus.BAD_REQUEST)
+    rest.model_not_found_handler = answer(HTTPStatus.NOT_FOUND)
+    # KServe raises InferenceError only (de)serializing tensors: decoding a client's binary tensors (a
+    # BYTES value that is not UTF-8, a datatype its bytes do not fit) - the client's error. Our one output
+    # is FP64 numbers, which always encode.
+    rest.inference_error_handler = answer(HTTPStatus.BAD_REQUEST)
+
+
+def answer(status: HTTPStatus) -> Any:
+    """An exception handler answering `status` with {"error": ...} and logging one line."""
+    from fastapi.responses import JSONResponse
+
+    async def handle(request: Any, error: Exception) -> JSONResponse:
+        log.warning("%d %s %s: %s", status, request.method, request.url.path, str(error)[:300])
+        return JSONResponse(status_code=status, content={"error": str(error)})
+
+    return handle
 
 
 def _settings_help(settings: type[EnvSettings]) -> str:

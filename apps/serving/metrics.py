@@ -18,7 +18,9 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 from apps.common.http import ASGIApp, Message, Receive, Scope, Send
 from apps.common.metrics import BY_NAME
 
-PREDICT_PATH = re.compile(r"^/v1/models/(?P<model>[^/:]+):predict$|^/v2/models/(?P<model2>[^/]+)/infer$")
+PREDICT_PATH = re.compile(
+    r"^/v1/models/(?P<model>[^/:]+):predict$|^/v2/models/(?P<model2>[^/]+)(?:/versions/[^/]+)?/infer$"
+)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 REASONS = {
     400: "invalid_input",

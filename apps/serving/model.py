@@ -32,6 +32,8 @@ from components.contracts import PredictorSettings
 
 log = logging.getLogger("apps.serving")
 VERSION_HEADER = "x-model-version"
+OUTPUT = "probability"
+"""What every response carries: the probability of the positive class, one per row."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class LoadedModel:
     pipeline: Any
     compiled: CompiledPipeline | None = None
     """The verified fast path (compiled.py), when the pipeline has the supported shape."""
+    platform: str = ""
+    """The Open Inference Protocol's "platform": mlflow_<flavor> of the registered model (mlflow_sklearn)."""
 
     def score(self, columns: dict[str, np.ndarray]) -> np.ndarray:
         if self.compiled is not None:
@@ -66,7 +70,8 @@ def load_version(name: str, version: str) -> LoadedModel:
                 difference,
             )
             compiled = None
-    loaded = LoadedModel(version, schema, pipeline, compiled)
+    flavor = next((f for f in info.flavors if f != "python_function"), "python_function")
+    loaded = LoadedModel(version, schema, pipeline, compiled, platform=f"mlflow_{flavor}")
     log.info("%s v%s loaded (%s path)", name, version, "compiled" if compiled else "scikit-learn")
     # Warm up - and prove the model answers - before it serves anything.
     loaded.score({n: np.zeros(1) if n in schema.numeric else np.array([""], dtype=object) for n in schema.names})
@@ -77,7 +82,8 @@ def load_version(name: str, version: str) -> LoadedModel:
 class Prepared:
     model: LoadedModel
     columns: Columns
-    v2: bool
+    v2: InferRequest | None
+    """The V2 request (its requested outputs and binary-output choice shape the answer); None for V1."""
     request_id: str | None
 
 
@@ -98,8 +104,12 @@ class Predictor(Model):
         self._watcher: threading.Thread | None = None
         self._feast: httpx.AsyncClient | None = None
         self.prediction_log = (
-            PredictionLog(settings.monitor_url, on_drop=self.metrics.dropped) if settings.monitor_url else None
+            PredictionLog(settings.monitor_url, on_drop=self.metrics.dropped, max_records=settings.log_queue_records)
+            if settings.monitor_url
+            else None
         )
+        if self.prediction_log is not None:
+            self.metrics.dropped(settings.model_name, 0)  # exported from the start: a flat zero, not no data
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -158,6 +168,25 @@ class Predictor(Model):
             except Exception:
                 log.exception("could not follow %s@%s", self.settings.model_name, self.settings.model_alias)
 
+    # ------------------------------------------------------------------ Open Inference Protocol metadata
+
+    def metadata(self) -> dict[str, Any]:
+        """`GET /v2/models/<name>`: the serving version's inputs (from its signature) and outputs."""
+        model = self.serving
+        return {
+            "name": self.name,
+            "versions": [model.version],
+            "platform": model.platform,
+            "inputs": model.schema.tensors(),
+            "outputs": self.get_output_types(),
+        }
+
+    def get_input_types(self) -> list[dict[str, Any]]:
+        return self.serving.schema.tensors()
+
+    def get_output_types(self) -> list[dict[str, Any]]:
+        return [{"name": OUTPUT, "datatype": "FP64", "shape": [-1]}]
+
     # ------------------------------------------------------------------ request path
 
     def validate(self, payload: Any) -> Any:
@@ -168,18 +197,21 @@ class Predictor(Model):
         request_id = (headers or {}).get("x-request-id")
         max_rows = self.settings.max_batch_rows
         if isinstance(payload, InferRequest):
-            return Prepared(model, parse_v2(payload, model.schema, max_rows), True, request_id or payload.id)
+            unknown = sorted({o.name for o in payload.request_outputs or []} - {OUTPUT})
+            if unknown:
+                raise InvalidInput(f"output(s) {unknown} requested; this model answers only {OUTPUT!r}")
+            return Prepared(model, parse_v2(payload, model.schema, max_rows), payload, request_id or payload.id)
         if isinstance(payload, bytes | str):
             content_type = (headers or {}).get("content-type", "unknown")
             raise UnsupportedMediaType(f"content type {content_type!r} is not supported; send application/json")
         if not isinstance(payload, dict):
             raise InvalidInput(f"the request body must be a JSON object, got {type(payload).__name__}")
         if "entities" in payload:
-            return Prepared(model, await self._from_feast(payload, model.schema), False, request_id)
+            return Prepared(model, await self._from_feast(payload, model.schema), None, request_id)
         if "instances" not in payload:
             keys = sorted(payload)[:5]
             raise InvalidInput(f'the request needs "instances" (features) or "entities" (keys); got keys {keys}')
-        return Prepared(model, parse_v1(payload, model.schema, max_rows), False, request_id)
+        return Prepared(model, parse_v1(payload, model.schema, max_rows), None, request_id)
 
     async def predict(
         self, payload: Prepared, headers: dict[str, str] | None = None, response_headers: dict[str, str] | None = None
@@ -197,9 +229,17 @@ class Predictor(Model):
         self, result: Scored, headers: dict[str, str] | None = None, response_headers: dict[str, str] | None = None
     ) -> Any:
         version = result.prepared.model.version
-        if result.prepared.v2:
-            output = InferOutput("probability", [len(result.probabilities)], "FP64", result.probabilities.tolist())
-            return InferResponse(result.prepared.request_id or "", self.name, [output], model_version=version)
+        request = result.prepared.v2
+        if request is not None:
+            output = InferOutput(OUTPUT, [len(result.probabilities)], "FP64", result.probabilities.tolist())
+            return InferResponse(
+                result.prepared.request_id or "",
+                self.name,
+                [output],
+                model_version=version,
+                requested_outputs=request.request_outputs or None,
+                use_binary_outputs=request.use_binary_outputs,
+            )
         return {"predictions": result.probabilities.tolist(), "model_name": self.name, "model_version": version}
 
     # ------------------------------------------------------------------ entity keys

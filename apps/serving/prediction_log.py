@@ -1,17 +1,20 @@
-"""Prediction logs to the drift monitor: asynchronous, bounded, batched, never in the way.
+"""Prediction logs to the drift monitor: asynchronous, bounded, batched, never in the way - and
+nothing lost while there is room.
 
-The request path only puts a reference on a bounded queue (`submit` never blocks); a background
-thread turns them into records and posts them in batches. A full queue, a slow monitor or an
-absent one costs records - each one counted in mlops_prediction_log_dropped_total - never a
-request.
+The request path only appends a reference to a list (`submit` never blocks, and wakes nobody: a
+thread woken per request would take the GIL from the event loop a thousand times a second - that
+handoff, not the records, was most of what logging cost); a background thread wakes when a batch is
+full or every `flush_seconds`, turns the references into records and posts them in batches. When the monitor is slow, restarting or down, the batch
+is retried (backoff up to a few seconds) and new records wait in the queue, up to `max_records`:
+only what would overflow it is dropped, each record counted in mlops_prediction_log_dropped_total
+(and so is whatever is still undelivered when the predictor stops). Never a failed request.
 """
 
 from __future__ import annotations
 
-import contextlib
+import collections
 import itertools
 import logging
-import queue
 import threading
 import time
 import uuid
@@ -44,17 +47,27 @@ class PredictionLog:
         url: str,
         *,
         on_drop: Callable[[str, int], None],
-        max_queue: int = 10_000,
+        max_records: int = 10_000,
         batch_size: int = 500,
         flush_seconds: float = 0.5,
         timeout_seconds: float = 2.0,
+        max_backoff_seconds: float = 5.0,
     ) -> None:
         self.url = url.rstrip("/") + "/v1/logs"
         self._on_drop = on_drop
-        self._queue: queue.Queue[_Entry | None] = queue.Queue(maxsize=max_queue)
+        self._entries: collections.deque[_Entry] = collections.deque()
+        self._max_records = max_records
+        self._queued = 0
+        """Records submitted and not yet delivered (or dropped): the bound is on these."""
+        self._waiting = 0
+        """Records submitted and not yet taken by the sender: it is woken when a batch's worth wait."""
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
         self._batch_size = batch_size
         self._flush_seconds = flush_seconds
+        self._max_backoff = max_backoff_seconds
         self._client = httpx.Client(timeout=timeout_seconds)
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self.sent = 0
         # Ids for requests that brought none: unique per process without a uuid per request.
@@ -64,58 +77,99 @@ class PredictionLog:
     def submit(
         self, model: str, version: str, columns: dict[str, np.ndarray], predictions: np.ndarray, request_id: str | None
     ) -> None:
-        try:
-            self._queue.put_nowait(
-                _Entry(
-                    model,
-                    version,
-                    columns,
-                    predictions,
-                    time.time(),
-                    request_id or f"{self._id_prefix}-{next(self._ids)}",
-                )
+        count = len(predictions)
+        with self._lock:
+            full = self._queued + count > self._max_records
+            if not full:
+                self._queued += count
+                self._waiting += count
+            wake = self._waiting >= self._batch_size
+        if full:
+            self._on_drop(model, count)
+            return
+        self._entries.append(
+            _Entry(
+                model, version, columns, predictions, time.time(), request_id or f"{self._id_prefix}-{next(self._ids)}"
             )
-        except queue.Full:
-            self._on_drop(model, len(predictions))
+        )
+        if wake:
+            self._wake.set()
+
+    @property
+    def queued(self) -> int:
+        return self._queued
 
     def close(self, timeout: float = 5.0) -> None:
-        with contextlib.suppress(queue.Full):
-            self._queue.put(None, timeout=timeout)
+        """Deliver what can be delivered within `timeout`; count the rest as dropped."""
+        self._stopping.set()
+        self._wake.set()
         self._thread.join(timeout)
         self._client.close()
 
     def _run(self) -> None:
-        pending: list[_Entry] = []
-        deadline = time.monotonic() + self._flush_seconds
+        while True:
+            self._wake.wait(self._flush_seconds)
+            self._wake.clear()
+            stopping = self._stopping.is_set()
+            # retry=False once stopping: deliver what the monitor takes now, count the rest as dropped.
+            for batch in self._batches():
+                if not self._deliver(batch, retry=not stopping):
+                    self._drop(batch)
+                    stopping = True  # stopped while the monitor was away: the rest is dropped, counted
+            if stopping:
+                self._drop([*self._entries])
+                return
+
+    def _batches(self) -> list[list[_Entry]]:
+        """What waits, taken from the list, in batches of about batch_size records."""
+        taken: list[list[_Entry]] = [[]]
+        rows = 0
+        while self._entries:
+            entry = self._entries.popleft()
+            if rows >= self._batch_size:
+                taken.append([])
+                rows = 0
+            taken[-1].append(entry)
+            rows += len(entry.predictions)
+            with self._lock:
+                self._waiting -= len(entry.predictions)
+        return [batch for batch in taken if batch]
+
+    def _deliver(self, entries: list[_Entry], *, retry: bool) -> bool:
+        """Post the entries, retrying with backoff until the monitor takes them (or the log stops)."""
+        records = [record for entry in entries for record in _records(entry)]
+        body = orjson.dumps({"records": records})  # several times faster than json: this thread shares the GIL
+        backoff, failures = 0.2, 0
         while True:
             try:
-                entry = self._queue.get(timeout=max(deadline - time.monotonic(), 0.01))
-            except queue.Empty:
-                entry = _Entry("", "", {}, np.empty(0), 0.0, "")  # a tick
-            if entry is None:
-                self._send(pending)
-                return
-            if entry.model:
-                pending.append(entry)
-            rows = sum(len(e.predictions) for e in pending)
-            if rows >= self._batch_size or time.monotonic() >= deadline:
-                self._send(pending)
-                pending = []
-                deadline = time.monotonic() + self._flush_seconds
+                response = self._client.post(self.url, content=body, headers={"content-type": "application/json"})
+                if response.status_code >= 500 or response.status_code == 429:
+                    response.raise_for_status()
+                if response.status_code >= 400:  # the monitor refuses these records: retrying cannot help
+                    log.warning("monitor refused %d prediction records: %s", len(records), response.text[:300])
+                    self._drop(entries)
+                    return True
+                self.sent += len(records)
+                self._settle(entries)
+                if failures:
+                    log.info("monitor at %s reachable again after %d attempts", self.url, failures + 1)
+                return True
+            except httpx.HTTPError as error:
+                failures += 1
+                if failures == 1:
+                    log.warning("monitor at %s: %s; holding %d records and retrying", self.url, error, len(records))
+                if not retry or self._stopping.wait(backoff):
+                    return False
+                backoff = min(backoff * 2, self._max_backoff)
 
-    def _send(self, entries: list[_Entry]) -> None:
-        if not entries:
-            return
-        records = [record for entry in entries for record in _records(entry)]
-        try:
-            body = orjson.dumps({"records": records})  # several times faster than json: this thread shares the GIL
-            response = self._client.post(self.url, content=body, headers={"content-type": "application/json"})
-            response.raise_for_status()
-            self.sent += len(records)
-        except httpx.HTTPError as error:
-            log.warning("dropped %d prediction records: monitor at %s: %s", len(records), self.url, error)
-            for entry in entries:
-                self._on_drop(entry.model, len(entry.predictions))
+    def _settle(self, entries: list[_Entry]) -> None:
+        with self._lock:
+            self._queued -= sum(len(e.predictions) for e in entries)
+
+    def _drop(self, entries: list[_Entry]) -> None:
+        self._settle(entries)
+        for entry in entries:
+            self._on_drop(entry.model, len(entry.predictions))
 
 
 def _records(entry: _Entry) -> list[dict[str, Any]]:

@@ -19,30 +19,41 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from kserve.errors import InvalidInput
-from kserve.protocol.infer_type import InferRequest
+import orjson
+from kserve.errors import InferenceError, InvalidInput
+from kserve.protocol.infer_type import InferInput, InferRequest, RequestedOutput
 
 NUMERIC_V2_TYPES = frozenset(
     {"FP64", "FP32", "FP16", "INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8"}
 )
+V2_TYPES = NUMERIC_V2_TYPES | {"BOOL", "BYTES"}
+"""The Open Inference Protocol's tensor datatypes (BF16 has no numpy form here)."""
 
 
 @dataclass(frozen=True)
 class FeatureSchema:
     names: tuple[str, ...]
     numeric: frozenset[str]
+    optional: frozenset[str] = frozenset()
+    """Numeric features that may be null (the signature marks them not required): a null is a missing value."""
 
     @classmethod
     def from_signature(cls, inputs: Sequence[Mapping[str, Any]]) -> FeatureSchema:
-        """From `signature.inputs.to_dict()`: [{"name", "type"}]; double/float/long/integer are numeric."""
+        """From `signature.inputs.to_dict()`: [{"name", "type", "required"}]; double/float/long/integer are numeric."""
         numeric_types = {"double", "float", "long", "integer"}
         unsupported = [i for i in inputs if i.get("type") not in numeric_types | {"string"}]
         if unsupported or not inputs:
             raise ValueError(f"unsupported model input schema: {unsupported or 'empty'}")
-        return cls(tuple(i["name"] for i in inputs), frozenset(i["name"] for i in inputs if i["type"] in numeric_types))
+        numeric = frozenset(i["name"] for i in inputs if i["type"] in numeric_types)
+        optional = frozenset(i["name"] for i in inputs if i.get("required") is False and i["name"] in numeric)
+        return cls(tuple(i["name"] for i in inputs), numeric, optional)
 
     def describe(self) -> str:
         return ", ".join(f"{n} ({'number' if n in self.numeric else 'string'})" for n in self.names)
+
+    def tensors(self) -> list[dict[str, Any]]:
+        """The Open Inference Protocol's metadata for the inputs: one tensor per feature, any number of rows."""
+        return [{"name": n, "datatype": "FP64" if n in self.numeric else "BYTES", "shape": [-1]} for n in self.names]
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,8 @@ class Columns:
 
 def _check_value(schema: FeatureSchema, name: str, value: Any, where: str) -> Any:
     if value is None:
+        if name in schema.optional:
+            return math.nan  # a missing value, which the model was trained to handle
         raise InvalidInput(f"{where} is null; a value is required")
     if name in schema.numeric:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -62,6 +75,11 @@ def _check_value(schema: FeatureSchema, name: str, value: Any, where: str) -> An
         if not math.isfinite(value):
             raise InvalidInput(f"{where} must be finite, got {value}")
         return float(value)
+    if isinstance(value, bytes):  # a BYTES tensor sent in binary form
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput(f"{where} is not UTF-8 text: {_short(value)}") from None
     if not isinstance(value, str):
         raise InvalidInput(f"{where} must be a string, got {type(value).__name__} {_short(value)}")
     return value
@@ -107,6 +125,78 @@ def parse_v1(payload: Mapping[str, Any], schema: FeatureSchema, max_rows: int) -
                 f"{where} must be an object of features or a list of {len(schema.names)} values, got {type(row).__name__}"
             )
     return _columns(values, schema, len(instances))
+
+
+def decode_v2(body: bytes, json_length: int, model_name: str) -> InferRequest:
+    """A V2 REST request - JSON, or a JSON header of `json_length` bytes followed by binary tensors - its
+    structure checked before KServe's types read it (they index it blindly: a missing key is a 500)."""
+    try:
+        head = orjson.loads(body[:json_length])
+    except orjson.JSONDecodeError as error:
+        raise InvalidInput(f"the request is not valid JSON: {error}") from None
+    if not isinstance(head, dict) or not isinstance(head.get("inputs"), list):
+        raise InvalidInput('the request must be a JSON object with "inputs": a list of tensors')
+    offset, tensors = json_length, []
+    for index, tensor in enumerate(head["inputs"]):
+        where = f"inputs[{index}]"
+        if not isinstance(tensor, dict):
+            raise InvalidInput(f"{where} must be an object with name, shape, datatype and data")
+        name, shape, datatype, parameters = (tensor.get(k) for k in ("name", "shape", "datatype", "parameters"))
+        if not isinstance(name, str) or not name:
+            raise InvalidInput(f"{where}.name must be a non-empty string")
+        where = f"input {name!r}"
+        if not isinstance(shape, list) or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+        ):
+            raise InvalidInput(f"{where}: shape must be a list of non-negative integers, got {_short(shape)}")
+        if datatype not in V2_TYPES:
+            raise InvalidInput(f"{where}: datatype {_short(datatype)} is not one of {sorted(V2_TYPES)}")
+        if parameters is not None and not isinstance(parameters, dict):
+            raise InvalidInput(f"{where}: parameters must be an object")
+        infer_input = InferInput(name, shape, datatype, parameters=parameters)
+        size = (parameters or {}).get("binary_data_size")
+        if "data" in tensor:
+            if datatype == "FP16":
+                raise InvalidInput(f"{where}: FP16 travels only as binary data")
+            infer_input.data = tensor["data"]
+        elif size is not None:
+            if isinstance(size, bool) or not isinstance(size, int) or size < 0 or offset + size > len(body):
+                raise InvalidInput(
+                    f"{where}: binary_data_size {_short(size)} does not fit the body ({len(body) - offset} bytes left)"
+                )
+            infer_input._raw_data = body[offset : offset + size]
+            try:  # the bytes must fill the shape with the datatype (and BYTES values be UTF-8)
+                infer_input.set_data_from_numpy(infer_input.as_numpy(), binary_data=False)
+            except (InferenceError, ValueError, TypeError) as error:
+                raise InvalidInput(
+                    f"{where}: its {size} binary bytes do not hold a {datatype} {shape} tensor: {error}"
+                ) from None
+            offset += size
+        else:
+            raise InvalidInput(f'{where} has neither "data" nor a binary_data_size parameter')
+        tensors.append(infer_input)
+    if offset != len(body):
+        raise InvalidInput(
+            f"{len(body) - offset} bytes follow the last binary tensor; binary_data_size must account for all"
+        )
+    outputs = head.get("outputs")
+    if outputs is not None and (
+        not isinstance(outputs, list)
+        or not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in outputs)
+    ):
+        raise InvalidInput('"outputs" must be a list of objects with a name')
+    request_id, request_parameters = head.get("id"), head.get("parameters")
+    if request_id is not None and not isinstance(request_id, str):
+        raise InvalidInput(f'"id" must be a string, got {_short(request_id)}')
+    if request_parameters is not None and not isinstance(request_parameters, dict):
+        raise InvalidInput('"parameters" must be an object')
+    return InferRequest(
+        model_name,
+        tensors,
+        request_id=request_id,
+        parameters=request_parameters,
+        request_outputs=[RequestedOutput(o["name"], o.get("parameters")) for o in outputs] if outputs else None,
+    )
 
 
 def parse_v2(request: InferRequest, schema: FeatureSchema, max_rows: int) -> Columns:

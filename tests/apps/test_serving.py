@@ -55,8 +55,13 @@ def expected(trained: Trained, payload_rows: list[dict[str, Any]], version: str 
 
 
 @pytest.fixture(scope="module")
-def served(champion: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with predictor(tmp_path_factory.mktemp("predictor"), champion.model_name) as url:
+def served_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("predictor")
+
+
+@pytest.fixture(scope="module")
+def served(champion: Trained, served_logs: Path) -> Iterator[str]:
+    with predictor(served_logs, champion.model_name) as url:
         yield url
 
 
@@ -282,7 +287,7 @@ BAD = [
         400,
         "this model has string features",
     ),
-    ("V2 not an object", "v2", [1, 2], None, 422, ""),
+    ("V2 not an object", "v2", [1, 2], None, 400, 'a JSON object with "inputs"'),
 ]
 
 
@@ -306,6 +311,46 @@ def test_every_bad_payload_gets_a_4xx_that_says_what_is_wrong(
     assert answer.status_code == status, answer.text
     if message:
         assert message in answer.json()["error"]
+
+
+def errors_by_reason(url: str) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+        if line.startswith("mlops_prediction_errors_total{"):
+            reason = line.split('reason="', 1)[1].split('"', 1)[0]
+            found[reason] = found.get(reason, 0.0) + float(line.rsplit(" ", 1)[1])
+    return found
+
+
+def test_an_oversized_upload_gets_its_413_and_counts_as_a_client_error(served: str) -> None:
+    """Read and discarded before the answer, so the client gets it (no reset) - declared or chunked."""
+    before = errors_by_reason(served)
+    headers = {"content-type": "application/json"}
+    declared = httpx.post(f"{served}/v1/models/churn:predict", content=b" " * 10_000_000, headers=headers, timeout=30)
+    assert declared.status_code == 413 and "request body of 10000000 bytes exceeds" in declared.json()["error"]
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(12):
+            yield b" " * 100_000
+
+    chunked = httpx.post(f"{served}/v1/models/churn:predict", content=chunks(), headers=headers, timeout=30)
+    assert chunked.status_code == 413
+    after = errors_by_reason(served)
+    assert after.get("too_large", 0) - before.get("too_large", 0) == 2
+    assert after.get("internal", 0) == before.get("internal", 0), "a client's oversized body is never internal"
+
+
+def test_a_client_error_is_one_log_line_without_a_traceback(served: str, served_logs: Path) -> None:
+    marker = "no-such-feature-marker"
+    answer = v1(served, {"instances": [with_(**{marker: 1})]})
+    assert answer.status_code == 400
+    deadline = time.monotonic() + 5
+    while marker not in (served_logs / "predictor.log").read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = (served_logs / "predictor.log").read_text()
+    lines = [line for line in log.splitlines() if marker in line]
+    assert len(lines) == 1 and "400 POST /v1/models/churn:predict" in lines[0], lines
+    assert "Traceback" not in log
 
 
 def test_the_wrong_method_is_refused(served: str) -> None:
@@ -432,21 +477,32 @@ def subprocess_rollback(model: str) -> Any:
 # --------------------------------------------------------------------------- prediction logging
 
 
-def test_a_monitor_that_is_down_never_fails_a_request(champion: Trained, tmp_path: Path) -> None:
-    closed = free_port()
-    with predictor(tmp_path, champion.model_name, MONITOR_URL=f"http://127.0.0.1:{closed}") as url:
-        answers = [v1(url, {"instances": rows(champion, 2, start=i)}) for i in range(40)]
+def dropped_records(url: str, model: str) -> float:
+    match = re.search(rf'mlops_prediction_log_dropped_total{{model="{model}"}} (\S+)', httpx.get(f"{url}/metrics").text)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_records_wait_for_a_monitor_that_is_away_and_only_an_overflow_is_dropped(
+    champion: Trained, tmp_path: Path
+) -> None:
+    """The monitor is down (restarting): requests all succeed, their records wait - up to the queue's
+    50 - and reach the monitor when it is back; the 30 that did not fit are counted, nothing else."""
+    from tests.apps.sink import Sink
+
+    port = free_port()
+    env = {"MONITOR_URL": f"http://127.0.0.1:{port}", "PREDICTION_LOG_QUEUE": "50"}
+    with predictor(tmp_path, champion.model_name, **env) as url:
+        answers = [
+            v1(url, {"instances": rows(champion, 2, start=i)}, headers={"x-request-id": f"q{i}"}) for i in range(40)
+        ]
         assert {a.status_code for a in answers} == {200}
-        deadline = time.monotonic() + 15
-        dropped = 0.0
-        while time.monotonic() < deadline and dropped < 80:
-            match = re.search(
-                rf'mlops_prediction_log_dropped_total{{model="{champion.model_name}"}} (\S+)',
-                httpx.get(f"{url}/metrics").text,
-            )
-            dropped = float(match.group(1)) if match else 0.0
-            time.sleep(0.5)
-        assert dropped == 80, "every record that could not be delivered is counted"
+        assert dropped_records(url, champion.model_name) == 30
+        time.sleep(1)  # a few failed deliveries
+        with Sink(port) as sink:
+            delivered = sink.wait_for(50, timeout=30)
+        assert len(delivered) == 50
+        assert sorted({r["request_id"].rsplit("-", 1)[0] for r in delivered}) == sorted(f"q{i}" for i in range(25))
+        assert dropped_records(url, champion.model_name) == 30, "the queued records were delivered, not dropped"
 
 
 def test_prediction_logs_reach_the_monitor_in_batches(champion: Trained, tmp_path: Path) -> None:
