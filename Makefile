@@ -75,7 +75,10 @@ test-infra: .venv/.stamp .venv-checkov/.stamp system-deps
 test-apps: .venv-apps/.stamp system-deps
 	$(APPS)/pytest tests/apps
 
-test: lint typecheck test-infra test-apps
+# The two suites share nothing (their own environments, servers on free loopback ports): side by side,
+# each one's output shown whole when it ends.
+test: lint typecheck
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-infra test-apps
 
 # Needs no root and no cloud: MLflow, the predictor, the monitor (and Prometheus, if installed) on loopback.
 demo: .venv-apps/.stamp
