@@ -105,7 +105,7 @@ def write_report(report: DemoReport, settings: DemoSettings) -> Path:
         f"| strongest numeric drift (PSI): peak / last window | {metrics.get('max_drift_score', 0):.2f} / {metrics.get('final_drift_score') or 0:.2f} |",
         f"| v1 ROC AUC (its holdout) | {metrics.get('v1_roc_auc', float('nan')):.3f} |",
         f"| v1 / v2 ROC AUC on the drifted holdout | {metrics.get('v1_roc_auc_on_v2_holdout') or float('nan'):.3f} / {metrics.get('v2_roc_auc') or float('nan'):.3f} |",
-        f"| v1 on clean traffic: ROC AUC estimated (no labels) / realized | {_f(metrics.get('clean_estimated_roc_auc'))} / {_f(metrics.get('clean_realized_roc_auc'))} |",
+        f"| v1 on clean traffic: ROC AUC estimated (no labels) / realized, all {metrics.get('clean_rows_with_labels', 0)} rows / realized, windows' mean | {_f(metrics.get('clean_estimated_roc_auc'))} / {_f(metrics.get('clean_realized_roc_auc_all_rows'))} / {_f(metrics.get('clean_realized_roc_auc'))} |",
         f"| v1 after the shift: ROC AUC estimated / realized | {_f(metrics.get('shifted_estimated_roc_auc'))} / {_f(metrics.get('shifted_realized_roc_auc'))} |",
         f"| v1 accuracy estimated: clean / after the shift | {_f(metrics.get('clean_estimated_accuracy'))} / {_f(metrics.get('shifted_estimated_accuracy'))} |",
         f"| {NULL_COLUMN} null share: clean / after the shift (contract allows 2%) | {_f(metrics.get('clean_null_rate'))} / {_f(metrics.get('shifted_null_rate'))} |",

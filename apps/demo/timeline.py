@@ -81,6 +81,8 @@ class DemoReport:
     events: list[Event] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
     drift: list[DriftSample] = field(default_factory=list)
+    scored: list[tuple[str, str, float, int]] = field(default_factory=list)
+    """Every answered row: (phase, version, probability, its label) - the realized performance over all of it."""
     metrics: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
 

@@ -74,10 +74,11 @@ def test_drift_rises_then_falls_and_retraining_is_triggered_exactly_once(demo: t
 def test_performance_is_estimated_without_labels_and_close_to_the_realized_value(
     demo: tuple[DemoReport, DemoSettings],
 ) -> None:
-    """On clean traffic the CBPE estimate stays within 0.03 ROC AUC of what the labels later show; after the
+    """On clean traffic the CBPE estimate stays within 0.03 ROC AUC of what the labels later show (over all
+    the clean rows: one window's few hundred vary by that much on their own); after the
     shift (v1 still serving) the estimate falls - accuracy clearly - and the realized AUC with it."""
     metrics = demo[0].metrics
-    assert metrics["clean_windows_with_labels"] >= 3
+    assert metrics["clean_windows_with_labels"] >= 3 and metrics["clean_rows_with_labels"] >= 2000
     assert metrics["clean_estimate_error_roc_auc"] is not None and metrics["clean_estimate_error_roc_auc"] < 0.03
     assert metrics["shifted_estimated_accuracy"] < metrics["clean_estimated_accuracy"] - 0.03
     assert metrics["shifted_estimated_roc_auc"] < metrics["clean_estimated_roc_auc"]

@@ -262,6 +262,25 @@ def test_bodies_no_client_should_send_get_a_clear_4xx(
     assert found in answer.text
 
 
+@pytest.mark.parametrize(
+    "headers, body, status, found",
+    [
+        ({"content-type": "application/octet-stream"}, b'{"instances": []}', 415, "send application/json"),
+        ({"content-type": "text/plain"}, b'{"instances": []}', 415, "send application/json"),
+        ({}, b"\x00\x01 not json", 400, "Unrecognized request format"),
+        ({}, b"", 400, ""),
+        ({"content-type": "application/json; charset=utf-8"}, b'{"instances": []}', 400, "is empty"),
+    ],
+    ids=["octet-stream", "text-plain", "not-json-without-type", "empty", "json-with-charset-still-checked"],
+)
+def test_v1_has_no_binary_form_and_says_so(
+    served: str, headers: dict[str, str], body: bytes, status: int, found: str
+) -> None:
+    answer = httpx.post(f"{served}/v1/models/{MODEL}:predict", content=body, headers=headers)
+    assert answer.status_code == status, answer.text
+    assert found in answer.text
+
+
 # --------------------------------------------------------------------------- KServe's client
 
 
