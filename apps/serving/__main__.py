@@ -106,10 +106,6 @@ def quiet_client_errors() -> None:
 
     rest.invalid_input_handler = answer(HTTPStatus.BAD_REQUEST)
     rest.model_not_found_handler = answer(HTTPStatus.NOT_FOUND)
-    # KServe raises InferenceError only (de)serializing tensors: decoding a client's binary tensors (a
-    # BYTES value that is not UTF-8, a datatype its bytes do not fit) - the client's error. Our one output
-    # is FP64 numbers, which always encode.
-    rest.inference_error_handler = answer(HTTPStatus.BAD_REQUEST)
 
 
 def answer(status: HTTPStatus) -> Any:

@@ -25,7 +25,7 @@ import re
 from typing import Any, Protocol
 
 import orjson
-from kserve.errors import InferenceError, InvalidInput
+from kserve.errors import InvalidInput
 
 from apps.common.http import ASGIApp, Receive, Scope, Send, read_body, send_json
 from apps.serving.schema import decode_v2
@@ -128,7 +128,7 @@ class OpenInference:
             request = decode_v2(body, json_length, self.model.name)
             response, response_headers = await self.model(request, headers)
             payload, binary_length = response.to_rest()
-        except (InvalidInput, InferenceError) as error:  # InferenceError: KServe decoding a client's tensor
+        except InvalidInput as error:  # decode_v2 turns KServe's errors decoding a client's tensors into these
             await _client_error(scope, send, 400, str(error))
             return
         except Exception:

@@ -123,7 +123,7 @@ class PredictionLog:
     def _batches(self) -> list[list[_Entry]]:
         """What waits, taken from the list, in batches of about batch_size records."""
         taken: list[list[_Entry]] = [[]]
-        rows = 0
+        rows = total = 0
         while self._entries:
             entry = self._entries.popleft()
             if rows >= self._batch_size:
@@ -131,8 +131,9 @@ class PredictionLog:
                 rows = 0
             taken[-1].append(entry)
             rows += len(entry.predictions)
-            with self._lock:
-                self._waiting -= len(entry.predictions)
+            total += len(entry.predictions)
+        with self._lock:
+            self._waiting -= total
         return [batch for batch in taken if batch]
 
     def _deliver(self, entries: list[_Entry], *, retry: bool) -> bool:

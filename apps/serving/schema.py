@@ -75,11 +75,6 @@ def _check_value(schema: FeatureSchema, name: str, value: Any, where: str) -> An
         if not math.isfinite(value):
             raise InvalidInput(f"{where} must be finite, got {value}")
         return float(value)
-    if isinstance(value, bytes):  # a BYTES tensor sent in binary form
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidInput(f"{where} is not UTF-8 text: {_short(value)}") from None
     if not isinstance(value, str):
         raise InvalidInput(f"{where} must be a string, got {type(value).__name__} {_short(value)}")
     return value
