@@ -25,22 +25,19 @@ $(UV):
 	$(PYTHON) -m venv .cache/uv
 	.cache/uv/bin/pip install --quiet uv==$(UV_VERSION)
 
-# Three environments, each from its lock: the Pulumi program + policy pack + offline plan (.venv),
-# the apps (.venv-apps: kserve needs protobuf 6, pulumi-policy protobuf 5), and checkov (pins packaging<24).
+# Environments, each from its lock: the Pulumi program + policy pack + offline plan (.venv, which also
+# installs this package), and .venv-<name> from requirements/<name>.lock: the apps (kserve needs protobuf
+# 6, pulumi-policy protobuf 5), checkov (pins packaging<24), and the benchmarks' peers, NannyML (bench)
+# and MLServer (mlserver), whose pins clash with the apps'.
 .venv/.stamp: requirements/infra.lock pyproject.toml | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv
 	VIRTUAL_ENV=.venv $(UV) pip sync --quiet requirements/infra.lock
 	VIRTUAL_ENV=.venv $(UV) pip install --quiet --no-deps -e .
 	touch $@
 
-.venv-apps/.stamp: requirements/apps.lock | $(UV)
-	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv-apps
-	VIRTUAL_ENV=.venv-apps $(UV) pip sync --quiet requirements/apps.lock
-	touch $@
-
-.venv-checkov/.stamp: requirements/checkov.lock | $(UV)
-	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv-checkov
-	VIRTUAL_ENV=.venv-checkov $(UV) pip sync --quiet requirements/checkov.lock
+.venv-%/.stamp: requirements/%.lock | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv-$*
+	VIRTUAL_ENV=.venv-$* $(UV) pip sync --quiet requirements/$*.lock
 	touch $@
 
 venv: .venv/.stamp .venv-apps/.stamp .venv-checkov/.stamp
@@ -83,18 +80,6 @@ test: lint typecheck
 # Needs no root and no cloud: MLflow, the predictor, the monitor (and Prometheus, if installed) on loopback.
 demo: .venv-apps/.stamp
 	$(APPS)/python -m apps.demo
-
-# NannyML, the performance estimation peer, in its own environment (its pins clash with the apps').
-.venv-bench/.stamp: requirements/bench.lock | $(UV)
-	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv-bench
-	VIRTUAL_ENV=.venv-bench $(UV) pip sync --quiet requirements/bench.lock
-	touch $@
-
-# MLServer + its MLflow runtime, the serving peer KServe itself would run, in its own environment too.
-.venv-mlserver/.stamp: requirements/mlserver.lock | $(UV)
-	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv-mlserver
-	VIRTUAL_ENV=.venv-mlserver $(UV) pip sync --quiet requirements/mlserver.lock
-	touch $@
 
 # Not part of `make test`: minutes of load on purpose. Each prints a BENCH line and writes build/bench/*.json.
 bench: .venv-apps/.stamp .venv-bench/.stamp .venv-mlserver/.stamp system-deps
