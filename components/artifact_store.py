@@ -12,7 +12,7 @@ import pulumi_aws as aws
 from pydantic import Field, ValidationInfo, field_validator
 
 from ._common import ComponentArgsError, PlatformComponent, child, documented, policy_document, stateful, tagged
-from .irsa import OidcIdentity, workload_role
+from .identity import ClusterIdentity, WorkloadRole
 from .spec import Issue, Spec, environment, fail, settings_arg
 
 
@@ -78,7 +78,7 @@ class ArtifactStore(PlatformComponent):
     on), all four public-access blocks, bucket-owner-enforced ownership (no ACLs), a policy
     that refuses any request not made over TLS, noncurrent versions expired after N days,
     and server access logs to the log bucket (which, as S3 requires, uses SSE-S3).
-    `irsa_role` gives one workload access to its prefixes only.
+    `workload_role` gives one workload access to its prefixes only.
     """
 
     buckets: dict[Bucket, aws.s3.Bucket]
@@ -258,17 +258,17 @@ class ArtifactStore(PlatformComponent):
         )
         return policy_document(statements)
 
-    def irsa_role(
+    def workload_role(
         self,
         name: str,
         *,
-        oidc: OidcIdentity,
+        identity: ClusterIdentity,
         namespace: str,
         service_account: str,
         grants: Sequence[Grant],
         parent: pulumi.Resource,
-    ) -> aws.iam.Role:
-        """An IRSA role for one service account that can reach only `grants`."""
+    ) -> WorkloadRole:
+        """`<name>-identity`: a role for one service account (Pod Identity or IRSA) that can reach only `grants`."""
         problems = [] if grants else ["grants ([]) must give at least one bucket prefix"]
         problems += [
             f"prefix ({grant.prefix!r}) must be a non-empty key prefix without '*' or leading/trailing '/'"
@@ -276,10 +276,10 @@ class ArtifactStore(PlatformComponent):
             if not grant.prefix or grant.prefix.startswith("/") or grant.prefix.endswith("/") or "*" in grant.prefix
         ]
         if problems:
-            raise ComponentArgsError("ArtifactStore.irsa_role", name, problems)
-        return workload_role(
-            name,
-            oidc=oidc,
+            raise ComponentArgsError("ArtifactStore.workload_role", name, problems)
+        return identity.role(
+            f"{name}-identity",
+            renamed_from=f"{name}-irsa",  # its name before Pod Identity
             namespace=namespace,
             service_account=service_account,
             policy=self.access_policy(grants),
@@ -290,15 +290,20 @@ class ArtifactStore(PlatformComponent):
 
 @dataclass(frozen=True)
 class ArtifactAccess:
-    """How a workload reaches the artifact store: the store, and the cluster identity its service
-    account's IRSA role trusts. Each workload asks for the grants it needs (`role`)."""
+    """How a workload reaches the artifact store: the store, and the cluster identity (Pod Identity
+    or IRSA) its service account's role trusts. Each workload asks for the grants it needs (`role`)."""
 
     store: ArtifactStore
-    oidc: OidcIdentity
+    identity: ClusterIdentity
 
     def role(
         self, name: str, *, namespace: str, service_account: str, grants: Sequence[Grant], parent: pulumi.Resource
-    ) -> aws.iam.Role:
-        return self.store.irsa_role(
-            name, oidc=self.oidc, namespace=namespace, service_account=service_account, grants=grants, parent=parent
+    ) -> WorkloadRole:
+        return self.store.workload_role(
+            name,
+            identity=self.identity,
+            namespace=namespace,
+            service_account=service_account,
+            grants=grants,
+            parent=parent,
         )

@@ -1,4 +1,5 @@
-"""ClusterAutoscaler: scales the node groups, GPU pools from and to zero included."""
+"""ClusterAutoscaler: scales the managed node groups - the system nodes, and the GPU pools from and to
+zero when `platform.gpuProvisioner` is clusterAutoscaler."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pulumi
 
 from . import k8s as kube
 from ._common import PlatformComponent, child, documented, policy_document
-from .irsa import ROLE_ARN_ANNOTATION, OidcIdentity, workload_role
-from .versions import CLUSTER_AUTOSCALER_CHART, CLUSTER_AUTOSCALER_IMAGE_TAG
+from .identity import ClusterIdentity
+from .versions import CLUSTER_AUTOSCALER, KUBERNETES_VERSION
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
@@ -23,8 +24,10 @@ class ClusterAutoscalerArgs:
     """EKS cluster whose node groups (auto-discovered by tag) it scales."""
     region: str
     """AWS region."""
-    oidc: OidcIdentity
-    """The cluster's OIDC provider (for its IRSA role)."""
+    identity: ClusterIdentity
+    """How its pod gets its IAM role (EksCluster.identity: Pod Identity or IRSA)."""
+    kubernetes_version: str = KUBERNETES_VERSION
+    """The cluster's Kubernetes minor version: picks the autoscaler release built for it (versions.CLUSTER_AUTOSCALER). Default: the newest supported."""
     scale_down_unneeded_time: str = "10m"
     """How long a node must be unneeded before it is removed (an idle GPU node costs money). Default: 10m."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -32,13 +35,14 @@ class ClusterAutoscalerArgs:
 
 
 class ClusterAutoscaler(PlatformComponent):
-    """The Kubernetes cluster autoscaler (Helm chart, pinned), with an IRSA role that may only
-    resize autoscaling groups owned by this cluster."""
+    """The Kubernetes cluster autoscaler (Helm chart pinned per Kubernetes minor version), with an IAM
+    role that may only resize autoscaling groups owned by this cluster."""
 
     role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:ClusterAutoscaler", name, None, opts)
+        release = CLUSTER_AUTOSCALER[args.kubernetes_version]
         owned_tag = pulumi.Output.concat("aws:ResourceTag/k8s.io/cluster-autoscaler/", args.cluster_name)
         policy = policy_document(
             [
@@ -68,32 +72,32 @@ class ClusterAutoscaler(PlatformComponent):
                 },
             ]
         )
-        role = workload_role(
-            f"{name}-irsa",
-            oidc=args.oidc,
+        bound = args.identity.role(
+            f"{name}-identity",
+            renamed_from=f"{name}-irsa",
             namespace=NAMESPACE,
             service_account=SERVICE_ACCOUNT,
             policy=policy,
             tags=args.tags,
             opts=child(self),
         )
-        self.role_arn = role.arn
+        self.role_arn = bound.role.arn
         kube.helm_release(
             self,
             f"{name}-release",
             "cluster-autoscaler",
-            CLUSTER_AUTOSCALER_CHART,
+            release.chart,
             NAMESPACE,
             {
                 "cloudProvider": "aws",
                 "awsRegion": args.region,
                 "autoDiscovery": {"clusterName": args.cluster_name},
-                "image": {"tag": CLUSTER_AUTOSCALER_IMAGE_TAG},
+                "image": {"tag": release.image_tag},
                 "rbac": {
                     "serviceAccount": {
                         "create": True,
                         "name": SERVICE_ACCOUNT,
-                        "annotations": {ROLE_ARN_ANNOTATION: role.arn},
+                        "annotations": dict(bound.annotations),
                     }
                 },
                 "extraArgs": {

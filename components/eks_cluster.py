@@ -1,4 +1,5 @@
-"""EksCluster: the EKS control plane, its system node group, add-ons, IRSA and a Kubernetes provider.
+"""EksCluster: the EKS control plane, its system node group, add-ons, workload identity (EKS Pod
+Identity or IRSA) and a Kubernetes provider.
 Or an existing cluster adopted from a kubeconfig."""
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ._common import (
     stateful,
     tagged,
 )
-from .irsa import OidcIdentity, workload_role
+from .identity import POD_IDENTITY_AGENT_ADDON, ClusterIdentity, IdentityMode, OidcIdentity
 from .node_group import NodeGroupSpec, managed_node_group
 from .spec import (
     InstanceType,
@@ -170,6 +171,14 @@ class ClusterSettings(Spec):
     """The system node group that runs add-ons and platform services."""
     existing: ExistingCluster | None = None
     """Adopt an existing cluster instead of creating one (requires network.existingVpc). Default: create one."""
+    workload_identity: IdentityMode | None = None
+    """How the platform's pods get their IAM roles: podIdentity (EKS Pod Identity; the platform installs the eks-pod-identity-agent add-on on a cluster it creates) or irsa (the cluster's OIDC provider). Default: podIdentity for a created cluster, irsa for an adopted one (whether it runs the agent is not in the config)."""
+
+    @property
+    def identity_mode(self) -> IdentityMode:
+        if self.workload_identity is not None:
+            return self.workload_identity
+        return IdentityMode.IRSA if self.existing is not None else IdentityMode.POD_IDENTITY
 
     @field_validator("kubernetes_version")
     @classmethod
@@ -255,6 +264,8 @@ class EksCluster(PlatformComponent):
     kubeconfig: pulumi.Output[str]
     """Kubeconfig using `aws eks get-token` (secret)."""
     oidc: OidcIdentity
+    identity: ClusterIdentity
+    """How the platform's pods get IAM roles (Pod Identity or IRSA, per settings.workload_identity)."""
     node_role_arn: pulumi.Output[str]
     """Role for managed node groups (the GPU pools use it too)."""
     node_security_group_id: pulumi.Output[str]
@@ -271,6 +282,11 @@ class EksCluster(PlatformComponent):
                     "EksCluster", name, ["kubeconfig = null: required to adopt an existing cluster (settings.existing)"]
                 )
             self._adopt(name, settings.existing, args.kubeconfig)
+            partition, account = settings.existing.oidc_provider_arn.split(":")[1:5:3]
+            cluster_arn: pulumi.Input[str] = (
+                f"arn:{partition}:eks:{args.region}:{account}:cluster/{settings.existing.name}"
+            )
+            self.identity = ClusterIdentity(settings.identity_mode, self.cluster_name, cluster_arn, self.oidc)
         else:
             self._create(name, args, settings)
         self.register_outputs(
@@ -359,6 +375,7 @@ class EksCluster(PlatformComponent):
             opts=stateful(self, args.protect, depends_on=[attachment, log_group]),
         )
         self.cluster_name = cluster.name
+        mode = settings.identity_mode
         issuer = cluster.identities.apply(_oidc_issuer)
         oidc_provider = aws.iam.OpenIdConnectProvider(
             f"{name}-oidc",
@@ -368,6 +385,7 @@ class EksCluster(PlatformComponent):
             opts=child(self),
         )
         self.oidc = OidcIdentity(oidc_provider.arn, issuer)
+        self.identity = ClusterIdentity(mode, cluster.name, cluster.arn, self.oidc)
         self.node_security_group_id = cluster.vpc_config.apply(lambda c: str(c.cluster_security_group_id))
 
         for index, principal in enumerate(settings.admin_principal_arns):
@@ -402,6 +420,9 @@ class EksCluster(PlatformComponent):
             ),
             self._addon(name, cluster, "kube-proxy", versions, tags),
         ]
+        if mode is IdentityMode.POD_IDENTITY:
+            # A host-network DaemonSet: it must run before aws-node, which gets its role through it.
+            networking.insert(0, self._addon(name, cluster, POD_IDENTITY_AGENT_ADDON, versions, tags))
         system_nodes = managed_node_group(
             f"{name}-system",
             cluster_name=cluster.name,
@@ -458,23 +479,29 @@ class EksCluster(PlatformComponent):
         depends_on: Sequence[pulumi.Resource] = (),
     ) -> aws.eks.Addon:
         role_arn = None
+        associations: list[aws.eks.AddonPodIdentityAssociationArgsDict] | None = None
         if role_for is not None:
             service_account, policy = role_for
-            role_arn = workload_role(
+            bound = self.identity.role(
                 f"{name}-{addon}",
-                oidc=self.oidc,
                 namespace="kube-system",
                 service_account=service_account,
                 managed_policy_arns=[aws_managed_policy(policy)],
+                associate=False,  # the add-on makes its own association
                 tags=tags,
                 opts=child(self),
-            ).arn
+            )
+            if self.identity.mode is IdentityMode.POD_IDENTITY:
+                associations = [{"role_arn": bound.role.arn, "service_account": service_account}]
+            else:
+                role_arn = bound.role.arn
         return aws.eks.Addon(
             f"{name}-{addon}",
             cluster_name=cluster.name,
             addon_name=addon,
             addon_version=versions[addon],
             service_account_role_arn=role_arn,
+            pod_identity_associations=associations,
             configuration_values=configuration,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",

@@ -10,8 +10,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from .gpu import gpu_families, gpu_spec, pool_max_gpus, why_not_gpu
+from .gpu import GPU_RESOURCE, gpu_families, gpu_spec, pool_max_gpus, why_not_gpu
 
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 """All five EKS control-plane log types."""
@@ -33,6 +34,83 @@ class PoolCapacity:
     instance_types: Sequence[str]
     max_size: int
     capacity_type: str
+    """ON_DEMAND, SPOT or SPOT_OR_ON_DEMAND."""
+    gpu_limit: int | None = None
+    """A Karpenter NodePool's `nvidia.com/gpu` limit: the pool's cap, whatever its instance types."""
+
+    @property
+    def max_gpus(self) -> int:
+        if self.gpu_limit is not None:
+            return self.gpu_limit
+        return pool_max_gpus(self.instance_types, self.max_size)
+
+    def describe_reach(self) -> str:
+        if self.gpu_limit is not None:
+            return f"its {GPU_RESOURCE} limit"
+        return f"{self.max_size} x {'/'.join(self.instance_types)}"
+
+
+NODE_GROUP_TYPE = "aws:eks/nodeGroup:NodeGroup"
+NODE_POOL_TYPE = "kubernetes:karpenter.sh/v1:NodePool"
+KARPENTER_CAPACITY = {("on-demand",): "ON_DEMAND", ("spot",): "SPOT", ("on-demand", "spot"): "SPOT_OR_ON_DEMAND"}
+
+
+def node_pool_requirement(requirements: Any, key: str) -> list[str] | None:
+    """The values a NodePool allows for `key` (In only), or None when it does not restrict it."""
+    for item in requirements if isinstance(requirements, list) else []:
+        if isinstance(item, dict) and item.get("key") == key and item.get("operator") == "In":
+            return [str(v) for v in item.get("values") or []]
+    return None
+
+
+def node_pool_gpu_limit(props: Any) -> int | None:
+    """A NodePool's `nvidia.com/gpu` limit (None when it has none or it is not a whole number)."""
+    limit = ((props.get("spec") or {}).get("limits") or {}).get(GPU_RESOURCE)
+    try:
+        value = float(str(limit))
+    except ValueError:
+        return None
+    return int(value) if value.is_integer() and value >= 0 else None
+
+
+def node_pool_may_launch_gpus(props: Any) -> bool:
+    """Whether a NodePool can start GPU instances: unless its instance-type requirement lists only
+    types without GPUs, Karpenter may pick one for a pod that asks for GPUs."""
+    template = (((props.get("spec") or {}).get("template") or {}).get("spec")) or {}
+    types = node_pool_requirement(template.get("requirements"), "node.kubernetes.io/instance-type")
+    return types is None or any(gpu_spec(t) is not None for t in types)
+
+
+def declared_gpu_pool(resource_type: str, name: str, props: Any) -> PoolCapacity | None:
+    """The GPU capacity a resource declares - an EKS managed node group or a Karpenter NodePool - or
+    None when it can start no GPU node. What the plan's GPU table and the policy pack's budget read."""
+    if resource_type == NODE_GROUP_TYPE:
+        types = [str(t) for t in props.get("instanceTypes") or []]
+        if not any(gpu_spec(t) for t in types):
+            return None
+        return PoolCapacity(
+            name=name,
+            instance_types=[t for t in types if gpu_spec(t)],
+            max_size=int((props.get("scalingConfig") or {}).get("maxSize") or 0),
+            capacity_type=str(props.get("capacityType") or "ON_DEMAND"),
+        )
+    if resource_type == NODE_POOL_TYPE and node_pool_may_launch_gpus(props):
+        template = (((props.get("spec") or {}).get("template") or {}).get("spec")) or {}
+        requirements = template.get("requirements")
+        types = node_pool_requirement(requirements, "node.kubernetes.io/instance-type") or []
+        # Karpenter launches on-demand when the NodePool does not name a capacity type.
+        capacity = tuple(
+            sorted(set(node_pool_requirement(requirements, "karpenter.sh/capacity-type") or ["on-demand"]))
+        )
+        limit = node_pool_gpu_limit(props)
+        return PoolCapacity(
+            name=name,
+            instance_types=[t for t in types if gpu_spec(t)],
+            max_size=0,
+            capacity_type=KARPENTER_CAPACITY.get(capacity, "SPOT_OR_ON_DEMAND"),
+            gpu_limit=limit,
+        )
+    return None
 
 
 NOT_GLOBALLY_REACHABLE = tuple(
@@ -125,9 +203,13 @@ def non_gpu_message(bad: Sequence[str]) -> str:
 
 
 def pool_budget_message(pool: PoolCapacity, gpus: int, limit: int) -> str:
+    return f"GPU pool '{pool.name}' can reach {gpus} GPUs ({pool.describe_reach()}); the budget allows {limit} per pool"
+
+
+def unbounded_pool_message(name: str) -> str:
     return (
-        f"GPU pool '{pool.name}' can reach {gpus} GPUs ({pool.max_size} x {'/'.join(pool.instance_types)}); "
-        f"the budget allows {limit} per pool"
+        f"Karpenter NodePool '{name}' can launch GPU instances but has no {GPU_RESOURCE} limit, so nothing caps its "
+        f"GPUs; set spec.limits[{GPU_RESOURCE}] within the budget (or list only non-GPU instance types)"
     )
 
 
@@ -139,16 +221,31 @@ def spot_message(pool_name: str) -> str:
     return f"GPU pool '{pool_name}' uses SPOT capacity, which this environment does not allow; use ON_DEMAND"
 
 
+SPOT_ONLY = "SPOT"
+"""The capacity type with no on-demand fallback (SPOT_OR_ON_DEMAND falls back)."""
+
+
+def spot_only_pools(pools: Sequence[PoolCapacity]) -> list[str]:
+    return [p.name for p in pools if p.capacity_type == SPOT_ONLY]
+
+
+def spot_only_serving_message(endpoint: str, pools: Sequence[str]) -> str:
+    return (
+        f"endpoint '{endpoint}' can be served from spot-only GPU pool(s) {', '.join(pools)}: one spot reclaim can take "
+        "every replica at once, which prod does not allow; serve it from an ON_DEMAND or SPOT_OR_ON_DEMAND pool"
+    )
+
+
 def gpu_budget_violations(pools: Sequence[PoolCapacity], budget: GpuBudget) -> list[tuple[int | None, str]]:
     """Every way `pools` break `budget`, as (pool index or None for the whole stack, message)."""
     found: list[tuple[int | None, str]] = []
     total = 0
     for index, pool in enumerate(pools):
-        gpus = pool_max_gpus(pool.instance_types, pool.max_size)
+        gpus = pool.max_gpus
         total += gpus
         if gpus > budget.max_gpus_per_pool:
             found.append((index, pool_budget_message(pool, gpus, budget.max_gpus_per_pool)))
-        if pool.capacity_type == "SPOT" and not budget.allow_spot:
+        if pool.capacity_type in ("SPOT", "SPOT_OR_ON_DEMAND") and not budget.allow_spot:
             found.append((index, spot_message(pool.name)))
     if total > budget.max_gpus_total:
         found.append((None, total_budget_message(total, budget.max_gpus_total)))

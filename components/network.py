@@ -23,6 +23,7 @@ from ._common import (
     policy_document,
     tagged,
 )
+from .karpenter import DISCOVERY_TAG
 from .spec import RFC1918, Cidr, Issue, RetentionDays, Spec, environment, fail, matching, settings_arg
 
 SubnetId = Annotated[str, matching(r"subnet-[0-9a-f]{8,17}", "a subnet id like subnet-0123456789abcdef0")]
@@ -152,6 +153,8 @@ class NetworkArgs:
     """AWS region (for the S3 gateway endpoint)."""
     settings: NetworkSettings
     """The VPC: created from a CIDR over the listed AZs, or adopted (`existing_vpc`)."""
+    node_discovery: bool = False
+    """Tag the private subnets `karpenter.sh/discovery: <cluster>` so Karpenter launches nodes there (adopted subnets get the tag too). Default: false."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags for every resource. Default: none."""
 
@@ -176,6 +179,14 @@ class Network(PlatformComponent):
             self.vpc_id = pulumi.Output.from_input(existing.vpc_id)
             self.private_subnet_ids = pulumi.Output.from_input(list(existing.private_subnet_ids))
             self.public_subnet_ids = pulumi.Output.from_input(list(existing.public_subnet_ids))
+            for subnet in existing.private_subnet_ids if args.node_discovery else ():
+                aws.ec2.Tag(
+                    f"{name}-{subnet}-discovery",
+                    resource_id=subnet,
+                    key=DISCOVERY_TAG,
+                    value=args.cluster_name,
+                    opts=child(self),
+                )
         else:
             if len(settings.availability_zones) < 2:
                 raise ComponentArgsError(
@@ -195,6 +206,7 @@ class Network(PlatformComponent):
     def _create(self, name: str, args: NetworkArgs, settings: NetworkSettings) -> None:
         tags = args.tags
         cluster_tag = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
+        discovery = {DISCOVERY_TAG: args.cluster_name} if args.node_discovery else {}
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
             cidr_block=str(settings.vpc_cidr),
@@ -255,7 +267,13 @@ class Network(PlatformComponent):
                 vpc_id=vpc.id,
                 cidr_block=private_cidrs[index],
                 availability_zone=zone,
-                tags=tagged(tags, f"{name}-private-{zone}", **cluster_tag, **{"kubernetes.io/role/internal-elb": "1"}),
+                tags=tagged(
+                    tags,
+                    f"{name}-private-{zone}",
+                    **cluster_tag,
+                    **discovery,
+                    **{"kubernetes.io/role/internal-elb": "1"},
+                ),
                 opts=child(self),
             )
             table = aws.ec2.RouteTable(

@@ -18,6 +18,7 @@ from .eks_cluster import EksCluster, EksClusterArgs
 from .feature_store import FeatureStore, FeatureStoreArgs
 from .gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from .gpu_support import GpuSupport, GpuSupportArgs
+from .karpenter import Karpenter, KarpenterArgs
 from .mlflow_tracking import MlflowTracking, MlflowTrackingArgs
 from .model_endpoint import ModelEndpoint, ModelEndpointArgs
 from .model_serving import ModelServing, ModelServingArgs
@@ -65,6 +66,7 @@ class MlPlatform(PlatformComponent):
 
     network: Network
     cluster: EksCluster
+    karpenter: Karpenter | None
     gpu_pools: dict[str, GpuNodePool]
     artifacts: ArtifactStore
     monitoring: Monitoring
@@ -79,7 +81,13 @@ class MlPlatform(PlatformComponent):
         cluster_name = cfg.cluster_name(args.stack)
         self.network = Network(
             f"{name}-network",
-            NetworkArgs(cluster_name=cluster_name, region=args.region, settings=cfg.network, tags=tags),
+            NetworkArgs(
+                cluster_name=cluster_name,
+                region=args.region,
+                settings=cfg.network,
+                node_discovery=cfg.provisioner == "karpenter",
+                tags=tags,
+            ),
             opts=child(self),
         )
         self.cluster = EksCluster(
@@ -97,17 +105,31 @@ class MlPlatform(PlatformComponent):
             ),
             opts=child(self),
         )
+        self.karpenter = None
+        if cfg.provisioner == "karpenter":
+            self.karpenter = Karpenter(
+                f"{name}-karpenter",
+                KarpenterArgs(
+                    cluster_name=self.cluster.cluster_name,
+                    region=args.region,
+                    identity=self.cluster.identity,
+                    security_group_id=self.cluster.node_security_group_id,
+                    tags=tags,
+                ),
+                opts=child(self, provider=self.cluster.provider),
+            )
         self.gpu_pools = {
             pool.name: GpuNodePool(
                 f"{name}-gpu-{pool.name}",
                 GpuNodePoolArgs(
                     pool=pool,
                     cluster_name=self.cluster.cluster_name,
-                    node_role_arn=self.cluster.node_role_arn,
-                    subnet_ids=self.network.private_subnet_ids,
+                    karpenter=self.karpenter,
+                    node_role_arn=None if self.karpenter else self.cluster.node_role_arn,
+                    subnet_ids=None if self.karpenter else self.network.private_subnet_ids,
                     tags=tags,
                 ),
-                opts=child(self),
+                opts=child(self, provider=self.cluster.provider),
             )
             for pool in cfg.gpu_pools
         }
@@ -144,7 +166,11 @@ class MlPlatform(PlatformComponent):
         ClusterAutoscaler(
             f"{name}-autoscaler",
             ClusterAutoscalerArgs(
-                cluster_name=self.cluster.cluster_name, region=region, oidc=self.cluster.oidc, tags=tags
+                cluster_name=self.cluster.cluster_name,
+                region=region,
+                identity=self.cluster.identity,
+                kubernetes_version=cfg.cluster.kubernetes_version,
+                tags=tags,
             ),
             opts=in_cluster,
         )
@@ -156,7 +182,7 @@ class MlPlatform(PlatformComponent):
             )
 
         images = cfg.images
-        access = ArtifactAccess(self.artifacts, self.cluster.oidc)
+        access = ArtifactAccess(self.artifacts, self.cluster.identity)
         placement = PrivatePlacement(
             self.network.vpc_id, self.network.private_subnet_ids, self.cluster.node_security_group_id
         )
@@ -274,7 +300,7 @@ class MlPlatform(PlatformComponent):
             "artifactBucket": self.artifacts.bucket_names[Bucket.ARTIFACTS],
             "dataBucket": self.artifacts.bucket_names[Bucket.DATA],
             "gpuPools": {
-                name: {"nodeGroup": pool.node_group_name, "maxGpus": pool.max_gpus}
+                name: {"nodeGroup": pool.node_group_name, "nodePool": pool.node_pool_name, "maxGpus": pool.max_gpus}
                 for name, pool in self.gpu_pools.items()
             },
             "mlflowUrl": self.mlflow.url,

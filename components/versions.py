@@ -16,6 +16,7 @@ EKS_ADDONS: dict[str, dict[str, str]] = {
         "coredns": "v1.12.1-eksbuild.2",
         "kube-proxy": "v1.33.0-eksbuild.2",
         "aws-ebs-csi-driver": "v1.48.0-eksbuild.1",
+        "eks-pod-identity-agent": "v1.3.8-eksbuild.2",
     },
 }
 """Managed add-on versions per Kubernetes minor version (`aws eks describe-addon-versions`)."""
@@ -30,8 +31,27 @@ class HelmChart:
     repo: str
 
 
-CLUSTER_AUTOSCALER_CHART = HelmChart("cluster-autoscaler", "9.38.0", "https://kubernetes.github.io/autoscaler")
-CLUSTER_AUTOSCALER_IMAGE_TAG = "v1.33.0"  # matches the Kubernetes minor version
+@dataclass(frozen=True)
+class ClusterAutoscalerRelease:
+    chart: HelmChart
+    image_tag: str
+    """The autoscaler's own version: the cluster's Kubernetes minor (it simulates that scheduler)."""
+
+
+CLUSTER_AUTOSCALER: dict[str, ClusterAutoscalerRelease] = {
+    "1.33": ClusterAutoscalerRelease(
+        HelmChart("cluster-autoscaler", "9.47.0", "https://kubernetes.github.io/autoscaler"), "v1.33.0"
+    ),
+}
+"""The cluster-autoscaler release per Kubernetes minor version, from the upstream compatibility table
+(kubernetes/autoscaler cluster-autoscaler/README.md: 1.33.x -> chart 9.47.0+)."""
+
+KARPENTER_CHART = HelmChart("oci://public.ecr.aws/karpenter/karpenter", "1.14.1", "")
+"""Karpenter's controller; its chart installs the NodePool, NodeClaim and EC2NodeClass CRDs."""
+KARPENTER_AMI_ALIAS = "al2023@v20250915"
+"""EKS-optimized AL2023 AMI release for Karpenter nodes, pinned (`@latest` would drift every node on
+each AMI release); Karpenter picks the NVIDIA variant of this release for GPU instance types."""
+KEDA_CHART = HelmChart("keda", "2.20.2", "https://kedacore.github.io/charts")
 
 NVIDIA_DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"
 DCGM_EXPORTER_IMAGE = "nvcr.io/nvidia/k8s/dcgm-exporter:3.3.9-3.6.1-ubuntu22.04"
@@ -53,7 +73,9 @@ KNATIVE_OPERATOR_CHART = HelmChart("knative-operator", "v1.21.1", "https://knati
 KNATIVE_SERVING_VERSION = "1.21.1"
 
 CHARTS = (
-    CLUSTER_AUTOSCALER_CHART,
+    *(release.chart for release in CLUSTER_AUTOSCALER.values()),
+    KARPENTER_CHART,
+    KEDA_CHART,
     KUBE_PROMETHEUS_STACK_CHART,
     PUSHGATEWAY_CHART,
     CERT_MANAGER_CHART,

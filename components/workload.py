@@ -1,6 +1,6 @@
-"""The skeleton every platform service shares, written once: a service account (with an IRSA role
-when it reaches S3), a Deployment, a Service, a NetworkPolicy admitting only its clients, a
-PodDisruptionBudget, and what Prometheus scrapes.
+"""The skeleton every platform service shares, written once: a service account (with an IAM role,
+Pod Identity or IRSA, when it reaches S3), a Deployment, a Service, a NetworkPolicy admitting only
+its clients, a PodDisruptionBudget, and what Prometheus scrapes.
 
     server = Workload(self, name, "mlflow", namespace, "tracking-server")
     server.identity(access, grants)
@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from . import k8s as kube
 from ._common import child
 from .artifact_store import ArtifactAccess, Grant
-from .irsa import ROLE_ARN_ANNOTATION
 from .spec import check_names
 
 
@@ -67,18 +65,13 @@ class Workload:
         account: str | None = None,
         automount: bool | None = False,
     ) -> k8s.core.v1.ServiceAccount:
-        """The service account, with an IRSA role reaching exactly `grants` when there are any."""
+        """The service account, with a role (Pod Identity or IRSA) reaching exactly `grants` when there are any."""
         account = account or self.name
-        annotations: dict[str, pulumi.Input[str]] = {}
+        annotations: Mapping[str, pulumi.Input[str]] = {}
         if access is not None and grants:
-            role: aws.iam.Role = access.role(
-                f"{self.resource_name}-irsa",
-                namespace=self.namespace,
-                service_account=account,
-                grants=grants,
-                parent=self.parent,
-            )
-            annotations[ROLE_ARN_ANNOTATION] = role.arn
+            annotations = access.role(
+                self.resource_name, namespace=self.namespace, service_account=account, grants=grants, parent=self.parent
+            ).annotations
         return k8s.core.v1.ServiceAccount(
             f"{self.resource_name}-sa",
             metadata=kube.metadata(account, self.namespace, self.labels, annotations),

@@ -34,9 +34,10 @@ from typing import Any
 
 import yaml
 
+from components import guardrails
 from components.config import ConfigError
 from components.config.loader import check_stack
-from components.gpu import gpu_spec, gpus_per_node
+from components.gpu import gpu_spec
 from components.testing import Graph, ProgramFailed, Resource, Secret, StackFile, redact, run_program, unwrap
 from components.versions import KUBERNETES_VERSION
 from offline import custom_resources, diff, manifests
@@ -292,25 +293,24 @@ def secret_digests(value: Any, path: str = "") -> dict[str, str]:
 
 
 def gpu_pools(graph: Graph) -> list[dict[str, Any]]:
-    """Each GPU node group, its GPUs from AWS's instance type data."""
+    """Each GPU pool the plan declares - managed node groups and Karpenter NodePools, read the way the
+    policy pack reads them (guardrails.declared_gpu_pool) - its GPUs from AWS's instance type data."""
     pools = []
-    for group in graph.of_type("aws:eks/nodeGroup:NodeGroup"):
-        types = [str(t) for t in group.get("instanceTypes", [])]
-        per_node = gpus_per_node(types)
-        if per_node == 0:
+    for resource in graph.resources:
+        pool = guardrails.declared_gpu_pool(resource.type, resource.name, resource.inputs)
+        if pool is None:
             continue
-        specs = sorted({spec.describe() for t in types if (spec := gpu_spec(t))})
-        max_size = int(group.get("scalingConfig.maxSize", 0))
+        specs = sorted({spec.describe() for t in pool.instance_types if (spec := gpu_spec(t))})
+        karpenter = pool.gpu_limit is not None or resource.type == guardrails.NODE_POOL_TYPE
         pools.append(
             {
-                "name": group.name,
-                "instance_types": types,
-                "capacity": group.get("capacityType", "ON_DEMAND"),
-                "min": int(group.get("scalingConfig.minSize", 0)),
-                "max": max_size,
-                "gpus_per_node": per_node,
-                "gpus": ", ".join(specs),
-                "max_gpus": per_node * max_size,
+                "name": pool.name,
+                "provisioner": "Karpenter NodePool" if karpenter else "managed node group",
+                "instance_types": list(pool.instance_types),
+                "capacity": pool.capacity_type,
+                "nodes": "on demand" if karpenter else f"{resource.get('scalingConfig.minSize', 0)}-{pool.max_size}",
+                "gpus": ", ".join(specs) or "any GPU type",
+                "max_gpus": pool.max_gpus if not karpenter or pool.gpu_limit is not None else "unbounded",
             }
         )
     return pools
@@ -399,7 +399,7 @@ def render_report(stack: str, result: PlanResult, pack_source: str, *, notice: s
         f"| checkov (kubernetes) | {len(failed_checkov)} failed, {len(skipped)} skipped with a reason |",
         f"| policy violations | {len(result.policies.mandatory())} mandatory, "
         f"{len(result.policies.violations) - len(result.policies.mandatory())} advisory |",
-        f"| GPU pools | {len(pools)}, up to {sum(p['max_gpus'] for p in pools)} GPUs |",
+        f"| GPU pools | {len(pools)}, up to {sum(p['max_gpus'] for p in pools if isinstance(p['max_gpus'], int))} GPUs |",
         f"| stack config checked (YAML 1.2, model, AWS data) | in {result.config_seconds:.2f} s; "
         f"{len(result.unchecked)} check(s) not made |",
         f"| plan took | {result.seconds:.1f} s |",
@@ -410,14 +410,15 @@ def render_report(stack: str, result: PlanResult, pack_source: str, *, notice: s
         "GPU counts, models and memory from AWS's instance type data.",
         "",
         *_table(
-            ("pool", "instance types", "GPUs per node (model, memory)", "capacity", "nodes (min-max)", "max GPUs"),
+            ("pool", "provisioner", "instance types", "GPUs per node (model, memory)", "capacity", "nodes", "max GPUs"),
             (
                 (
                     p["name"],
+                    p["provisioner"],
                     ", ".join(map(str, p["instance_types"])),
                     p["gpus"],
                     p["capacity"],
-                    f"{p['min']}-{p['max']}",
+                    p["nodes"],
                     p["max_gpus"],
                 )
                 for p in pools

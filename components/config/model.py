@@ -18,7 +18,7 @@ from ..drift_monitor import DriftMonitorSettings
 from ..eks_cluster import ClusterSettings
 from ..feature_store import FeatureStoreSettings
 from ..gpu import fewest_gpus_per_node
-from ..gpu_node_pool import GpuPoolSettings
+from ..gpu_node_pool import GpuPoolSettings, provisioner_issues
 from ..mlflow_tracking import MlflowSettings
 from ..model_endpoint import EndpointSettings, ServingSettings
 from ..monitoring import MonitoringSettings
@@ -167,6 +167,14 @@ def gpu_placement(path: tuple[PathPart, ...], gpus: int, pool: str | None, pools
     return []
 
 
+def _provisioner_of(
+    value: Literal["karpenter", "clusterAutoscaler"] | None, cluster: ClusterSettings | None
+) -> Literal["karpenter", "clusterAutoscaler"]:
+    if value is not None:
+        return value
+    return "clusterAutoscaler" if cluster is not None and cluster.existing is not None else "karpenter"
+
+
 class PlatformConfig(Spec):
     """`mlops-platform:platform` - everything that differs between environments."""
 
@@ -178,6 +186,8 @@ class PlatformConfig(Spec):
     """The VPC."""
     cluster: ClusterSettings
     """The EKS control plane and system nodes."""
+    gpu_provisioner: Literal["karpenter", "clusterAutoscaler"] | None = None
+    """What starts and stops GPU nodes: karpenter (a NodePool + EC2NodeClass per pool, spot interruption handling, consolidation) or clusterAutoscaler (a managed node group per pool). Default: karpenter for a created cluster, clusterAutoscaler for an adopted one."""
     gpu_pools: list[GpuPoolSettings] = Field(default_factory=list)
     """GPU node pools (each can scale to zero). Default: none."""
     guardrails: Guardrails = section()
@@ -225,6 +235,23 @@ class PlatformConfig(Spec):
             fail(offering_issues(("cluster", "system_nodes", "instance_types"), types, network, info, at_least=2))
         return value
 
+    @field_validator("gpu_provisioner")
+    @classmethod
+    def _provisioner(cls, value: str | None, info: ValidationInfo) -> str | None:
+        cluster: ClusterSettings | None = info.data.get("cluster")
+        if value == "karpenter" and cluster is not None and cluster.existing is not None:
+            fail(
+                [
+                    Issue(
+                        (),
+                        value,
+                        "Karpenter needs a cluster the platform creates (it declares the nodes' access entry and "
+                        "discovery tags); an adopted cluster uses clusterAutoscaler",
+                    )
+                ]
+            )
+        return value
+
     @field_validator("gpu_pools")
     @classmethod
     def _pools(cls, value: list[GpuPoolSettings], info: ValidationInfo) -> list[GpuPoolSettings]:
@@ -234,6 +261,12 @@ class PlatformConfig(Spec):
             for i, n in enumerate(names)
             if n in names[:i]
         ]
+        if "gpu_provisioner" in info.data:
+            karpenter = _provisioner_of(info.data.get("gpu_provisioner"), info.data.get("cluster")) == "karpenter"
+            for index, pool in enumerate(value):
+                issues += [
+                    Issue((index, *i.path), i.value, i.message) for i in provisioner_issues(pool, karpenter=karpenter)
+                ]
         network: NetworkSettings | None = info.data.get("network")
         if network is not None:
             for index, pool in enumerate(value):
@@ -282,6 +315,13 @@ class PlatformConfig(Spec):
                 issues.append(Issue((*where, "min_replicas"), endpoint.min_replicas, "must be >= 1 in prod", True))
             if checked:
                 issues += gpu_placement(where, endpoint.gpus, endpoint.gpu_pool, pools)
+            if endpoint.gpus and info.data.get("environment") == "prod":
+                spot_only = guardrails.spot_only_pools(
+                    [p.capacity() for p in pools if endpoint.gpu_pool in (None, p.name)]
+                )
+                if spot_only:
+                    message = guardrails.spot_only_serving_message(endpoint.name, spot_only)
+                    issues.append(Issue((*where, "gpu_pool"), endpoint.gpu_pool, message, True))
         fail(issues)
         return value
 
@@ -303,6 +343,10 @@ class PlatformConfig(Spec):
         return value
 
     # ----------------------------------------------------------- derived settings
+
+    @property
+    def provisioner(self) -> Literal["karpenter", "clusterAutoscaler"]:
+        return _provisioner_of(self.gpu_provisioner, self.cluster)
 
     @property
     def is_prod(self) -> bool:

@@ -1,6 +1,8 @@
 """EKS: encrypted secrets, full control-plane logs, a restricted endpoint, cluster admin only for the
 principals the config names (access entries, access policies, the aws-auth ConfigMap); nodes with
-IMDSv2 whatever launches them, GPU pools of GPU types only, tainted, and within budget."""
+IMDSv2 whatever launches them (launch templates, instances, Karpenter EC2NodeClasses), GPU pools -
+managed node groups or Karpenter NodePools - of GPU types only, tainted, within budget, and never
+spot-only under a GPU InferenceService where the environment forbids it."""
 
 from __future__ import annotations
 
@@ -11,11 +13,14 @@ import yaml
 from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
 
 from components import guardrails
-from components.gpu import GPU_RESOURCE, gpu_spec
+from components.gpu import GPU_POOL_LABEL, GPU_RESOURCE, gpu_spec
 from policies.rules.common import as_list, dig, resource_rule, setting, stack_rule
 
 CLUSTER = {"aws:eks/cluster:Cluster"}
-NODE_GROUP = {"aws:eks/nodeGroup:NodeGroup"}
+NODE_GROUP = {guardrails.NODE_GROUP_TYPE}
+NODE_POOL = {guardrails.NODE_POOL_TYPE}
+EC2_NODE_CLASS = {"kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"}
+INFERENCE_SERVICE = {"kubernetes:serving.kserve.io/v1beta1:InferenceService"}
 LAUNCH_TEMPLATE = {"aws:ec2/launchTemplate:LaunchTemplate"}
 INSTANCE = {"aws:ec2/instance:Instance"}
 ACCESS_ENTRY = {"aws:eks/accessEntry:AccessEntry"}
@@ -85,6 +90,14 @@ def eks_public_endpoint(args: ResourceValidationArgs, report: ReportViolation) -
 
 
 def imdsv2_required(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type in EC2_NODE_CLASS:
+        # Karpenter's default (metadataOptions omitted or httpTokens unset) is required.
+        tokens = dig(args.props, "spec", "metadataOptions", "httpTokens") or "required"
+        if tokens != "required":
+            report(
+                f"EC2NodeClass '{args.name}' allows IMDSv1 (httpTokens {tokens}); set spec.metadataOptions.httpTokens to required"
+            )
+        return
     tokens = dig(args.props, "metadataOptions", "httpTokens")
     if tokens != "required":
         kind = "Launch template" if args.resource_type in LAUNCH_TEMPLATE else "EC2 instance"
@@ -124,10 +137,30 @@ def node_groups_imdsv2(args: StackValidationArgs, report: ReportViolation) -> No
 
 
 def gpu_pool_gpu_types(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if not _is_gpu_group(args.props):
-        return
-    if bad := guardrails.non_gpu_instance_types([str(t) for t in as_list(args.props.get("instanceTypes"))]):
-        report(f"GPU node group '{args.name}': {guardrails.non_gpu_message(bad)}")
+    if args.resource_type in NODE_POOL:
+        if not _is_gpu_node_pool(args.props):
+            return
+        types = [
+            str(t)
+            for t in guardrails.node_pool_requirement(_template(args.props).get("requirements"), INSTANCE_TYPE) or []
+        ]
+    else:
+        if not _is_gpu_group(args.props):
+            return
+        types = [str(t) for t in as_list(args.props.get("instanceTypes"))]
+    if bad := guardrails.non_gpu_instance_types(types):
+        report(f"{_kind(args)} '{args.name}': {guardrails.non_gpu_message(bad)}")
+
+
+INSTANCE_TYPE = "node.kubernetes.io/instance-type"
+
+
+def _kind(args: ResourceValidationArgs) -> str:
+    return "GPU NodePool" if args.resource_type in NODE_POOL else "GPU node group"
+
+
+def _template(props: Any) -> Any:
+    return dig(props, "spec", "template", "spec") or {}
 
 
 def _gpu_instance_types(props: Any) -> list[str]:
@@ -135,7 +168,7 @@ def _gpu_instance_types(props: Any) -> list[str]:
 
 
 def _is_gpu_group(props: Any) -> bool:
-    """A GPU pool by any sign: a GPU type, a GPU AMI, the GPU taint or the GPU pool label."""
+    """A GPU node group by any sign: a GPU type, a GPU AMI, the GPU taint or the GPU pool label."""
     return (
         bool(_gpu_instance_types(props))
         or "NVIDIA" in str(props.get("amiType") or "")
@@ -145,33 +178,48 @@ def _is_gpu_group(props: Any) -> bool:
     )
 
 
-def gpu_pool_tainted(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if not _is_gpu_group(args.props):
-        return
-    taints = as_list(args.props.get("taints"))
-    if not any(t.get("key") == GPU_RESOURCE and t.get("effect") == "NO_SCHEDULE" for t in taints):
-        report(
-            f"GPU node group '{args.name}' has no {GPU_RESOURCE} NO_SCHEDULE taint; add it so only GPU pods land (and pay) there"
-        )
-
-
-def _capacity(name: str, props: Any) -> guardrails.PoolCapacity:
-    return guardrails.PoolCapacity(
-        name=name,
-        instance_types=_gpu_instance_types(props),
-        max_size=int(dig(props, "scalingConfig", "maxSize") or 0),
-        capacity_type=str(props.get("capacityType") or "ON_DEMAND"),
+def _is_gpu_node_pool(props: Any) -> bool:
+    """A NodePool meant for GPUs by any sign: a GPU limit, the GPU taint, the GPU pool label, a GPU type."""
+    labels = dig(props, "spec", "template", "metadata", "labels") or {}
+    types = guardrails.node_pool_requirement(_template(props).get("requirements"), INSTANCE_TYPE) or []
+    return (
+        GPU_RESOURCE in (dig(props, "spec", "limits") or {})
+        or any(t.get("key") == GPU_RESOURCE for t in as_list(_template(props).get("taints")))
+        or any(str(key).endswith("gpu-pool") for key in labels)
+        or any(gpu_spec(str(t)) for t in types)
     )
 
 
+def gpu_pool_tainted(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type in NODE_POOL:
+        if not _is_gpu_node_pool(args.props):
+            return
+        taints, effect = as_list(_template(args.props).get("taints")), "NoSchedule"
+    else:
+        if not _is_gpu_group(args.props):
+            return
+        taints, effect = as_list(args.props.get("taints")), "NO_SCHEDULE"
+    if not any(t.get("key") == GPU_RESOURCE and t.get("effect") == effect for t in taints):
+        report(
+            f"{_kind(args)} '{args.name}' has no {GPU_RESOURCE} {effect} taint; add it so only GPU pods land (and pay) there"
+        )
+
+
+def _pool(args: ResourceValidationArgs) -> guardrails.PoolCapacity | None:
+    return guardrails.declared_gpu_pool(args.resource_type, args.name, args.props)
+
+
 def gpu_pool_budget(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if not _gpu_instance_types(args.props):
+    pool = _pool(args)
+    if pool is None:
         return
-    if dig(args.props, "scalingConfig", "maxSize") is None:
+    if args.resource_type in NODE_POOL and pool.gpu_limit is None:
+        report(guardrails.unbounded_pool_message(args.name))
+        return
+    if args.resource_type in NODE_GROUP and dig(args.props, "scalingConfig", "maxSize") is None:
         report(f"GPU node group '{args.name}' has no scalingConfig.maxSize; set one within the GPU budget")
         return
     budget = _budget(args)
-    pool = _capacity(args.name, args.props)
     for _, message in guardrails.gpu_budget_violations(
         [pool], guardrails.GpuBudget(budget.max_gpus_per_pool, 10**9, True)
     ):
@@ -179,22 +227,68 @@ def gpu_pool_budget(args: ResourceValidationArgs, report: ReportViolation) -> No
 
 
 def spot_where_allowed(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if _is_gpu_group(args.props) and args.props.get("capacityType") == "SPOT" and not _budget(args).allow_spot:
+    if args.resource_type in NODE_POOL:
+        pool = _pool(args)
+        spot = pool is not None and pool.capacity_type != "ON_DEMAND"
+    else:
+        spot = _is_gpu_group(args.props) and args.props.get("capacityType") == "SPOT"
+    if spot and not _budget(args).allow_spot:
         report(guardrails.spot_message(args.name))
 
 
-def gpu_stack_budget(args: StackValidationArgs, report: ReportViolation) -> None:
-    pools = [
-        _capacity(r.name, r.props)
+def _declared_pools(args: StackValidationArgs) -> list[tuple[Any, guardrails.PoolCapacity]]:
+    return [
+        (r, pool)
         for r in args.resources
-        if r.resource_type in NODE_GROUP and _gpu_instance_types(r.props)
+        if (pool := guardrails.declared_gpu_pool(r.resource_type, r.name, r.props)) is not None
     ]
+
+
+def gpu_stack_budget(args: StackValidationArgs, report: ReportViolation) -> None:
+    # An unbounded NodePool is refused by gpu-pool-budget; the total counts what has a bound.
+    pools = [pool for _, pool in _declared_pools(args) if pool.max_gpus or pool.gpu_limit is not None]
     budget = _budget(args)
     for index, message in guardrails.gpu_budget_violations(
         pools, guardrails.GpuBudget(10**9, budget.max_gpus_total, True)
     ):
         if index is None:
             report(message, None)
+
+
+def _pool_label(resource: Any) -> str | None:
+    labels = (
+        dig(resource.props, "spec", "template", "metadata", "labels")
+        if resource.resource_type in NODE_POOL
+        else resource.props.get("labels")
+    ) or {}
+    return labels.get(GPU_POOL_LABEL)
+
+
+def _asks_for_gpus(node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(
+            (key == GPU_RESOURCE and str(value) not in ("0", "")) or _asks_for_gpus(value)
+            for key, value in node.items()
+        )
+    return isinstance(node, list) and any(_asks_for_gpus(item) for item in node)
+
+
+def serving_not_spot_only(args: StackValidationArgs, report: ReportViolation) -> None:
+    """An InferenceService asking for GPUs may land on any GPU pool its node selector does not rule
+    out; if one of those is spot-only, one reclaim can take every replica at once."""
+    spot_only = {
+        _pool_label(resource) or pool.name: pool.name
+        for resource, pool in _declared_pools(args)
+        if pool.capacity_type == guardrails.SPOT_ONLY
+    }
+    for isvc in (r for r in args.resources if r.resource_type in INFERENCE_SERVICE):
+        predictor = dig(isvc.props, "spec", "predictor") or {}
+        if not _asks_for_gpus(predictor):
+            continue
+        pinned = (predictor.get("nodeSelector") or {}).get(GPU_POOL_LABEL)
+        reachable = [name for label, name in spot_only.items() if pinned is None or label == pinned]
+        if reachable:
+            report(guardrails.spot_only_serving_message(isvc.name, reachable), isvc.urn)
 
 
 def _admins(args: ResourceValidationArgs) -> list[str]:
@@ -256,8 +350,8 @@ POLICIES = [
     ),
     resource_rule(
         "nodes-imdsv2-required",
-        "Launch templates and instances require IMDSv2.",
-        LAUNCH_TEMPLATE | INSTANCE,
+        "Launch templates, instances and Karpenter EC2NodeClasses require IMDSv2.",
+        LAUNCH_TEMPLATE | INSTANCE | EC2_NODE_CLASS,
         imdsv2_required,
     ),
     stack_rule(
@@ -267,8 +361,8 @@ POLICIES = [
     ),
     resource_rule(
         "gpu-pool-gpu-types-only",
-        "A GPU node group holds NVIDIA GPU instance types only (AWS's instance data).",
-        NODE_GROUP,
+        "A GPU node group or NodePool holds NVIDIA GPU instance types only (AWS's instance data).",
+        NODE_GROUP | NODE_POOL,
         gpu_pool_gpu_types,
     ),
     resource_rule(
@@ -279,26 +373,34 @@ POLICIES = [
         config=ADMINS_CONFIG,
     ),
     resource_rule(
-        "gpu-pool-tainted", "GPU node groups carry the nvidia.com/gpu NoSchedule taint.", NODE_GROUP, gpu_pool_tainted
+        "gpu-pool-tainted",
+        "GPU node groups and NodePools carry the nvidia.com/gpu NoSchedule taint.",
+        NODE_GROUP | NODE_POOL,
+        gpu_pool_tainted,
     ),
     resource_rule(
         "gpu-pool-budget",
-        "A GPU node group stays within the per-pool GPU budget.",
-        NODE_GROUP,
+        "A GPU node group (maxSize) or Karpenter NodePool (its nvidia.com/gpu limit, required when it can launch GPUs) stays within the per-pool GPU budget.",
+        NODE_GROUP | NODE_POOL,
         gpu_pool_budget,
         config=BUDGET_CONFIG,
     ),
     resource_rule(
         "gpu-spot-allowed",
-        "GPU node groups use SPOT only where the stack allows it.",
-        NODE_GROUP,
+        "GPU node groups and NodePools use spot capacity only where the stack allows it.",
+        NODE_GROUP | NODE_POOL,
         spot_where_allowed,
         config=BUDGET_CONFIG,
     ),
     stack_rule(
         "gpu-stack-budget",
-        "All GPU node groups together stay within the stack's GPU budget.",
+        "All GPU node groups and NodePools together stay within the stack's GPU budget.",
         gpu_stack_budget,
         config=BUDGET_CONFIG,
+    ),
+    stack_rule(
+        "gpu-serving-not-spot-only",
+        "GPU InferenceServices cannot land on a spot-only GPU pool (disabled in dev).",
+        serving_not_spot_only,
     ),
 ]

@@ -22,11 +22,15 @@ def stack_config(stack: str) -> dict[str, Any]:
 
 
 def run_platform(
-    platform: dict[str, Any], *, extra: dict[str, Any] | None = None, secret_keys: tuple[str, ...] = ()
+    platform: dict[str, Any],
+    *,
+    extra: dict[str, Any] | None = None,
+    secret_keys: tuple[str, ...] = (),
+    stack: str = "test",
 ) -> Graph:
     """Run __main__.py with this `platform` object (and extra config keys)."""
     config = {"aws:region": "us-east-1", "mlops-platform:platform": platform, **(extra or {})}
-    return run_program(ROOT / "__main__.py", config=config, secret_keys=list(secret_keys), stack="test")
+    return run_program(ROOT / "__main__.py", config=config, secret_keys=list(secret_keys), stack=stack)
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +46,22 @@ def stack(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def graph(graphs: dict[str, Graph], stack: str) -> Graph:
     return graphs[stack]
+
+
+def as_before_karpenter(platform: dict[str, Any]) -> dict[str, Any]:
+    """A stack's platform object with the GPU provisioner and workload identity it had before Karpenter
+    and Pod Identity: managed node groups scaled by the cluster autoscaler, IRSA roles."""
+    platform["gpuProvisioner"] = "clusterAutoscaler"
+    platform["cluster"]["workloadIdentity"] = "irsa"
+    return platform
+
+
+@pytest.fixture(scope="session")
+def legacy_graphs() -> dict[str, Graph]:
+    """Each shipped stack on the still-supported path: clusterAutoscaler + IRSA."""
+    return {stack: run_platform(as_before_karpenter(stack_config(stack)), stack=stack) for stack in STACKS}
+
+
+@pytest.fixture(scope="session")
+def legacy_graph(legacy_graphs: dict[str, Graph], stack: str) -> Graph:
+    return legacy_graphs[stack]

@@ -300,8 +300,12 @@ def test_every_custom_resource_the_platform_declares_is_validated_by_a_pinned_sc
         "ServiceMonitor",
         "PodMonitor",
         "PrometheusRule",
+        "NodePool",
+        "EC2NodeClass",
     }
     assert "(KServe v0.20.0)" in next(r.detail for r in custom if r.object_id.startswith("InferenceService/"))
+    for kind in ("NodePool", "EC2NodeClass"):
+        assert "(Karpenter (AWS provider) v1.14.1)" in next(r.detail for r in custom if r.object_id.startswith(kind))
 
 
 def test_make_plan_with_require_charts_fails_on_an_empty_cache(

@@ -16,7 +16,7 @@ from components.artifact_store import ArtifactAccess, ArtifactStore, ArtifactSto
 from components.database import Database, DatabaseArgs
 from components.drift_monitor import DriftMonitor, DriftMonitorArgs
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, GpuPoolSettings
-from components.irsa import OidcIdentity
+from components.identity import OidcIdentity
 from components.mlflow_tracking import MlflowClient
 from components.model_endpoint import ModelEndpoint, ModelEndpointArgs
 from components.model_serving import ModelServing, ModelServingArgs, ServingMode

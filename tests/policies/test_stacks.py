@@ -44,8 +44,8 @@ def test_the_bad_stack_breaks_exactly_the_expected_policies(tmp_path: Path) -> N
         ),
         (
             "gpu-pool-budget",
-            "mlops-gpu-a100",
-            "GPU pool 'mlops-gpu-a100' can reach 16 GPUs (2 x p4d.24xlarge); the budget allows 8 per pool",
+            "mlops-gpu-a100-nodepool",
+            "GPU pool 'mlops-gpu-a100-nodepool' can reach 16 GPUs (its nvidia.com/gpu limit); the budget allows 8 per pool",
         ),
         ("gpu-stack-budget", "(stack)", "GPU pools can reach 20 GPUs in total; the budget allows 16"),
         (
@@ -86,7 +86,7 @@ def test_make_plan_fails_on_the_bad_stack(tmp_path: Path, capsys: pytest.Capture
         ]
     )
     assert code == 1
-    assert "FAIL policy gpu-pool-budget (mlops-gpu-a100)" in capsys.readouterr().err
+    assert "FAIL policy gpu-pool-budget (mlops-gpu-a100-nodepool)" in capsys.readouterr().err
 
 
 def test_dev_levels_make_the_open_endpoint_advisory(tmp_path: Path) -> None:

@@ -1,0 +1,176 @@
+"""How pods get AWS credentials: an IAM role per Kubernetes service account, bound to exactly that one.
+
+Two mechanisms, one interface (`ClusterIdentity.role`):
+
+- EKS Pod Identity (the default for clusters the platform creates): the role trusts
+  `pods.eks.amazonaws.com`, only on behalf of this account and this cluster (`aws:SourceAccount`,
+  `aws:SourceArn`), and a PodIdentityAssociation binds it to one namespace/service account. The
+  `eks-pod-identity-agent` add-on hands pods their credentials; no OIDC provider is involved.
+- IRSA (for adopted clusters without the agent): the role trusts the cluster's OIDC provider for
+  `system:serviceaccount:<namespace>:<name>` only, and the service account carries the role's ARN.
+
+Either way the role's permissions are the same; only trust and binding differ.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from ._common import tagged
+
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+"""Service-account annotation through which a pod assumes its IAM role (IRSA)."""
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+POD_IDENTITY_AGENT_ADDON = "eks-pod-identity-agent"
+
+
+class IdentityMode(enum.Enum):
+    """How the platform's pods get their AWS credentials."""
+
+    POD_IDENTITY = "podIdentity"
+    IRSA = "irsa"
+
+
+@dataclass(frozen=True)
+class OidcIdentity:
+    """The cluster's IAM OIDC provider, which IRSA trust policies name."""
+
+    provider_arn: pulumi.Input[str]
+    issuer_url: pulumi.Input[str]
+    """`https://oidc.eks.<region>.amazonaws.com/id/<id>`."""
+
+
+def irsa_trust_policy(oidc: OidcIdentity, namespace: str, service_account: str) -> pulumi.Output[str]:
+    """A trust policy only `system:serviceaccount:<namespace>:<service_account>` can use (and only for STS)."""
+
+    def document(provider_arn: str, issuer_url: str) -> str:
+        issuer = issuer_url.removeprefix("https://")
+        return json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Federated": provider_arn},
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Condition": {
+                            "StringEquals": {
+                                f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                                f"{issuer}:aud": "sts.amazonaws.com",
+                            }
+                        },
+                    }
+                ],
+            }
+        )
+
+    return pulumi.Output.all(oidc.provider_arn, oidc.issuer_url).apply(lambda v: document(v[0], v[1]))
+
+
+def pod_identity_trust_policy(cluster_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """A trust policy EKS Pod Identity can use for this cluster only (the confused-deputy guard AWS
+    documents: the account and the cluster ARN as the request's source)."""
+
+    def document(arn: str) -> str:
+        return json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": POD_IDENTITY_SERVICE},
+                        "Action": ["sts:AssumeRole", "sts:TagSession"],
+                        "Condition": {
+                            "StringEquals": {"aws:SourceAccount": arn.split(":")[4]},
+                            "ArnEquals": {"aws:SourceArn": arn},
+                        },
+                    }
+                ],
+            }
+        )
+
+    return pulumi.Output.from_input(cluster_arn).apply(document)
+
+
+@dataclass(frozen=True)
+class WorkloadRole:
+    """A role bound to one service account, and what that service account must carry for it."""
+
+    role: aws.iam.Role
+    annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Service-account annotations (IRSA: the role ARN; Pod Identity: none)."""
+
+
+@dataclass(frozen=True)
+class ClusterIdentity:
+    """The cluster's way of giving a pod an IAM role: Pod Identity (cluster name and ARN) or IRSA
+    (the OIDC provider)."""
+
+    mode: IdentityMode
+    cluster_name: pulumi.Input[str]
+    cluster_arn: pulumi.Input[str]
+    """`arn:<partition>:eks:<region>:<account>:cluster/<name>`."""
+    oidc: OidcIdentity | None = None
+    """Required for IRSA."""
+
+    def trust_policy(self, namespace: str, service_account: str) -> pulumi.Output[str]:
+        if self.mode is IdentityMode.POD_IDENTITY:
+            return pod_identity_trust_policy(self.cluster_arn)
+        if self.oidc is None:
+            raise ValueError("IRSA needs the cluster's OIDC provider")
+        return irsa_trust_policy(self.oidc, namespace, service_account)
+
+    def role(
+        self,
+        name: str,
+        *,
+        namespace: str,
+        service_account: str,
+        tags: Mapping[str, str],
+        policy: pulumi.Input[str] | None = None,
+        managed_policy_arns: Sequence[str] = (),
+        associate: bool = True,
+        renamed_from: str | None = None,
+        opts: pulumi.ResourceOptions,
+    ) -> WorkloadRole:
+        """A role for one service account, with an inline policy and/or AWS managed policies. Under Pod
+        Identity, a PodIdentityAssociation binds it (`associate=False` leaves that to an EKS add-on's
+        own association). `renamed_from`: the role's earlier resource name, so a rename keeps it."""
+
+        def options(resource: str) -> pulumi.ResourceOptions:
+            if renamed_from is None:
+                return opts
+            alias = pulumi.Alias(name=resource.replace(name, renamed_from, 1))
+            return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[alias]))
+
+        role = aws.iam.Role(
+            name,
+            assume_role_policy=self.trust_policy(namespace, service_account),
+            description=f"{self.mode.value} role for {namespace}/{service_account}",
+            tags=tagged(tags, name),
+            opts=options(name),
+        )
+        if policy is not None:
+            aws.iam.RolePolicy(name, role=role.id, policy=policy, opts=options(name))
+        for arn in managed_policy_arns:
+            attachment = f"{name}-{arn.rsplit('/', 1)[-1]}"
+            aws.iam.RolePolicyAttachment(attachment, role=role.name, policy_arn=arn, opts=options(attachment))
+        if self.mode is IdentityMode.IRSA:
+            return WorkloadRole(role, {ROLE_ARN_ANNOTATION: role.arn})
+        if associate:
+            aws.eks.PodIdentityAssociation(
+                name,
+                cluster_name=self.cluster_name,
+                namespace=namespace,
+                service_account=service_account,
+                role_arn=role.arn,
+                tags=tagged(tags, name),
+                opts=opts,
+            )
+        return WorkloadRole(role)
