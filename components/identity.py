@@ -109,21 +109,32 @@ class WorkloadRole:
 
 @dataclass(frozen=True)
 class ClusterIdentity:
-    """The cluster's way of giving a pod an IAM role: Pod Identity (cluster name and ARN) or IRSA
-    (the OIDC provider)."""
+    """The cluster's way of giving a pod an IAM role. Build it with `pod_identity(...)` or `irsa(...)`
+    (EksCluster.identity is one)."""
 
     mode: IdentityMode
-    cluster_name: pulumi.Input[str]
-    cluster_arn: pulumi.Input[str]
-    """`arn:<partition>:eks:<region>:<account>:cluster/<name>`."""
+    cluster_name: pulumi.Input[str] | None = None
+    """Pod Identity: the cluster its associations are made in."""
+    cluster_arn: pulumi.Input[str] | None = None
+    """Pod Identity: `arn:<partition>:eks:<region>:<account>:cluster/<name>`, the only source its roles trust."""
     oidc: OidcIdentity | None = None
-    """Required for IRSA."""
+    """IRSA: the cluster's OIDC provider."""
+
+    @classmethod
+    def pod_identity(cls, cluster_name: pulumi.Input[str], cluster_arn: pulumi.Input[str]) -> ClusterIdentity:
+        return cls(IdentityMode.POD_IDENTITY, cluster_name=cluster_name, cluster_arn=cluster_arn)
+
+    @classmethod
+    def irsa(cls, oidc: OidcIdentity) -> ClusterIdentity:
+        return cls(IdentityMode.IRSA, oidc=oidc)
 
     def trust_policy(self, namespace: str, service_account: str) -> pulumi.Output[str]:
         if self.mode is IdentityMode.POD_IDENTITY:
+            if self.cluster_arn is None:
+                raise ValueError("Pod Identity needs the cluster's ARN (ClusterIdentity.pod_identity)")
             return pod_identity_trust_policy(self.cluster_arn)
         if self.oidc is None:
-            raise ValueError("IRSA needs the cluster's OIDC provider")
+            raise ValueError("IRSA needs the cluster's OIDC provider (ClusterIdentity.irsa)")
         return irsa_trust_policy(self.oidc, namespace, service_account)
 
     def role(
@@ -164,6 +175,7 @@ class ClusterIdentity:
         if self.mode is IdentityMode.IRSA:
             return WorkloadRole(role, {ROLE_ARN_ANNOTATION: role.arn})
         if associate:
+            assert self.cluster_name is not None
             aws.eks.PodIdentityAssociation(
                 name,
                 cluster_name=self.cluster_name,

@@ -193,15 +193,15 @@ def test_a_pool_resized_and_another_renamed_is_one_update_and_one_replacement(
 ) -> None:
     result, _ = changed_prod
     assert result.changes is not None
-    groups = [c for c in result.changes.changes if c.type == "aws:eks/nodeGroup:NodeGroup"]
-    assert [(c.action, c.name) for c in groups] == [
-        ("replace", "mlops-gpu-l4-batch-spot"),
-        ("update", "mlops-gpu-a10g-serving"),
+    pools = [c for c in result.changes.changes if c.type == "kubernetes:karpenter.sh/v1:NodePool"]
+    assert [(c.action, c.name) for c in pools] == [
+        ("replace", "mlops-gpu-l4-batch-spot-nodepool"),
+        ("update", "mlops-gpu-a10g-serving-nodepool"),
     ]
-    assert [p.describe() for p in groups[1].paths] == ["scalingConfig.maxSize: 4 → 6"]
-    assert groups[0].old_urn is not None and groups[0].old_urn.endswith("::mlops-gpu-l4-training-spot")
+    assert [p.describe() for p in pools[1].paths] == ['spec.limits.nvidia.com/gpu: "4" → "6"']
+    assert pools[0].old_urn is not None and pools[0].old_urn.endswith("::mlops-gpu-l4-training-spot-nodepool")
     assert (
-        diff.Renamed("mlops:index:GpuNodePool", "mlops-gpu-l4-training-spot", "mlops-gpu-l4-batch-spot", 7)
+        diff.Renamed("mlops:index:GpuNodePool", "mlops-gpu-l4-training-spot", "mlops-gpu-l4-batch-spot", 2)
         in result.changes.renamed
     )
     # Everything else replaced is the renamed pool's own; nothing is deleted or created on its own.
@@ -249,7 +249,7 @@ def test_the_readme_diff_excerpt_is_what_the_plan_writes(changed_prod: tuple[Pla
     readme = (ROOT / "README.md").read_text()
     excerpt = readme.split("## Review a change", 1)[1].split("```\n## Changes", 1)[1].split("```", 1)[0]
     lines = [line for line in excerpt.splitlines() if line.startswith(("| update", "| replace", "- `"))]
-    assert len(lines) == 5
+    assert len(lines) == 6
     for line in lines:
         shown = line.split("<br>…")[0]  # a row shortened in the README: its start is what the plan writes
         assert shown in review, shown

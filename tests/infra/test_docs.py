@@ -41,19 +41,24 @@ def test_the_readme_reuse_example_runs_and_builds_what_it_says() -> None:
             "clusterName": "shared-eks",
             "nodeRoleArn": "arn:aws:iam::123456789012:role/shared-eks-node",
             "privateSubnetIds": ["subnet-0a", "subnet-0b"],
-            "oidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X",
-            "oidcIssuerUrl": "https://oidc.eks.us-east-1.amazonaws.com/id/X",
+            "clusterArn": "arn:aws:eks:us-east-1:123456789012:cluster/shared-eks",
         },
     )
     pool = graph.one("aws:eks/nodeGroup:NodeGroup", "vision-l4")
     assert pool.get("clusterName") == "shared-eks" and pool.get("capacityType") == "SPOT"
     assert len(graph.of_type("aws:s3/bucket:Bucket")) == 3
-    policy = graph.one("aws:iam/rolePolicy:RolePolicy", "vision-trainer").get("policy")
+    policy = graph.one("aws:iam/rolePolicy:RolePolicy", "vision-trainer-identity").get("policy")
     assert "mlops" not in policy and "/datasets/*" in policy and "/vision/*" in policy
+    association = graph.one("aws:eks/podIdentityAssociation:PodIdentityAssociation", "vision-trainer-identity")
+    assert (association.get("clusterName"), association.get("namespace"), association.get("serviceAccount")) == (
+        "shared-eks",
+        "vision",
+        "trainer",
+    )
     assert graph.outputs["gpuNodeGroup"] == "vision-l4"
 
 
-def test_the_irsa_grants_are_least_privilege() -> None:
+def test_the_example_grants_are_least_privilege_and_trusted_by_this_cluster_only() -> None:
     import json
 
     graph = run_example(
@@ -63,11 +68,12 @@ def test_the_irsa_grants_are_least_privilege() -> None:
             "clusterName": "c",
             "nodeRoleArn": "arn:aws:iam::123456789012:role/n",
             "privateSubnetIds": ["subnet-0a", "subnet-0b"],
-            "oidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/x",
-            "oidcIssuerUrl": "https://x",
+            "clusterArn": "arn:aws:eks:us-east-1:123456789012:cluster/c",
         },
     )
-    statements = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "vision-trainer").get("policy"))["Statement"]
+    statements = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "vision-trainer-identity").get("policy"))[
+        "Statement"
+    ]
     objects = {
         s["Resource"]: s["Action"]
         for s in statements
@@ -88,10 +94,13 @@ def test_the_irsa_grants_are_least_privilege() -> None:
         ["datasets", "datasets/*"],
         ["vision", "vision/*"],
     ]
-    (trust,) = json.loads(graph.one("aws:iam/role:Role", "vision-trainer").get("assumeRolePolicy"))["Statement"]
-    assert trust["Condition"]["StringEquals"] == {
-        "x:sub": "system:serviceaccount:vision:trainer",
-        "x:aud": "sts.amazonaws.com",
+    (trust,) = json.loads(graph.one("aws:iam/role:Role", "vision-trainer-identity").get("assumeRolePolicy"))[
+        "Statement"
+    ]
+    assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert trust["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnEquals": {"aws:SourceArn": "arn:aws:eks:us-east-1:123456789012:cluster/c"},
     }
 
 

@@ -16,7 +16,7 @@ from components.artifact_store import ArtifactAccess, ArtifactStore, ArtifactSto
 from components.database import Database, DatabaseArgs
 from components.drift_monitor import DriftMonitor, DriftMonitorArgs
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, GpuPoolSettings
-from components.identity import OidcIdentity
+from components.identity import ClusterIdentity, OidcIdentity
 from components.mlflow_tracking import MlflowClient
 from components.model_endpoint import ModelEndpoint, ModelEndpointArgs
 from components.model_serving import ModelServing, ModelServingArgs, ServingMode
@@ -76,7 +76,7 @@ def test_the_installed_package_imports_under_its_own_name(wheel: Path, tmp_path:
 
 # --------------------------------------------------------------------------- settings given to components
 
-OIDC = OidcIdentity("arn:aws:iam::123456789012:oidc-provider/x", "https://x")
+OIDC = ClusterIdentity.irsa(OidcIdentity("arn:aws:iam::123456789012:oidc-provider/x", "https://x"))
 
 
 def run(program: object) -> Graph:

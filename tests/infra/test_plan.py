@@ -59,9 +59,33 @@ def test_every_kubernetes_object_is_schema_valid_and_checkov_clean(planned: tupl
 def test_report_lists_each_gpu_pool_with_its_max_gpus(plans: dict[str, Any]) -> None:
     report = (plans["prod"][1] / "report.md").read_text()
     assert (
-        "| mlops-gpu-a10g-serving | g5.xlarge, g5.2xlarge | 1 x nvidia-a10g (22 GiB) | ON_DEMAND | 0-4 | 4 |" in report
+        "| mlops-gpu-a10g-serving-nodepool | Karpenter NodePool | g5.xlarge, g5.2xlarge | 1 x nvidia-a10g (22 GiB) "
+        "| ON_DEMAND | on demand | 4 |" in report
     )
-    assert "| mlops-gpu-l4-training-spot | g6.xlarge, g6.2xlarge | 1 x nvidia-l4 (22 GiB) | SPOT | 0-4 | 4 |" in report
+    assert (
+        "| mlops-gpu-l4-training-spot-nodepool | Karpenter NodePool | g6.xlarge, g6.2xlarge | 1 x nvidia-l4 (22 GiB) "
+        "| SPOT | on demand | 4 |" in report
+    )
+    assert "| GPU pools | 2, up to 8 GPUs |" in report
+
+
+def test_report_lists_managed_node_group_pools_on_the_cluster_autoscaler_path(tmp_path: Path) -> None:
+    from offline.plan import plan
+
+    text = (ROOT / "Pulumi.prod.yaml").read_text()
+    legacy = text.replace(
+        "  mlops-platform:platform:\n", "  mlops-platform:platform:\n    gpuProvisioner: clusterAutoscaler\n"
+    )
+    assert legacy != text
+    (tmp_path / "Pulumi.prod.yaml").write_text(legacy)
+    result = plan("prod", stack_file=tmp_path / "Pulumi.prod.yaml", out=tmp_path / "out")
+    assert result.failures == [] and result.policies.mandatory() == []
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert (
+        "| mlops-gpu-a10g-serving | managed node group | g5.xlarge, g5.2xlarge | 1 x nvidia-a10g (22 GiB) | ON_DEMAND "
+        "| 0-4 | 4 |" in report
+    )
+    assert "| GPU pools | 2, up to 8 GPUs |" in report
 
 
 def _strings(value: Any, *, secret: bool) -> set[str]:

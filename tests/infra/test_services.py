@@ -140,7 +140,7 @@ def test_mlflow_requires_authentication_and_proxies_artifacts_to_its_prefix(grap
     assert budget.get("spec.minAvailable" if stack == "prod" else "spec.maxUnavailable") == 1
     auth = unwrap(named(graph, "kubernetes:core/v1:Secret", "mlflow-server").inputs["stringData"])["basic_auth.ini"]
     assert "default_permission = READ" in auth and "database_uri = postgresql://" in auth and "/mlflow_auth?" in auth
-    policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "mlops-mlflow-irsa").get("policy"))
+    policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "mlops-mlflow-identity").get("policy"))
     assert {
         s["Resource"] for s in policy["Statement"] if s["Action"] != "s3:ListBucket" and "kms" not in str(s["Action"])
     } == {"arn:aws:s3:::mlops-artifacts-artifacts-0a1b2c3d/mlflow/*"}
@@ -444,7 +444,7 @@ def test_training_runs_on_schedule_one_at_a_time_and_on_its_gpu_pool(graph: Grap
 
 
 def test_training_can_read_only_its_datasets(graph: Graph) -> None:
-    policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "mlops-training-irsa").get("policy"))
+    policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", "mlops-training-identity").get("policy"))
     objects = [s for s in policy["Statement"] if "s3:GetObject" in s["Action"]]
     assert objects == [
         {
@@ -474,7 +474,11 @@ def test_direct_artifact_access_gives_clients_scoped_roles() -> None:
     graph = run_platform(platform)
     args = named(graph, "kubernetes:apps/v1:Deployment", "mlflow").get("spec.template.spec.containers.0.args")
     assert "--no-serve-artifacts" in args and "--default-artifact-root" in args
-    for role, access in (("churn-irsa", "read"), ("mlops-monitor-irsa", "read"), ("mlops-training-irsa", "write")):
+    for role, access in (
+        ("churn-identity", "read"),
+        ("mlops-monitor-identity", "read"),
+        ("mlops-training-identity", "write"),
+    ):
         policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy", role).get("policy"))
         mlflow = [s for s in policy["Statement"] if str(s["Resource"]).endswith("/mlflow/*")]
         assert mlflow, role
