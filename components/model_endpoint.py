@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -31,6 +31,38 @@ from .spec import (
 from .workload import Workload
 
 HTTP_PORT = 8080
+DEFAULT_RPS = 10.0
+"""Requests per second per replica an endpoint scaled by KEDA aims for, unless it says."""
+
+
+def request_rate_query(namespace: str, predictor: str) -> str:
+    """The endpoint's request rate: answered and failed predictions per second over its pods (a
+    Deployment's pods are <name>-<template hash>-<5 chars>, so another endpoint's never match)."""
+    pods = f'namespace="{namespace}",pod=~"{predictor}-[a-z0-9]{{1,10}}-[a-z0-9]{{5}}"'
+    return (
+        f"(sum(rate(mlops_predictions_total{{{pods}}}[1m])) or vector(0)) "
+        f"+ (sum(rate(mlops_prediction_errors_total{{{pods}}}[1m])) or vector(0))"
+    )
+
+
+def request_rate_scaling(serving: ModelServing, namespace: str, predictor: str, per_replica: float) -> dict[str, Any]:
+    """KServe's autoScaling block for its KEDA autoscaler class: a Prometheus trigger on the request rate
+    (KServe writes it into a ScaledObject; KEDA divides the rate by `per_replica`)."""
+    return {
+        "metrics": [
+            {
+                "type": "External",
+                "external": {
+                    "metric": {
+                        "backend": "prometheus",
+                        "serverAddress": serving.keda_query_url,
+                        "query": request_rate_query(namespace, predictor),
+                    },
+                    "target": {"type": "Value", "value": f"{per_replica:g}"},
+                },
+            }
+        ]
+    }
 
 
 class EndpointSettings(Spec):
@@ -53,6 +85,10 @@ class EndpointSettings(Spec):
     """Registry alias served (`models:/<model>@<alias>`). Default: champion."""
     min_replicas: Annotated[int, Field(ge=0, le=100)] = 1
     """Fewest replicas (0 only in Serverless mode, never in prod). Default: 1."""
+    autoscaler: Literal["hpa", "keda"] | None = None
+    """Standard mode: hpa (a HorizontalPodAutoscaler on CPU) or keda (KEDA scales on the request rate Prometheus measures; the platform installs KEDA). Serverless mode scales with Knative and takes neither. Default: hpa in Standard mode."""
+    target_requests_per_second: Annotated[float, Field(gt=0, le=100000)] | None = None
+    """With autoscaler keda: requests per second one replica should take (replicas = total rate / this). Default: 10."""
     max_replicas: Annotated[int, Field(ge=1, le=100)] = 3
     """Most replicas. Default: 3."""
     canary_traffic_percent: Annotated[int, Field(ge=0, le=100)] | None = None
@@ -86,7 +122,32 @@ def mode_issues(endpoint: EndpointSettings, mode: ServingMode) -> list[Issue]:
             )
         )
     if mode is ServingMode.STANDARD and endpoint.min_replicas == 0:
-        issues.append(Issue(("min_replicas",), 0, "Standard mode cannot scale to zero; use >= 1 or mode Serverless"))
+        # KServe hands minReplicas 0 to KEDA, but the request rate comes from the predictor's own pods:
+        # with none running nothing reports a request, so nothing would ever scale it back up.
+        issues.append(
+            Issue(
+                ("min_replicas",),
+                0,
+                "Standard mode cannot scale to zero: with no replica running, no request is measured to wake "
+                "one (with hpa or keda); use >= 1, or mode Serverless (Knative's activator holds the request)",
+            )
+        )
+    if mode is ServingMode.SERVERLESS and endpoint.autoscaler is not None:
+        issues.append(
+            Issue(
+                ("autoscaler",),
+                endpoint.autoscaler,
+                "Serverless mode scales with Knative (concurrency); autoscaler applies to mode Standard only",
+            )
+        )
+    if endpoint.target_requests_per_second is not None and endpoint.autoscaler != "keda":
+        issues.append(
+            Issue(
+                ("target_requests_per_second",),
+                endpoint.target_requests_per_second,
+                "is the request-rate target of {autoscaler} keda; set {autoscaler}: keda or remove it",
+            )
+        )
     return issues
 
 
@@ -95,6 +156,11 @@ class ServingSettings(KServeSettings):
 
     endpoints: list[EndpointSettings] = Field(default_factory=list)
     """One InferenceService per entry. Default: none."""
+
+    @property
+    def uses_keda(self) -> bool:
+        """Whether an endpoint scales through KEDA (the platform then installs it)."""
+        return any(e.autoscaler == "keda" for e in self.endpoints)
 
     @model_validator(mode="after")
     def _endpoints(self) -> ServingSettings:
@@ -152,6 +218,10 @@ class ModelEndpoint(PlatformComponent):
             f"endpoint.{i.path[0]} = {i.value!r}: {render_message(i.message, 'python')}"
             for i in mode_issues(endpoint, mode)
         ]
+        if endpoint.autoscaler == "keda" and args.serving.keda_query_url is None:
+            problems.append(
+                "endpoint.autoscaler = 'keda': the ModelServing given installs no KEDA (ModelServingArgs.keda, with monitoring)"
+            )
         if problems:
             raise ComponentArgsError("ModelEndpoint", name, problems)
         ns = args.namespace
@@ -194,17 +264,16 @@ class ModelEndpoint(PlatformComponent):
         }
         annotations = {"serving.kserve.io/deploymentMode": mode.kserve_name}
         if mode is ServingMode.STANDARD:
-            annotations["serving.kserve.io/autoscalerClass"] = "hpa"
-            predictor.update(
-                {
-                    "scaleMetric": "cpu",
-                    "scaleTarget": 70,
-                    "deploymentStrategy": {
-                        "type": "RollingUpdate",
-                        "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
-                    },
-                }
-            )
+            rollout = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+            predictor["deploymentStrategy"] = rollout
+            if endpoint.autoscaler == "keda":
+                annotations["serving.kserve.io/autoscalerClass"] = "keda"
+                predictor["autoScaling"] = request_rate_scaling(
+                    args.serving, ns, predictor_name, endpoint.target_requests_per_second or DEFAULT_RPS
+                )
+            else:
+                annotations["serving.kserve.io/autoscalerClass"] = "hpa"
+                predictor.update({"scaleMetric": "cpu", "scaleTarget": 70})
         else:
             predictor.update({"scaleMetric": "concurrency", "scaleTarget": 20})
             if endpoint.canary_traffic_percent is not None:

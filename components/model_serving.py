@@ -9,16 +9,19 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from . import k8s as kube
-from ._common import PlatformComponent, child, documented
+from ._common import ComponentArgsError, PlatformComponent, child, documented
 from .monitoring import DASHBOARDS_DIR, RULES_DIR, MonitoringHooks
 from .spec import Spec, settings_arg
 from .versions import (
     CERT_MANAGER_CHART,
+    KEDA_CHART,
     KNATIVE_OPERATOR_CHART,
     KNATIVE_SERVING_VERSION,
     KSERVE_CHART,
     KSERVE_CRD_CHART,
 )
+
+KEDA_NAMESPACE = "keda"
 
 
 class ServingMode(enum.Enum):
@@ -58,6 +61,8 @@ class ModelServingArgs:
     """Namespace of the KServe controller (created by the caller). Default: kserve."""
     monitoring: MonitoringHooks | None = None
     """Chart every predictor's traffic and alert on latency and errors. Default: neither."""
+    keda: bool = False
+    """Install KEDA (pinned chart) so Standard-mode endpoints can scale on their request rate, which it reads from the monitoring's Prometheus (so `monitoring` is required). Default: false."""
 
 
 class ModelServing(PlatformComponent):
@@ -68,10 +73,20 @@ class ModelServing(PlatformComponent):
 
     ready: list[pulumi.Resource]
     mode: ServingMode
+    keda_query_url: pulumi.Input[str] | None
+    """The Prometheus KEDA queries for endpoints' request rates (None: no KEDA installed)."""
 
     def __init__(self, name: str, args: ModelServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:ModelServing", name, None, opts)
         self.mode = settings_arg(KServeSettings, args.settings, "settings", "ModelServing", name).mode
+        problems = []
+        if args.keda and args.monitoring is None:
+            problems.append("keda = true: KEDA reads request rates from Prometheus; give monitoring too")
+        if args.keda and self.mode is ServingMode.SERVERLESS:
+            problems.append("keda = true: Serverless mode scales with Knative; KEDA serves mode Standard")
+        if problems:
+            raise ComponentArgsError("ModelServing", name, problems)
+        self.keda_query_url = None
         cert_ns = kube.namespace(f"{name}-cert-manager-ns", "cert-manager", opts=child(self))
         cert_manager = kube.helm_release(
             self,
@@ -91,6 +106,10 @@ class ModelServing(PlatformComponent):
         prerequisites: list[pulumi.Resource] = [cert_manager]
         if self.mode is ServingMode.SERVERLESS:
             prerequisites.append(self._knative(name))
+        if args.keda and args.monitoring is not None:
+            # Before KServe's controller: it manages ScaledObjects only if their CRD exists when it starts.
+            prerequisites.append(self._keda(name))
+            self.keda_query_url = args.monitoring.prometheus_url
         crds = kube.helm_release(
             self,
             f"{name}-kserve-crd",
@@ -125,6 +144,22 @@ class ModelServing(PlatformComponent):
             args.monitoring.alert_rules(self, f"{name}-rules", RULES_DIR / "serving.rules.yaml")
             args.monitoring.dashboard(self, f"{name}-dashboard", DASHBOARDS_DIR / "serving.json")
         self.register_outputs({})
+
+    def _keda(self, name: str) -> pulumi.Resource:
+        keda_ns = kube.namespace(f"{name}-keda-ns", KEDA_NAMESPACE, opts=child(self))
+        return kube.helm_release(
+            self,
+            f"{name}-keda",
+            "keda",
+            KEDA_CHART,
+            KEDA_NAMESPACE,
+            {
+                "nodeSelector": kube.SYSTEM_NODES,
+                "priorityClassName": "system-cluster-critical",
+            },
+            after=[keda_ns],
+            atomic=True,
+        )
 
     def _knative(self, name: str) -> pulumi.Resource:
         operator_ns = kube.namespace(f"{name}-knative-operator-ns", "knative-operator", opts=child(self))

@@ -62,6 +62,8 @@ class MonitoringHooks:
     """The monitoring stack's release: its CRDs exist once it is installed."""
     pushgateway_url: pulumi.Input[str]
     """Where batch jobs push their metrics."""
+    prometheus_url: pulumi.Input[str] = ""
+    """Prometheus' query API inside the cluster (KEDA scales endpoints on it)."""
     owner: pulumi.Resource | None = None
     """The Monitoring component: it declared these objects before components declared their own, so
     each keeps an alias to its old name there (a deployed stack adopts them instead of replacing)."""
@@ -181,6 +183,8 @@ class Monitoring(PlatformComponent):
             pushgateway_url=pulumi.Output.from_input(
                 f"http://{pushgateway}-{PUSHGATEWAY_CHART.chart}.{ns}.svc.cluster.local:{PUSHGATEWAY_PORT}"
             ),
+            # The chart names Prometheus' Service <fullname>-prometheus (the release name holds the chart's).
+            prometheus_url=pulumi.Output.from_input(f"http://{RELEASE}-prometheus.{ns}.svc.cluster.local:9090"),
             owner=self,
             owner_name=name,
         )

@@ -270,7 +270,9 @@ class MlPlatform(PlatformComponent):
 
         serving = ModelServing(
             f"{name}-kserve",
-            ModelServingArgs(settings=cfg.serving, namespace=KSERVE_NS, monitoring=monitoring),
+            ModelServingArgs(
+                settings=cfg.serving, namespace=KSERVE_NS, monitoring=monitoring, keda=cfg.serving.uses_keda
+            ),
             opts=in_ns(ns_kserve),
         )
         self.endpoints = {

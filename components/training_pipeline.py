@@ -203,5 +203,12 @@ class TrainingPipeline(PlatformComponent):
         return {
             "backoffLimit": 1,
             "activeDeadlineSeconds": 6 * 3600,
-            "template": {"metadata": {"labels": kube.labels(service, "run")}, "spec": pod},
+            "template": {
+                # Karpenter does not consolidate a node away under a run in progress (a spot reclaim still ends it).
+                "metadata": {
+                    "labels": kube.labels(service, "run"),
+                    "annotations": {"karpenter.sh/do-not-disrupt": "true"},
+                },
+                "spec": pod,
+            },
         }

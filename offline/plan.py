@@ -308,7 +308,9 @@ def gpu_pools(graph: Graph) -> list[dict[str, Any]]:
                 "provisioner": "Karpenter NodePool" if karpenter else "managed node group",
                 "instance_types": list(pool.instance_types),
                 "capacity": pool.capacity_type,
-                "nodes": "on demand" if karpenter else f"{int(resource.get('scalingConfig.minSize', 0))}-{pool.max_size}",
+                "nodes": "on demand"
+                if karpenter
+                else f"{int(resource.get('scalingConfig.minSize', 0))}-{pool.max_size}",
                 "gpus": ", ".join(specs) or "any GPU type",
                 "max_gpus": pool.max_gpus if not karpenter or pool.gpu_limit is not None else "unbounded",
             }

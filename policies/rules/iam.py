@@ -49,6 +49,7 @@ SOURCE_ACCOUNT_CONFIG = {
             "config.amazonaws.com",
             "sns.amazonaws.com",
             "monitoring.rds.amazonaws.com",
+            "pods.eks.amazonaws.com",
         ],
         "description": "Service principals whose AWS documentation scopes the trust with aws:SourceAccount or "
         "aws:SourceArn (the confused-deputy guard).",
