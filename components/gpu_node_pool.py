@@ -291,7 +291,7 @@ def provisioner_issues(pool: GpuPoolSettings, *, karpenter: bool) -> list[Issue]
             issues.append(
                 Issue(
                     ("disruption",),
-                    pool.disruption.model_dump(by_alias=True),
+                    pool.disruption.model_dump(by_alias=True, exclude_unset=True),
                     "applies to gpuProvisioner karpenter only; remove it",
                 )
             )

@@ -53,6 +53,8 @@ def as_before_karpenter(platform: dict[str, Any]) -> dict[str, Any]:
     and Pod Identity: managed node groups scaled by the cluster autoscaler, IRSA roles."""
     platform["gpuProvisioner"] = "clusterAutoscaler"
     platform["cluster"]["workloadIdentity"] = "irsa"
+    for pool in platform.get("gpuPools", []):
+        pool.pop("disruption", None)  # Karpenter's
     return platform
 
 

@@ -19,11 +19,17 @@ EXISTING_CLUSTER = {
     "oidcIssuerUrl": "https://oidc.eks.us-east-1.amazonaws.com/id/ABC",
     "nodeSecurityGroupId": "sg-0123456789abcdef0",
 }
+ADOPTED_DEFAULTS = {"gpuProvisioner": None, "gpuPools.0.disruption": None, "cluster.workloadIdentity": None}
+"""What the shipped dev stack states for a cluster it creates (Karpenter, Pod Identity): unset, an
+adopted cluster takes its own defaults (clusterAutoscaler, IRSA). Filled with DELETE below."""
 EXISTING_VPC = {
     "vpcId": "vpc-0123456789abcdef0",
     "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
     "cidrBlocks": ["10.40.0.0/16"],
 }
+
+
+ADOPTED_DEFAULTS = dict.fromkeys(ADOPTED_DEFAULTS, DELETE)
 
 
 def changed(stack: str, changes: dict[str, Any]) -> dict[str, Any]:
@@ -247,12 +253,19 @@ CASES = [
         "scale to zero in Standard mode",
         "dev",
         {"serving.endpoints.0.minReplicas": 0},
-        "platform.serving.endpoints[0].minReplicas = 0: Standard mode cannot scale to zero; use >= 1 or mode Serverless",
+        "platform.serving.endpoints[0].minReplicas = 0: Standard mode cannot scale to zero: with no replica running, no "
+        "request is measured to wake one (with hpa or keda); use >= 1, or mode Serverless (Knative's activator holds "
+        "the request)",
     ),
     (
         "scale to zero in prod",
         "prod",
-        {"serving.mode": "Serverless", "serving.endpoints.0.minReplicas": 0},
+        {
+            "serving.mode": "Serverless",
+            "serving.endpoints.0.minReplicas": 0,
+            "serving.endpoints.0.autoscaler": DELETE,
+            "serving.endpoints.0.targetRequestsPerSecond": DELETE,
+        },
         "platform.serving.endpoints[0].minReplicas = 0: must be >= 1 in prod",
     ),
     (
@@ -352,6 +365,96 @@ CASES = [
         "platform.serving.endpoints[0].name = \"Churn_v2\": may hold only lower-case letters, digits and '-' (found 'C', '_')",
     ),
     (
+        "Karpenter pool with a warm minimum",
+        "dev",
+        {"gpuPools.0.minSize": 1},
+        "platform.gpuPools[0].minSize = 1: Karpenter starts GPU nodes for pending GPU pods only; use 0 (or "
+        "gpuProvisioner clusterAutoscaler for warm nodes)",
+    ),
+    (
+        "Karpenter pool with a desired size",
+        "dev",
+        {"gpuPools.0.desiredSize": 0},
+        "platform.gpuPools[0].desiredSize = 0: Karpenter has no desired size; remove it",
+    ),
+    (
+        "spot-or-on-demand on managed node groups",
+        "dev",
+        {
+            "gpuProvisioner": "clusterAutoscaler",
+            "gpuPools.0.capacityType": "SPOT_OR_ON_DEMAND",
+            "gpuPools.0.disruption": DELETE,
+        },
+        'platform.gpuPools[0].capacityType = "SPOT_OR_ON_DEMAND": a managed node group has one capacity type; '
+        "SPOT_OR_ON_DEMAND needs gpuProvisioner karpenter",
+    ),
+    (
+        "disruption settings on managed node groups",
+        "dev",
+        {"gpuProvisioner": "clusterAutoscaler"},
+        'platform.gpuPools[0].disruption = {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"}: applies to '
+        "gpuProvisioner karpenter only; remove it",
+    ),
+    (
+        "unknown GPU provisioner",
+        "dev",
+        {"gpuProvisioner": "karpentr"},
+        "platform.gpuProvisioner = \"karpentr\": must be one of: 'karpenter' or 'clusterAutoscaler'",
+    ),
+    (
+        "unknown workload identity",
+        "dev",
+        {"cluster.workloadIdentity": "pod-identity"},
+        "platform.cluster.workloadIdentity = \"pod-identity\": must be one of: 'podIdentity' or 'irsa'",
+    ),
+    (
+        "consolidation policy misspelt",
+        "dev",
+        {"gpuPools.0.disruption.consolidationPolicy": "WhenIdle"},
+        "platform.gpuPools[0].disruption.consolidationPolicy = \"WhenIdle\": must be one of: 'WhenEmpty' or "
+        "'WhenEmptyOrUnderutilized'",
+    ),
+    (
+        "consolidateAfter without a unit",
+        "dev",
+        {"gpuPools.0.disruption.consolidateAfter": "300"},
+        'platform.gpuPools[0].disruption.consolidateAfter = "300": must be a duration like 30s, 5m, 1h or 1h30m',
+    ),
+    (
+        "frozen window with a bad cron",
+        "prod",
+        {"gpuPools.0.disruption.frozen.0.schedule": "0 25 * * 1-5"},
+        "platform.gpuPools[0].disruption.frozen[0].schedule = \"0 25 * * 1-5\": hour field '25' is out of range or malformed (allowed: 0-23)",
+    ),
+    (
+        "frozen window in seconds",
+        "prod",
+        {"gpuPools.0.disruption.frozen.0.duration": "30s"},
+        'platform.gpuPools[0].disruption.frozen[0].duration = "30s": must be a duration in hours and minutes like 8h, 90m or 1h30m',
+    ),
+    (
+        "max unavailable over 100%",
+        "prod",
+        {"gpuPools.0.disruption.maxUnavailable": "150%"},
+        'platform.gpuPools[0].disruption.maxUnavailable = "150%": must be a node count like 1 or a percentage like 10%',
+    ),
+    (
+        "prod GPU endpoint on a spot-only pool",
+        "prod",
+        {"serving.endpoints.1.gpuPool": "l4-training-spot"},
+        "platform.serving.endpoints[1].gpuPool = \"l4-training-spot\": endpoint 'churn-gpu' can be served from spot-only "
+        "GPU pool(s) l4-training-spot: one spot reclaim can take every replica at once, which prod does not allow; "
+        "serve it from an ON_DEMAND or SPOT_OR_ON_DEMAND pool",
+    ),
+    (
+        "prod GPU endpoint on any pool, one of them spot-only",
+        "prod",
+        {"serving.endpoints.1.gpuPool": DELETE},
+        "platform.serving.endpoints[1].gpuPool = null: endpoint 'churn-gpu' can be served from spot-only GPU pool(s) "
+        "l4-training-spot: one spot reclaim can take every replica at once, which prod does not allow; serve it from "
+        "an ON_DEMAND or SPOT_OR_ON_DEMAND pool",
+    ),
+    (
         "reserved tag in extra",
         "dev",
         {"tags.extra": {"owner": "x"}},
@@ -368,7 +471,9 @@ def test_each_malformed_config_is_reported_with_its_message(
 
 
 def test_a_missing_required_secret_is_named() -> None:
-    config = changed("dev", {"cluster.existing": EXISTING_CLUSTER, "network.existingVpc": EXISTING_VPC})
+    config = changed(
+        "dev", {"cluster.existing": EXISTING_CLUSTER, "network.existingVpc": EXISTING_VPC, **ADOPTED_DEFAULTS}
+    )
     assert problems(config) == [
         "platform.cluster.existing.kubeconfigSecret = \"kubeconfig\": config key 'kubeconfig' is not set; "
         "cluster.existing needs it: pulumi config set --secret kubeconfig ..."
@@ -376,15 +481,31 @@ def test_a_missing_required_secret_is_named() -> None:
 
 
 def test_a_required_secret_set_in_plain_text_is_refused() -> None:
-    config = changed("dev", {"cluster.existing": EXISTING_CLUSTER, "network.existingVpc": EXISTING_VPC})
+    config = changed(
+        "dev", {"cluster.existing": EXISTING_CLUSTER, "network.existingVpc": EXISTING_VPC, **ADOPTED_DEFAULTS}
+    )
     assert problems(config, secrets={"kubeconfig": False}) == [
         "platform.cluster.existing.kubeconfigSecret = \"kubeconfig\": config key 'kubeconfig' is set in plain text; set it again with --secret"
     ]
     parse_platform_config(config, secrets=DictSecrets({"kubeconfig": True}))  # as a secret: accepted
 
 
+def test_an_adopted_cluster_defaults_to_the_cluster_autoscaler_and_irsa_and_refuses_karpenter() -> None:
+    adopted = {"cluster.existing": EXISTING_CLUSTER, "network.existingVpc": EXISTING_VPC}
+    config = changed(
+        "dev",
+        {**adopted, "gpuProvisioner": DELETE, "gpuPools.0.disruption": DELETE, "cluster.workloadIdentity": DELETE},
+    )
+    parsed = parse_platform_config(config, secrets=DictSecrets({"kubeconfig": True}))
+    assert parsed.provisioner == "clusterAutoscaler" and parsed.cluster.identity_mode.value == "irsa"
+    assert problems(changed("dev", adopted), secrets={"kubeconfig": True})[0] == (
+        'platform.gpuProvisioner = "karpenter": Karpenter needs a cluster the platform creates (it declares the '
+        "nodes' access entry and discovery tags); an adopted cluster uses clusterAutoscaler"
+    )
+
+
 def test_an_adopted_cluster_needs_an_adopted_vpc() -> None:
-    config = changed("dev", {"cluster.existing": EXISTING_CLUSTER})
+    config = changed("dev", {"cluster.existing": EXISTING_CLUSTER, **ADOPTED_DEFAULTS})
     assert problems(config, secrets={"kubeconfig": True}) == [
         "platform.network.existingVpc = null: required when cluster.existing is set (databases live in the cluster's VPC)"
     ]

@@ -20,7 +20,7 @@ from components.testing import ProgramFailed
 from offline.pack_config import for_stack_file
 from offline.plan import main as plan_main
 from tests.infra.conftest import ROOT, run_platform, stack_config
-from tests.infra.test_config import DELETE, EXISTING_CLUSTER, EXISTING_VPC, changed
+from tests.infra.test_config import ADOPTED_DEFAULTS, DELETE, EXISTING_CLUSTER, EXISTING_VPC, changed
 
 
 def problems(config: dict[str, Any], *, region: str = "us-east-1", secrets: dict[str, bool] | None = None) -> list[str]:
@@ -268,6 +268,7 @@ def test_an_existing_vpc_and_cluster_are_accepted() -> None:
             "cluster.existing": EXISTING_CLUSTER,
             "network.existingVpc": EXISTING_VPC,
             "network.availabilityZones": DELETE,
+            **ADOPTED_DEFAULTS,
         },
     )
     parsed = accepted(config)
@@ -453,7 +454,7 @@ def test_ci_plans_every_stack_file_found() -> None:
     ("change", "expected"),
     [
         (None, 0),
-        (("maxSize: 2\n", "maxSize: 2\n    artifacts:\n      noncurrentVersionExpirationDays: 400\n"), 1),
+        (("noncurrentVersionExpirationDays: 7\n", "noncurrentVersionExpirationDays: 400\n"), 1),
         (("maxSize: 2\n", "maxSize: 0\n"), 2),
     ],
     ids=["pass", "failed-check", "bad-config"],

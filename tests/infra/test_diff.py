@@ -162,8 +162,8 @@ def prod_with(tmp_path: Path) -> Path:
     """prod with the serving pool's maxSize raised and the training pool renamed."""
     text = (ROOT / "Pulumi.prod.yaml").read_text()
     grown = text.replace(
-        "capacityType: ON_DEMAND\n        minSize: 0\n        maxSize: 4",
-        "capacityType: ON_DEMAND\n        minSize: 0\n        maxSize: 6",
+        "minSize: 0\n        maxSize: 4\n        disruption:\n          consolidateAfter: 15m",
+        "minSize: 0\n        maxSize: 6\n        disruption:\n          consolidateAfter: 15m",
     )
     assert grown != text
     path = tmp_path / "Pulumi.prod.yaml"

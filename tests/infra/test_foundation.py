@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -52,8 +53,15 @@ def test_each_gpu_pool_is_a_node_pool_and_an_ec2_node_class_from_the_stack_confi
         assert labels["mlops.platform/gpu-type"].startswith("nvidia-"), name
         # 1 GPU per node on the shipped types: the limit is maxSize nodes' worth.
         assert spec["limits"] == {"nvidia.com/gpu": str(wanted[name]["maxSize"])}, name
-        assert spec["disruption"]["consolidationPolicy"] in ("WhenEmpty", "WhenEmptyOrUnderutilized"), name
-        assert spec["disruption"]["budgets"][0] == {"nodes": "10%"}, name
+        disruption = wanted[name].get("disruption", {})
+        assert spec["disruption"]["consolidationPolicy"] == disruption.get(
+            "consolidationPolicy", "WhenEmptyOrUnderutilized"
+        ), name
+        assert spec["disruption"]["budgets"] == [
+            {"nodes": disruption.get("maxUnavailable", "10%")},
+            *({"nodes": "0", **window} for window in disruption.get("frozen", [])),
+        ], name
+        assert spec["disruption"]["consolidateAfter"] == disruption.get("consolidateAfter", "5m"), name
         assert set(pool.options["dependencies"]) & {r.urn for r in graph.of_type("kubernetes:helm.sh/v3:Release")}, name
 
 
@@ -508,7 +516,16 @@ def test_children_are_parented_to_their_component(graph: Graph) -> None:
 
 @pytest.fixture(scope="module")
 def adopted() -> Graph:
+    return run_adopted()
+
+
+def run_adopted(**cluster: Any) -> Graph:
     platform = stack_config("dev")
+    # The dev stack states Karpenter and Pod Identity for the cluster it creates; adopted, the defaults apply.
+    platform.pop("gpuProvisioner")
+    platform["gpuPools"][0].pop("disruption")
+    platform["cluster"].pop("workloadIdentity")
+    platform["cluster"].update(cluster)
     platform["network"]["existingVpc"] = {
         "vpcId": "vpc-0123456789abcdef0",
         "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
@@ -525,6 +542,19 @@ def adopted() -> Graph:
         extra={"mlops-platform:kubeconfig": "apiVersion: v1\nkind: Config\n"},
         secret_keys=("mlops-platform:kubeconfig",),
     )
+
+
+def test_an_adopted_cluster_with_the_pod_identity_agent_gets_roles_trusted_by_its_arn() -> None:
+    graph = run_adopted(workloadIdentity="podIdentity")
+    roles = workload_roles(graph)
+    assert roles
+    for role in roles:
+        (statement,) = json.loads(role.get("assumeRolePolicy"))["Statement"]
+        assert statement["Condition"]["ArnEquals"] == {
+            "aws:SourceArn": "arn:aws:eks:us-east-1:123456789012:cluster/shared-eks"
+        }, role.name
+    associations = graph.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    assert associations and {a.get("clusterName") for a in associations} == {"shared-eks"}
 
 
 def test_an_existing_vpc_and_cluster_are_adopted_not_created(adopted: Graph) -> None:

@@ -143,7 +143,8 @@ def test_an_endpoint_asking_what_its_serving_mode_cannot_do_is_refused() -> None
         run(program)
     assert failed.value.error.problems == [  # type: ignore[attr-defined]
         "endpoint.canary_traffic_percent = 10: canary rollouts need mode Serverless (Standard mode rolls out with maxUnavailable 0)",
-        "endpoint.min_replicas = 0: Standard mode cannot scale to zero; use >= 1 or mode Serverless",
+        "endpoint.min_replicas = 0: Standard mode cannot scale to zero: with no replica running, no request is measured "
+        "to wake one (with hpa or keda); use >= 1, or mode Serverless (Knative's activator holds the request)",
     ]
     assert ServingMode("Serverless").kserve_name == "Knative"
 

@@ -71,13 +71,11 @@ def test_report_lists_each_gpu_pool_with_its_max_gpus(plans: dict[str, Any]) -> 
 
 def test_report_lists_managed_node_group_pools_on_the_cluster_autoscaler_path(tmp_path: Path) -> None:
     from offline.plan import plan
+    from tests.infra.conftest import as_before_karpenter
 
-    text = (ROOT / "Pulumi.prod.yaml").read_text()
-    legacy = text.replace(
-        "  mlops-platform:platform:\n", "  mlops-platform:platform:\n    gpuProvisioner: clusterAutoscaler\n"
-    )
-    assert legacy != text
-    (tmp_path / "Pulumi.prod.yaml").write_text(legacy)
+    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    as_before_karpenter(document["config"]["mlops-platform:platform"])
+    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(document))
     result = plan("prod", stack_file=tmp_path / "Pulumi.prod.yaml", out=tmp_path / "out")
     assert result.failures == [] and result.policies.mandatory() == []
     report = (tmp_path / "out" / "report.md").read_text()
