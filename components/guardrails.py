@@ -8,7 +8,7 @@ message live in one place.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,8 +57,10 @@ KARPENTER_CAPACITY = {("on-demand",): "ON_DEMAND", ("spot",): "SPOT", ("on-deman
 
 def node_pool_requirement(requirements: Any, key: str) -> list[str] | None:
     """The values a NodePool allows for `key` (In only), or None when it does not restrict it."""
-    for item in requirements if isinstance(requirements, list) else []:
-        if isinstance(item, dict) and item.get("key") == key and item.get("operator") == "In":
+    # Mapping/Sequence, not dict/list: the policy engine hands rules read-only proxies of both.
+    listed = requirements if isinstance(requirements, Sequence) and not isinstance(requirements, str) else []
+    for item in listed:
+        if isinstance(item, Mapping) and item.get("key") == key and item.get("operator") == "In":
             return [str(v) for v in item.get("values") or []]
     return None
 

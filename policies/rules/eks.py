@@ -6,7 +6,7 @@ spot-only under a GPU InferenceService where the environment forbids it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -265,12 +265,12 @@ def _pool_label(resource: Any) -> str | None:
 
 
 def _asks_for_gpus(node: Any) -> bool:
-    if isinstance(node, dict):
+    if isinstance(node, Mapping):
         return any(
             (key == GPU_RESOURCE and str(value) not in ("0", "")) or _asks_for_gpus(value)
             for key, value in node.items()
         )
-    return isinstance(node, list) and any(_asks_for_gpus(item) for item in node)
+    return isinstance(node, Sequence) and not isinstance(node, str) and any(_asks_for_gpus(item) for item in node)
 
 
 def serving_not_spot_only(args: StackValidationArgs, report: ReportViolation) -> None:

@@ -161,6 +161,49 @@ GPU_GROUP = {
     "scalingConfig": {"minSize": 0, "maxSize": 4},
     "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}],
 }
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+GPU_NODE_POOL = {
+    "spec": {
+        "template": {
+            "metadata": {"labels": {"mlops.platform/gpu-pool": "res"}},
+            "spec": {
+                "requirements": [
+                    {
+                        "key": "node.kubernetes.io/instance-type",
+                        "operator": "In",
+                        "values": ["g5.xlarge", "g5.2xlarge"],
+                    },
+                    {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand"]},
+                ],
+                "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}],
+            },
+        },
+        "limits": {"nvidia.com/gpu": "4"},
+    }
+}
+
+
+def node_pool(
+    *, limits: Any = "keep", capacity: list[str] | None = None, types: list[str] | None = None, taints: Any = "keep"
+) -> dict[str, Any]:
+    """GPU_NODE_POOL with one thing changed (None removes it)."""
+    import copy
+
+    pool = copy.deepcopy(GPU_NODE_POOL)
+    spec = pool["spec"]
+    template = spec["template"]["spec"]
+    if limits != "keep":
+        spec.pop("limits") if limits is None else spec.update(limits=limits)
+    if taints != "keep":
+        template.pop("taints") if taints is None else template.update(taints=taints)
+    if capacity is not None:
+        template["requirements"][1]["values"] = capacity
+    if types is not None:
+        template["requirements"][0]["values"] = types
+    return pool
+
+
 TAGS = {"owner": "team", "environment": "dev", "cost-center": "cc1"}
 
 
@@ -491,6 +534,111 @@ RULES: list[tuple[str, str, dict[str, Any], list[tuple[dict[str, Any], list[str]
                 {"metadataOptions": {"httpTokens": "optional"}},
                 [
                     "Launch template 'res' allows IMDSv1 (httpTokens optional); set metadataOptions.httpTokens to required"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "gpu-pool-budget",
+        NODE_POOL,
+        GPU_NODE_POOL,
+        [
+            (
+                node_pool(limits=None),
+                [
+                    "Karpenter NodePool 'res' can launch GPU instances but has no nvidia.com/gpu limit, so nothing caps "
+                    "its GPUs; set spec.limits[nvidia.com/gpu] within the budget (or list only non-GPU instance types)"
+                ],
+            ),
+            (
+                node_pool(limits={"nvidia.com/gpu": 16.0}),
+                ["GPU pool 'res' can reach 16 GPUs (its nvidia.com/gpu limit); the budget allows 8 per pool"],
+            ),
+            (
+                node_pool(limits={"cpu": "64", "nvidia.com/gpu": "2k"}),
+                [
+                    "Karpenter NodePool 'res' can launch GPU instances but has no nvidia.com/gpu limit, so nothing caps "
+                    "its GPUs; set spec.limits[nvidia.com/gpu] within the budget (or list only non-GPU instance types)"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "gpu-pool-tainted",
+        NODE_POOL,
+        GPU_NODE_POOL,
+        [
+            (
+                node_pool(taints=None),
+                [
+                    "GPU NodePool 'res' has no nvidia.com/gpu NoSchedule taint; add it so only GPU pods land (and pay) there"
+                ],
+            ),
+            (
+                node_pool(taints=[{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]),
+                [
+                    "GPU NodePool 'res' has no nvidia.com/gpu NoSchedule taint; add it so only GPU pods land (and pay) there"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "gpu-spot-allowed",
+        NODE_POOL,
+        GPU_NODE_POOL,
+        [
+            (
+                node_pool(capacity=["spot"]),
+                ["GPU pool 'res' uses SPOT capacity, which this environment does not allow; use ON_DEMAND"],
+            ),
+            (
+                node_pool(capacity=["on-demand", "spot"]),
+                ["GPU pool 'res' uses SPOT capacity, which this environment does not allow; use ON_DEMAND"],
+            ),
+        ],
+        {"allowSpot": False},
+    ),
+    (
+        "gpu-pool-gpu-types-only",
+        NODE_POOL,
+        GPU_NODE_POOL,
+        [
+            (
+                node_pool(types=["g5.xlarge", "m7i.large"]),
+                [
+                    "GPU NodePool 'res': m7i.large has no GPU. A GPU pool holds NVIDIA GPU instance types for x86_64 "
+                    "(families g4dn, g5, g6, g6e, g7, g7e, gr6, p3dn, p4d, p4de, p5, p5e, p5en, p6-b200, p6-b300)"
+                ],
+            ),
+            (
+                node_pool(types=["g5g.xlarge"]),
+                [
+                    "GPU NodePool 'res': g5g.xlarge is arm64; the EKS NVIDIA AMI the pools use is x86_64. A GPU pool "
+                    "holds NVIDIA GPU instance types for x86_64 (families g4dn, g5, g6, g6e, g7, g7e, gr6, p3dn, p4d, "
+                    "p4de, p5, p5e, p5en, p6-b200, p6-b300)"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "nodes-imdsv2-required",
+        NODE_CLASS,
+        {"spec": {"role": "node"}},  # Karpenter's default is httpTokens required
+        [
+            (
+                {"spec": {"metadataOptions": {"httpTokens": "optional"}}},
+                [
+                    "EC2NodeClass 'res' allows IMDSv1 (httpTokens optional); set spec.metadataOptions.httpTokens to required"
+                ],
+            ),
+            (
+                {"spec": {"metadataOptions": {"httpTokens": "Optional"}}},
+                [
+                    "EC2NodeClass 'res' allows IMDSv1 (httpTokens Optional); set spec.metadataOptions.httpTokens to required"
                 ],
             ),
         ],
@@ -1737,6 +1885,55 @@ def vap(username: str) -> dict[str, Any]:
 
 
 STACK_VIOLATIONS = [
+    (
+        "gpu-stack-budget",
+        [
+            (NODE_POOL, "a", node_pool(limits={"nvidia.com/gpu": "8"})),
+            (NODE_GROUP, "b", {**GPU_GROUP, "scalingConfig": {"maxSize": 9}}),
+        ],
+        ["GPU pools can reach 17 GPUs in total; the budget allows 16"],
+    ),
+    (
+        "gpu-serving-not-spot-only",
+        [
+            (NODE_POOL, "spot", node_pool(capacity=["spot"])),
+            (
+                "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+                "isvc",
+                {"spec": {"predictor": {"model": {"resources": {"requests": {"nvidia.com/gpu": 1}}}}}},
+            ),
+        ],
+        [
+            "endpoint 'isvc' can be served from spot-only GPU pool(s) spot: one spot reclaim can take every replica at "
+            "once, which prod does not allow; serve it from an ON_DEMAND or SPOT_OR_ON_DEMAND pool"
+        ],
+    ),
+    (
+        "gpu-serving-not-spot-only",
+        [
+            (
+                NODE_GROUP,
+                "spot-group",
+                {**GPU_GROUP, "capacityType": "SPOT", "labels": {"mlops.platform/gpu-pool": "batch"}},
+            ),
+            (
+                "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+                "isvc",
+                {
+                    "spec": {
+                        "predictor": {
+                            "nodeSelector": {"mlops.platform/gpu-pool": "batch"},
+                            "containers": [{"resources": {"limits": {"nvidia.com/gpu": "1"}}}],
+                        }
+                    }
+                },
+            ),
+        ],
+        [
+            "endpoint 'isvc' can be served from spot-only GPU pool(s) spot-group: one spot reclaim can take every "
+            "replica at once, which prod does not allow; serve it from an ON_DEMAND or SPOT_OR_ON_DEMAND pool"
+        ],
+    ),
     (
         "gpu-stack-budget",
         [
