@@ -70,6 +70,20 @@ class PlanResult:
     """Config checks the plan could not make (and so did not pass)."""
 
     @property
+    def cel_unchecked(self) -> list[str]:
+        """Kinds the platform declares whose CRD schema has CEL rules the offline validation skips."""
+        kinds: dict[tuple[str, str], int] = {}
+        for obj in self.graph.kubernetes_objects():
+            inputs = obj.inputs
+            if count := custom_resources.unevaluated_rules(inputs):
+                kinds[(str(inputs.get("apiVersion")), str(inputs.get("kind")))] = count
+        return [
+            f"{kind} ({api_version}): {count} CEL validation rules (x-kubernetes-validations) of its CRD are not "
+            "evaluated offline; the API server evaluates them at apply"
+            for (api_version, kind), count in sorted(kinds.items())
+        ]
+
+    @property
     def releases(self) -> list[Release]:
         return [r.release for r in self.charts]
 
@@ -114,6 +128,7 @@ class PlanResult:
             if r.ok is None and r.source != manifests.PLATFORM
         ]
         found += [f"config: {u}" for u in self.unchecked]
+        found += self.cel_unchecked
         found += [f"policy {n}" for n in self.policies.not_run]
         return found
 

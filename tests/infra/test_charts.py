@@ -318,3 +318,15 @@ def test_make_plan_with_require_charts_fails_on_an_empty_cache(
     assert code == 1
     assert "FAIL chart kube-prometheus-stack: not rendered (kube-prometheus-stack-79.12.0.tgz is not" in captured.err
     assert "verdict: FAIL" in captured.out
+
+
+def test_crd_cel_rules_the_plan_cannot_evaluate_are_listed_as_not_checked(plans: dict[str, Any]) -> None:
+    """Karpenter's CRDs guard much with CEL (x-kubernetes-validations), which the offline validation
+    does not run: each such kind the platform declares is reported, with its rule count, never passed."""
+    result, out = plans["prod"]
+    notes = [n for n in result.not_checked if "CEL validation rules" in n]
+    assert [n.split(" (")[0] for n in notes] == ["EC2NodeClass", "NodePool"]
+    node_pool = custom_resources.pinned()[("karpenter.sh/v1", "NodePool")]
+    assert f"NodePool (karpenter.sh/v1): {custom_resources.cel_rules(node_pool.schema)} CEL validation rules" in notes[1]
+    assert custom_resources.cel_rules(node_pool.schema) >= 10
+    assert notes[1] in (out / "report.md").read_text()
