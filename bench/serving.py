@@ -201,23 +201,39 @@ def main(argv: list[str] | None = None) -> int:
 
         (work / "monitor.yaml").write_text(yaml.safe_dump({"model_name": MODEL, "profile_poll_seconds": 60}))
         monitor_url = stack.enter_context(local.monitor(work / "monitor.yaml", work / "logs" / "monitor.log", env=env))
-        ours_url = stack.enter_context(
+        # Cold start: process start until ready to answer with the model loaded - what a new replica costs
+        # once its node and image are there (README's serving modes table quotes it).
+        cold: dict[str, list[float]] = collections.defaultdict(list)
+
+        def started(name: str, context: Any) -> Any:
+            began = time.perf_counter()
+            value = stack.enter_context(context)
+            cold[name].append(time.perf_counter() - began)
+            return value
+
+        for attempt in range(2):  # two more starts of ours, stopped at once: four samples in all
+            began = time.perf_counter()
+            with local.predictor(work / "logs" / f"predictor-cold-{attempt}.log", MODEL, tracking_uri=mlflow_url):
+                cold["ours"].append(time.perf_counter() - began)
+        ours_url = started(
+            "ours",
             local.predictor(
                 work / "logs" / "predictor.log", MODEL, tracking_uri=mlflow_url, env={"MONITOR_URL": monitor_url}
-            )
+            ),
         )
-        unlogged_url = stack.enter_context(
-            local.predictor(work / "logs" / "predictor-unlogged.log", MODEL, tracking_uri=mlflow_url)
+        unlogged_url = started(
+            "ours", local.predictor(work / "logs" / "predictor-unlogged.log", MODEL, tracking_uri=mlflow_url)
         )
-        mlserver_url = stack.enter_context(mlserver(work, mlflow_url, f"models:/{MODEL}/{trained['version']}"))
+        mlserver_url = started("mlserver", mlserver(work, mlflow_url, f"models:/{MODEL}/{trained['version']}"))
         port = free_port()
-        stack.enter_context(
+        started(
+            "mlflow",
             server(
                 [str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{MODEL}@champion", "-h", "127.0.0.1", "-p", str(port),
                  "--env-manager", "local", "--workers", "1"],
                 ready=http_ok(f"http://127.0.0.1:{port}/ping"), log=work / "logs" / "mlflow-serve.log", env=env, timeout=180,
                 name="mlflow models serve",
-            )
+            ),
         )  # fmt: skip
         mlflow_url_serve = f"http://127.0.0.1:{port}"
         numeric = {c for c in frame.columns if frame[c].dtype.kind in "fiu"}
@@ -304,10 +320,18 @@ def main(argv: list[str] | None = None) -> int:
         "logging_cost": logging_cost,
         "prediction_logging": {"served": served, "logged_to_monitor": logged, "dropped": dropped},
         "profile_top_own_time": top,
+        "cold_start_seconds": {
+            name: {"samples": times, "median": statistics.median(times)} for name, times in cold.items()
+        },
     }
     args.out.write_text(json.dumps(summary, indent=2))
     print(
         f"prediction logging: {served:.0f} predictions served, {logged:.0f} logged to the monitor, {dropped:.0f} dropped"
+    )
+    starts = {name: statistics.median(times) for name, times in cold.items()}
+    print(
+        "cold start (process start to ready, model loaded from MLflow; median): "
+        + ", ".join(f"{name} {seconds:.1f} s ({len(cold[name])} starts)" for name, seconds in starts.items())
     )
     if top:
         print("where the predictor's time goes (py-spy, own time, share of samples):")
@@ -324,6 +348,10 @@ def main(argv: list[str] | None = None) -> int:
         f"mlserver_rps={median['mlserver']['rps']:.0f} ours_v2_p99_ms={median['ours_v2']['p99_ms']:.2f} "
         f"mlserver_p99_ms={median['mlserver']['p99_ms']:.2f} ours_unlogged_rps={median['ours_unlogged']['rps']:.0f} "
         f"connections={args.connections}"
+    )
+    print(
+        f"BENCH serving-cold-start ours_s={starts['ours']:.2f} mlserver_s={starts['mlserver']:.2f} "
+        f"mlflow_s={starts['mlflow']:.2f} ratio_mlserver={starts['ours'] / starts['mlserver']:.2f}"
     )
     return 0
 

@@ -327,6 +327,8 @@ def test_crd_cel_rules_the_plan_cannot_evaluate_are_listed_as_not_checked(plans:
     notes = [n for n in result.not_checked if "CEL validation rules" in n]
     assert [n.split(" (")[0] for n in notes] == ["EC2NodeClass", "NodePool"]
     node_pool = custom_resources.pinned()[("karpenter.sh/v1", "NodePool")]
-    assert f"NodePool (karpenter.sh/v1): {custom_resources.cel_rules(node_pool.schema)} CEL validation rules" in notes[1]
+    assert (
+        f"NodePool (karpenter.sh/v1): {custom_resources.cel_rules(node_pool.schema)} CEL validation rules" in notes[1]
+    )
     assert custom_resources.cel_rules(node_pool.schema) >= 10
     assert notes[1] in (out / "report.md").read_text()

@@ -171,3 +171,30 @@ def test_two_instances_in_one_namespace_never_collide() -> None:
     duplicates = {o for o in objects if objects.count(o) > 1}
     assert not duplicates, duplicates
     assert ("Deployment", "team", "monitor-b") in objects and ("StatefulSet", "team", "db-a") in objects
+
+
+def test_a_managed_node_group_pool_needs_its_role_and_subnets_and_refuses_karpenter_only_settings() -> None:
+    def program() -> None:
+        GpuNodePool(
+            "pool",
+            GpuNodePoolArgs(
+                pool=GpuPoolSettings(
+                    name="p",
+                    instance_types=["g5.xlarge"],
+                    capacity_type="SPOT_OR_ON_DEMAND",
+                    disruption={"consolidation_policy": "WhenEmpty"},  # type: ignore[arg-type]
+                ),
+                cluster_name="c",
+            ),
+        )
+
+    with pytest.raises(ProgramFailed) as failed:
+        run(program)
+    assert isinstance(failed.value.error, ComponentArgsError)
+    assert failed.value.error.problems == [
+        "pool.capacity_type = 'SPOT_OR_ON_DEMAND': a managed node group has one capacity type; SPOT_OR_ON_DEMAND "
+        "needs gpuProvisioner karpenter",
+        "pool.disruption = {'consolidationPolicy': 'WhenEmpty'}: applies to gpuProvisioner karpenter only; remove it",
+        "node_role_arn = null: required for a managed node group (or give karpenter)",
+        "subnet_ids = null: required for a managed node group (or give karpenter)",
+    ]
