@@ -9,7 +9,7 @@ INFRA := .venv/bin
 APPS := .venv-apps/bin
 DEBIAN_PACKAGES := prometheus redis-server wrk
 
-.PHONY: help venv system-deps lint typecheck test test-infra test-apps plan plan-env plans charts demo bench lock clean
+.PHONY: help venv system-deps lint typecheck test test-infra test-apps plan plan-env plans charts schema demo bench lock clean
 
 help:
 	@echo "make test            install what is missing, lint, type-check, run every test"
@@ -116,6 +116,11 @@ plans: .venv/.stamp .venv-checkov/.stamp
 		base=""; if [ -n "$(BASE)" ] && [ -d "$(BASE)/$$stack" ]; then base="--base $(BASE)/$$stack"; fi; \
 		$(INFRA)/python -m offline.plan --stack $$stack $$base $(CHART_ARGS) || status=1; \
 	done; exit $$status
+
+# The multi-language package: components/package_settings.py (TypedDicts generated from the settings
+# models) and provider/schema.json (the schema the SDK infers), both committed; a test fails when stale.
+schema: .venv/.stamp
+	$(INFRA)/python -m offline.package --write
 
 # The pinned charts (components/versions.py) into the cache, each archive's sha256 checked against (or,
 # for a new one, written to) requirements/charts.lock. Needs the network: the charts' repositories.

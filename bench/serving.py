@@ -80,7 +80,7 @@ def wrk_script(body: dict[str, Any], path: Path) -> Path:
 
 def wrk(url: str, script: Path, seconds: float, connections: int, threads: int) -> dict[str, float]:
     """One wrk run: requests/s, latency percentiles (ms) and errors."""
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script), url]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])}  # type: ignore[index]
     for percentile in ("50", "90", "99"):
