@@ -203,9 +203,7 @@ class MlPlatform(pulumi.ComponentResource):
         self.mlflow_url = pulumi.Output.from_input(built.mlflow.url)
         self.mlflow_admin_password = built.mlflow.admin_password
         self.grafana_admin_password = built.monitoring.grafana_admin_password
-        self.endpoints = pulumi.Output.all(**{endpoint: e.url for endpoint, e in built.endpoints.items()}).apply(
-            lambda urls: dict(urls)
-        )
+        self.endpoints = pulumi.Output.all(**{endpoint: e.url for endpoint, e in built.endpoints.items()}).apply(dict)
         self.register_outputs({"clusterName": self.cluster_name, "endpoints": self.endpoints})
 
 
