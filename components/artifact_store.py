@@ -226,25 +226,71 @@ class ArtifactStore(PlatformComponent):
             opts=child(self),
         )
 
+    @property
+    def ref(self) -> StoreRef:
+        """The store as workloads reach it (bucket names and ARNs, the key)."""
+        return StoreRef(
+            bucket_names=dict(self.bucket_names),
+            kms_key_arn=self.kms_key_arn,
+            tags=dict(self._tags),
+            bucket_arns={bucket: resource.arn for bucket, resource in self.buckets.items()},
+        )
+
+    def access_policy(self, grants: Sequence[Grant]) -> pulumi.Output[str]:
+        return self.ref.access_policy(grants)
+
+    def workload_role(
+        self,
+        name: str,
+        *,
+        identity: ClusterIdentity,
+        namespace: str,
+        service_account: str,
+        grants: Sequence[Grant],
+        parent: pulumi.Resource,
+    ) -> WorkloadRole:
+        return self.ref.workload_role(
+            name, identity=identity, namespace=namespace, service_account=service_account, grants=grants, parent=parent
+        )
+
+
+@dataclass(frozen=True)
+class StoreRef:
+    """An artifact store as workloads reach it: its bucket names (and ARNs), its KMS key. What
+    ArtifactStore.ref gives - or what a stack that did not create the store knows of it (the
+    multi-language package takes these as plain inputs)."""
+
+    bucket_names: Mapping[Bucket, pulumi.Input[str]]
+    kms_key_arn: pulumi.Input[str]
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags for the roles it makes."""
+    bucket_arns: Mapping[Bucket, pulumi.Input[str]] = field(default_factory=dict)
+    """Default: arn:aws:s3:::<name>."""
+
+    def bucket_arn(self, bucket: Bucket) -> pulumi.Output[str]:
+        if bucket in self.bucket_arns:
+            return pulumi.Output.from_input(self.bucket_arns[bucket])
+        return pulumi.Output.concat("arn:aws:s3:::", self.bucket_names[bucket])
+
     def access_policy(self, grants: Sequence[Grant]) -> pulumi.Output[str]:
         """An IAM policy allowing exactly `grants`: objects under each prefix, listing of those
         prefixes, and use of the bucket key for the matching direction."""
         statements: list[dict[str, object]] = []
         for grant in grants:
-            bucket = self.buckets[grant.bucket]
+            arn = self.bucket_arn(grant.bucket)
             actions = READ_ACTIONS + (WRITE_ACTIONS if grant.access is Access.READ_WRITE else [])
             statements.append(
                 {
                     "Effect": "Allow",
                     "Action": actions,
-                    "Resource": pulumi.Output.concat(bucket.arn, f"/{grant.prefix}/*"),
+                    "Resource": pulumi.Output.concat(arn, f"/{grant.prefix}/*"),
                 }
             )
             statements.append(
                 {
                     "Effect": "Allow",
                     "Action": "s3:ListBucket",
-                    "Resource": bucket.arn,
+                    "Resource": arn,
                     "Condition": {"StringLike": {"s3:prefix": [grant.prefix, f"{grant.prefix}/*"]}},
                 }
             )
@@ -283,7 +329,7 @@ class ArtifactStore(PlatformComponent):
             namespace=namespace,
             service_account=service_account,
             policy=self.access_policy(grants),
-            tags=self._tags,
+            tags=self.tags,
             opts=child(parent),
         )
 
@@ -293,7 +339,7 @@ class ArtifactAccess:
     """How a workload reaches the artifact store: the store, and the cluster identity (Pod Identity
     or IRSA) its service account's role trusts. Each workload asks for the grants it needs (`role`)."""
 
-    store: ArtifactStore
+    store: ArtifactStore | StoreRef
     identity: ClusterIdentity
 
     def role(

@@ -13,7 +13,7 @@ from . import k8s as kube
 from ._common import ComponentArgsError, PlatformComponent, child, documented
 from .contracts import PredictorSettings
 from .mlflow_tracking import MlflowClient
-from .model_serving import KServeSettings, ModelServing, ServingMode
+from .model_serving import KServeInstall, KServeSettings, ModelServing, ServingMode
 from .monitoring import MonitoringHooks
 from .spec import (
     Cpu,
@@ -45,7 +45,9 @@ def request_rate_query(namespace: str, predictor: str) -> str:
     )
 
 
-def request_rate_scaling(serving: ModelServing, namespace: str, predictor: str, per_replica: float) -> dict[str, Any]:
+def request_rate_scaling(
+    serving: ModelServing | KServeInstall, namespace: str, predictor: str, per_replica: float
+) -> dict[str, Any]:
     """KServe's autoScaling block for its KEDA autoscaler class: a Prometheus trigger on the request rate
     (KServe writes it into a ScaledObject; KEDA divides the rate by `per_replica`)."""
     return {
@@ -188,8 +190,8 @@ class ModelEndpointArgs:
     """The serving image (apps/serving)."""
     mlflow: MlflowClient
     """MLflow's URL and a read-only account (MlflowTracking.client("serving"))."""
-    serving: ModelServing
-    """The KServe installation: its mode, and what must exist before an InferenceService."""
+    serving: ModelServing | KServeInstall
+    """The KServe installation: its mode, what must exist before an InferenceService, KEDA's Prometheus."""
     monitor_url: pulumi.Input[str] | None = None
     """Drift monitor ingestion URL for prediction logs (DriftMonitor.ingest_url). Default: no logging."""
     feature_server_url: pulumi.Input[str] | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -43,6 +44,17 @@ class ServingMode(enum.Enum):
     def kserve_name(self) -> str:
         """KServe's own name for the mode (it renamed Serverless to Knative)."""
         return "Standard" if self is ServingMode.STANDARD else "Knative"
+
+
+@dataclass(frozen=True)
+class KServeInstall:
+    """An installed KServe as endpoints need it: its mode, what they must be created after, and where
+    KEDA reads request rates (None: no KEDA). ModelServing is one; a stack whose KServe another stack
+    installed states it with this."""
+
+    mode: ServingMode
+    ready: Sequence[pulumi.Resource] = ()
+    keda_query_url: pulumi.Input[str] | None = None
 
 
 class KServeSettings(Spec):

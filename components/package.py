@@ -14,13 +14,41 @@ from typing import Required, TypedDict
 
 import pulumi
 
-from . import artifact_store, gpu_node_pool, model_serving, platform
-from .artifact_store import ArtifactSettings, Bucket
+from . import (
+    artifact_store,
+    drift_monitor,
+    feature_store,
+    gpu_node_pool,
+    mlflow_tracking,
+    model_endpoint,
+    model_serving,
+    platform,
+    training_pipeline,
+)
+from ._common import ComponentArgsError
+from .artifact_store import ArtifactAccess, ArtifactSettings, Bucket, StoreRef
 from .config import parse_platform_config
+from .drift_monitor import DriftMonitorSettings
+from .feature_store import FeatureStoreSettings
 from .gpu_node_pool import GpuPoolSettings
-from .model_serving import KServeSettings
-from .package_settings import ArtifactSettingsInput, GpuPoolSettingsInput, KServeSettingsInput, PlatformConfigInput
+from .identity import ClusterIdentity, IdentityMode, OidcIdentity
+from .mlflow_tracking import MlflowClient, MlflowSettings
+from .model_endpoint import EndpointSettings
+from .model_serving import KServeInstall, KServeSettings
+from .network import PrivatePlacement
+from .package_settings import (
+    ArtifactSettingsInput,
+    DriftMonitorSettingsInput,
+    EndpointSettingsInput,
+    FeatureStoreSettingsInput,
+    GpuPoolSettingsInput,
+    KServeSettingsInput,
+    MlflowSettingsInput,
+    PlatformConfigInput,
+    TrainingSettingsInput,
+)
 from .spec import settings_arg
+from .training_pipeline import RetrainingJobs, TrainingSettings
 
 VERSION = "0.1.0"
 """The package's version (a semver tag `v<VERSION>` releases it)."""
@@ -207,5 +235,370 @@ class MlPlatform(pulumi.ComponentResource):
         self.register_outputs({"clusterName": self.cluster_name, "endpoints": self.endpoints})
 
 
-COMPONENTS = (GpuNodePool, ArtifactStore, ModelServing, MlPlatform)
+# --------------------------------------------------------------------------- what the services share
+
+
+class StoreRefInput(TypedDict):
+    """An artifact store as workloads reach it (an ArtifactStore's outputs)."""
+
+    artifact_bucket: pulumi.Input[str]
+    """Name of the artifacts bucket (ArtifactStore.artifactBucket)."""
+    data_bucket: pulumi.Input[str]
+    """Name of the data bucket (ArtifactStore.dataBucket)."""
+    kms_key_arn: pulumi.Input[str]
+    """ARN of the buckets' KMS key (ArtifactStore.kmsKeyArn)."""
+
+
+class WorkloadIdentityInput(TypedDict, total=False):
+    """How the cluster gives a pod its IAM role."""
+
+    mode: Required[str]
+    """podIdentity (EKS Pod Identity: give clusterName and clusterArn) or irsa (give oidcProviderArn and oidcIssuerUrl)."""
+    cluster_name: pulumi.Input[str]
+    """Pod Identity: the cluster its associations are made in."""
+    cluster_arn: pulumi.Input[str]
+    """Pod Identity: the cluster's ARN, the only source its roles trust."""
+    oidc_provider_arn: pulumi.Input[str]
+    """IRSA: the cluster's IAM OIDC provider ARN."""
+    oidc_issuer_url: pulumi.Input[str]
+    """IRSA: the cluster's OIDC issuer URL."""
+
+
+class MlflowClientInput(TypedDict):
+    """MLflow as one workload uses it: the server and that workload's own account."""
+
+    url: pulumi.Input[str]
+    """MLflow's URL (MlflowTracking.url)."""
+    credentials_secret: str
+    """The Secret, in the workload's namespace, with its account's credentials (MlflowTracking.credentials[user])."""
+
+
+def _access(component: str, name: str, store: StoreRefInput, identity: WorkloadIdentityInput) -> ArtifactAccess:
+    mode = identity.get("mode")
+    if mode == IdentityMode.POD_IDENTITY.value and identity.get("cluster_name") and identity.get("cluster_arn"):
+        cluster = ClusterIdentity.pod_identity(identity["cluster_name"], identity["cluster_arn"])
+    elif mode == IdentityMode.IRSA.value and identity.get("oidc_provider_arn") and identity.get("oidc_issuer_url"):
+        cluster = ClusterIdentity.irsa(OidcIdentity(identity["oidc_provider_arn"], identity["oidc_issuer_url"]))
+    else:
+        raise ComponentArgsError(
+            component,
+            name,
+            [
+                f"identity = {dict(identity)!r}: mode podIdentity needs clusterName and clusterArn, "
+                "mode irsa needs oidcProviderArn and oidcIssuerUrl"
+            ],
+        )
+    names = {Bucket.ARTIFACTS: store["artifact_bucket"], Bucket.DATA: store["data_bucket"]}
+    return ArtifactAccess(StoreRef(bucket_names=names, kms_key_arn=store["kms_key_arn"]), cluster)
+
+
+def _client(mlflow: MlflowClientInput) -> MlflowClient:
+    return MlflowClient(mlflow["url"], mlflow["credentials_secret"])
+
+
+# --------------------------------------------------------------------------- services
+
+
+class MlflowTrackingArgs(TypedDict, total=False):
+    namespace: Required[str]
+    """Namespace of the server (created by the caller)."""
+    image: Required[str]
+    """The mlflow-server image (apps/mlflow_server), pinned to a release."""
+    backend_url: Required[pulumi.Input[str]]
+    """SQLAlchemy URL of the tracking/registry database (pass a secret)."""
+    auth_url: Required[pulumi.Input[str]]
+    """SQLAlchemy URL of the authentication database (pass a secret)."""
+    artifact_store: Required[StoreRefInput]
+    """Where artifacts go: s3://<artifacts bucket>/mlflow."""
+    identity: Required[WorkloadIdentityInput]
+    """How the server's service account gets its role."""
+    settings: MlflowSettingsInput
+    """Replicas, resources, ingress, artifact proxying. Default: the defaults."""
+    users: dict[str, str]
+    """Workload accounts to create: user name -> namespace that receives its credentials Secret. Default: none."""
+    allowed_client_namespaces: list[str]
+    """Namespaces whose pods may call the server (its own always may). Default: none."""
+
+
+class MlflowTracking(pulumi.ComponentResource):
+    """MLflow tracking server and model registry with basic auth (admin password generated, one
+    account per workload created by a bootstrap Job), artifacts in S3 through a role limited to the
+    mlflow/ prefix, a NetworkPolicy admitting only the listed namespaces. Give it the cluster's
+    Kubernetes provider."""
+
+    url: pulumi.Output[str]
+    """Cluster-internal URL of the server."""
+    admin_password: pulumi.Output[str]
+    """The generated admin password (secret)."""
+    credentials: pulumi.Output[dict[str, str]]
+    """Per user: the name of the Secret holding its credentials (in the user's namespace)."""
+
+    def __init__(self, name: str, args: MlflowTrackingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:index:MlflowTracking", name, None, opts)
+        server = mlflow_tracking.MlflowTracking(
+            name,
+            mlflow_tracking.MlflowTrackingArgs(
+                namespace=args["namespace"],
+                image=args["image"],
+                backend_url=args["backend_url"],
+                auth_url=args["auth_url"],
+                artifacts=_access("MlflowTracking", name, args["artifact_store"], args["identity"]),
+                settings=settings_arg(MlflowSettings, args.get("settings") or {}, "settings", "MlflowTracking", name),
+                users=args.get("users") or {},
+                allowed_client_namespaces=args.get("allowed_client_namespaces") or [],
+            ),
+            opts=_inside(self),
+        )
+        self.url = server.url
+        self.admin_password = server.admin_password
+        self.credentials = pulumi.Output.from_input(dict(server.credentials))
+        self.register_outputs({"url": self.url, "adminPassword": self.admin_password, "credentials": self.credentials})
+
+
+class FeatureStoreArgs(TypedDict, total=False):
+    namespace: Required[str]
+    """Namespace of the feature server and jobs (created by the caller)."""
+    image: Required[str]
+    """The features image (apps/features: Feast and the feature repository), pinned to a release."""
+    registry_url: Required[pulumi.Input[str]]
+    """SQLAlchemy URL of the Feast registry database (pass a secret)."""
+    artifact_store: Required[StoreRefInput]
+    """Offline store: s3://<data bucket>/feast."""
+    identity: Required[WorkloadIdentityInput]
+    """How the feature server's service account gets its role."""
+    settings: FeatureStoreSettingsInput
+    """Redis (in-cluster or ElastiCache), materialisation schedule, replicas. Default: the defaults."""
+    vpc_id: pulumi.Input[str]
+    """For a managed (ElastiCache) Redis: the VPC."""
+    private_subnet_ids: pulumi.Input[list[str]]
+    """For a managed Redis: its subnets."""
+    node_security_group_id: pulumi.Input[str]
+    """For a managed Redis: the nodes' security group (the only one admitted)."""
+    allowed_client_namespaces: list[str]
+    """Namespaces whose pods may call the feature server. Default: none."""
+    protect: bool
+    """Protect the managed Redis from deletion. Default: false."""
+    tags: dict[str, str]
+    """Tags for AWS resources. Default: none."""
+
+
+class FeatureStore(pulumi.ComponentResource):
+    """Feast: a SQL registry, a Redis online store, the offline store in the data bucket, a feature
+    server, a `feast apply` Job and a materialisation CronJob. Give it the cluster's Kubernetes provider."""
+
+    url: pulumi.Output[str]
+    """Cluster-internal URL of the feature server."""
+
+    def __init__(self, name: str, args: FeatureStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:index:FeatureStore", name, None, opts)
+        placement = None
+        if args.get("vpc_id") is not None:
+            placement = PrivatePlacement(
+                args["vpc_id"], args.get("private_subnet_ids") or [], args.get("node_security_group_id") or ""
+            )
+        store = feature_store.FeatureStore(
+            name,
+            feature_store.FeatureStoreArgs(
+                namespace=args["namespace"],
+                image=args["image"],
+                registry_url=args["registry_url"],
+                artifacts=_access("FeatureStore", name, args["artifact_store"], args["identity"]),
+                settings=settings_arg(
+                    FeatureStoreSettings, args.get("settings") or {}, "settings", "FeatureStore", name
+                ),
+                placement=placement,
+                allowed_client_namespaces=args.get("allowed_client_namespaces") or [],
+                protect=bool(args.get("protect", False)),
+                tags=args.get("tags") or {},
+            ),
+            opts=_inside(self),
+        )
+        self.url = store.url
+        self.register_outputs({"url": self.url})
+
+
+class TrainingPipelineArgs(TypedDict, total=False):
+    namespace: Required[str]
+    """Namespace of the CronJob and its Jobs (created by the caller)."""
+    image: Required[str]
+    """The training image (apps/training), pinned to a release."""
+    mlflow: Required[MlflowClientInput]
+    """MLflow and the training account."""
+    artifact_store: Required[StoreRefInput]
+    """Datasets are read from s3://<data bucket>/datasets/<model>."""
+    identity: Required[WorkloadIdentityInput]
+    """How the training service account gets its role."""
+    settings: TrainingSettingsInput
+    """Model, schedule, resources, GPUs, promotion rule. Default: the defaults."""
+
+
+class TrainingPipeline(pulumi.ComponentResource):
+    """A CronJob running the training pipeline (validate, features, train, evaluate, register and
+    promote), and the same Job published as a template for the drift monitor. Give it the cluster's
+    Kubernetes provider."""
+
+    job_template_configmap: pulumi.Output[str]
+    """ConfigMap holding the Job template the drift monitor launches."""
+    service_account: pulumi.Output[str]
+    """The training service account (give it to DriftMonitor's retraining)."""
+    config_maps: pulumi.Output[list[str]]
+    """ConfigMaps a training Job mounts (give them to DriftMonitor's retraining)."""
+    secrets: pulumi.Output[list[str]]
+    """Secrets a training Job reads (give them to DriftMonitor's retraining)."""
+
+    def __init__(self, name: str, args: TrainingPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:index:TrainingPipeline", name, None, opts)
+        pipeline = training_pipeline.TrainingPipeline(
+            name,
+            training_pipeline.TrainingPipelineArgs(
+                namespace=args["namespace"],
+                image=args["image"],
+                mlflow=_client(args["mlflow"]),
+                artifacts=_access("TrainingPipeline", name, args["artifact_store"], args["identity"]),
+                settings=settings_arg(
+                    TrainingSettings, args.get("settings") or {}, "settings", "TrainingPipeline", name
+                ),
+            ),
+            opts=_inside(self),
+        )
+        jobs = pipeline.retraining
+        self.job_template_configmap = pulumi.Output.from_input(jobs.template_configmap)
+        self.service_account = pulumi.Output.from_input(jobs.service_account)
+        self.config_maps = pulumi.Output.from_input(list(jobs.config_maps))
+        self.secrets = pulumi.Output.from_input(list(jobs.secrets))
+        self.register_outputs({"jobTemplateConfigmap": self.job_template_configmap})
+
+
+class RetrainingInput(TypedDict):
+    """The retraining Job the monitor may launch (a TrainingPipeline's outputs) - and all it may hold."""
+
+    job_template_configmap: str
+    """TrainingPipeline.jobTemplateConfigmap."""
+    service_account: str
+    """TrainingPipeline.serviceAccount."""
+    image: str
+    """The training image."""
+    secrets: list[str]
+    """TrainingPipeline.secrets."""
+    config_maps: list[str]
+    """TrainingPipeline.configMaps."""
+
+
+class DriftMonitorArgs(TypedDict, total=False):
+    namespace: Required[str]
+    """Namespace of the monitor (the training Jobs' namespace)."""
+    image: Required[str]
+    """The monitor image (apps/monitor), pinned to a release."""
+    model: Required[str]
+    """Registered model to watch."""
+    mlflow: Required[MlflowClientInput]
+    """MLflow and the monitor account."""
+    retraining: Required[RetrainingInput]
+    """What the monitor may launch when drift persists."""
+    alias: str
+    """Alias of the serving version. Default: champion."""
+    settings: DriftMonitorSettingsInput
+    """Windows, thresholds, retraining rule. Default: the defaults."""
+    allowed_client_namespaces: list[str]
+    """Namespaces whose predictors may send prediction logs. Default: none."""
+
+
+class DriftMonitor(pulumi.ComponentResource):
+    """The drift monitor: ingests prediction logs and labels, computes per-feature drift against the
+    serving version's reference profile, exports Prometheus metrics, and launches the retraining Job
+    when drift persists - admitted by a ValidatingAdmissionPolicy that allows nothing else. Give it
+    the cluster's Kubernetes provider."""
+
+    ingest_url: pulumi.Output[str]
+    """Where predictors send prediction logs (the predictor's MONITOR_URL)."""
+
+    def __init__(self, name: str, args: DriftMonitorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:index:DriftMonitor", name, None, opts)
+        retraining = args["retraining"]
+        monitor = drift_monitor.DriftMonitor(
+            name,
+            drift_monitor.DriftMonitorArgs(
+                namespace=args["namespace"],
+                image=args["image"],
+                model=args["model"],
+                mlflow=_client(args["mlflow"]),
+                retraining=RetrainingJobs(
+                    retraining["job_template_configmap"],
+                    retraining["service_account"],
+                    retraining["image"],
+                    tuple(retraining["secrets"]),
+                    tuple(retraining["config_maps"]),
+                ),
+                alias=args.get("alias") or "champion",
+                settings=settings_arg(
+                    DriftMonitorSettings, args.get("settings") or {}, "settings", "DriftMonitor", name
+                ),
+                allowed_client_namespaces=args.get("allowed_client_namespaces") or [],
+            ),
+            opts=_inside(self),
+        )
+        self.ingest_url = monitor.ingest_url
+        self.register_outputs({"ingestUrl": self.ingest_url})
+
+
+class ModelEndpointArgs(TypedDict, total=False):
+    endpoint: Required[EndpointSettingsInput]
+    """Model and alias to serve, replicas, autoscaling, resources, GPUs."""
+    namespace: Required[str]
+    """Namespace of the InferenceService (created by the caller)."""
+    image: Required[str]
+    """The serving image (apps/serving), pinned to a release."""
+    mlflow: Required[MlflowClientInput]
+    """MLflow and a read-only account."""
+    serving_mode: str
+    """The mode KServe runs in (ModelServing.mode): Standard or Serverless. Default: Standard."""
+    prometheus_url: pulumi.Input[str]
+    """Prometheus KEDA reads request rates from; required for endpoint.autoscaler keda (and KEDA installed)."""
+    monitor_url: pulumi.Input[str]
+    """Drift monitor ingestion URL for prediction logs (DriftMonitor.ingestUrl). Default: no logging."""
+    feature_server_url: pulumi.Input[str]
+    """Feast feature server for entity-keyed requests (FeatureStore.url). Default: none."""
+
+
+class ModelEndpoint(pulumi.ComponentResource):
+    """One KServe InferenceService serving `models:/<model>@<alias>` with the platform's predictor,
+    which follows the alias and swaps versions without dropping requests. Create it after
+    ModelServing (dependsOn) and give it the cluster's Kubernetes provider."""
+
+    url: pulumi.Output[str]
+    """Cluster-internal URL of the predictor."""
+
+    def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:index:ModelEndpoint", name, None, opts)
+        mode = settings_arg(
+            KServeSettings, {"mode": args.get("serving_mode") or "Standard"}, "serving_mode", "ModelEndpoint", name
+        ).mode
+        endpoint = model_endpoint.ModelEndpoint(
+            name,
+            model_endpoint.ModelEndpointArgs(
+                endpoint=settings_arg(EndpointSettings, args["endpoint"], "endpoint", "ModelEndpoint", name),
+                namespace=args["namespace"],
+                image=args["image"],
+                mlflow=_client(args["mlflow"]),
+                serving=KServeInstall(mode, keda_query_url=args.get("prometheus_url")),
+                monitor_url=args.get("monitor_url"),
+                feature_server_url=args.get("feature_server_url"),
+            ),
+            opts=_inside(self),
+        )
+        self.url = endpoint.url
+        self.register_outputs({"url": self.url})
+
+
+COMPONENTS = (
+    GpuNodePool,
+    ArtifactStore,
+    MlflowTracking,
+    FeatureStore,
+    ModelServing,
+    ModelEndpoint,
+    DriftMonitor,
+    TrainingPipeline,
+    MlPlatform,
+)
 """What the package hosts (provider/__main__.py) and its schema describes."""

@@ -63,11 +63,126 @@ class ArtifactSettingsInput(TypedDict, total=False):
     """Let `pulumi destroy` delete non-empty buckets (never in prod). Default: false."""
 
 
+class IngressSettingsInput(TypedDict, total=False):
+    """Publish a service through an Ingress (the AWS Load Balancer Controller's `alb` class by default)."""
+
+    host: Required[str]
+    """DNS name the service is published under."""
+    class_name: str
+    """IngressClass. Default: alb (AWS Load Balancer Controller)."""
+    internal: bool
+    """Keep the load balancer inside the VPC. Default: true."""
+    tls_certificate_arn: str
+    """ACM certificate for HTTPS. Required when internal is false."""
+
+
+class MlflowSettingsInput(TypedDict, total=False):
+    """MLflow tracking server and model registry."""
+
+    replicas: int
+    """Server replicas. Default: 1 in dev, 2 in prod (at least 2 in prod)."""
+    cpu: str
+    """CPU request per replica (limit: twice). Default: 500m."""
+    memory: str
+    """Memory request and limit per replica. Default: 1Gi."""
+    ingress: IngressSettingsInput
+    """Publish the UI/API through an Ingress (authentication stays on). Default: cluster-internal only."""
+    proxy_artifacts: bool
+    """Serve artifacts through MLflow (clients need no AWS access; MLflow permissions apply). With false, clients read and write S3 directly through their own IRSA roles. Default: true."""
+
+
+class RedisInput(TypedDict, total=False):
+    """The online store."""
+
+    mode: str
+    """`managed` (ElastiCache, TLS + auth token) or `inCluster` (a Redis StatefulSet). Default: managed in prod, inCluster in dev. One of: managed, inCluster."""
+    node_type: str
+    """ElastiCache node type; must mirror an EC2 type that exists (AWS data). Default: cache.t4g.small."""
+    replicas: int
+    """ElastiCache nodes (primary + replicas; 2 or more enables failover). Default: 2."""
+
+
+class FeatureStoreSettingsInput(TypedDict, total=False):
+    """Feast feature store."""
+
+    enabled: bool
+    """Deploy Feast. Default: true."""
+    redis: RedisInput
+    """The online store."""
+    materialize_schedule: str
+    """Cron schedule of `feast materialize-incremental`. Default: hourly."""
+    server_replicas: int
+    """Feature server replicas. Default: 1."""
+
+
 class KServeSettingsInput(TypedDict, total=False):
     """How KServe runs predictors."""
 
     mode: str
     """KServe deployment mode: Standard (Deployments + HPA; no scale to zero, no canary) or Serverless (Knative: scale to zero, canary rollouts). Default: Standard. One of: Standard, Serverless."""
+
+
+class EndpointSettingsInput(TypedDict, total=False):
+    """One InferenceService serving a registered model by alias."""
+
+    name: Required[str]
+    """InferenceService name (unique)."""
+    model: Required[str]
+    """Registered model name in MLflow."""
+    alias: str
+    """Registry alias served (`models:/<model>@<alias>`). Default: champion."""
+    min_replicas: int
+    """Fewest replicas (0 only in Serverless mode, never in prod). Default: 1."""
+    autoscaler: str
+    """Standard mode: hpa (a HorizontalPodAutoscaler on CPU) or keda (KEDA scales on the request rate Prometheus measures; the platform installs KEDA). Serverless mode scales with Knative and takes neither. Default: hpa in Standard mode. One of: hpa, keda."""
+    target_requests_per_second: float
+    """With autoscaler keda: requests per second one replica should take (replicas = total rate / this). Default: 10."""
+    max_replicas: int
+    """Most replicas. Default: 3."""
+    canary_traffic_percent: int
+    """Share of traffic for the latest revision during a rollout (Serverless mode only). Default: none."""
+    cpu: str
+    """CPU request (limit: twice). Default: 500m."""
+    memory: str
+    """Memory request and limit. Default: 1Gi."""
+    gpus: int
+    """GPUs per replica; needs a GPU pool. Default: 0."""
+    gpu_pool: str
+    """GPU pool to run on. Default: any pool (when gpus > 0)."""
+
+
+class DriftMonitorSettingsInput(TypedDict, total=False):
+    """The drift monitor."""
+
+    endpoint: str
+    """Endpoint whose predictions are monitored. Default: the first endpoint."""
+    window_size: int
+    """Predictions per drift window. Default: 2000."""
+    consecutive_windows: int
+    """Windows in a row above threshold before retraining is triggered. Default: 3."""
+    cooldown_minutes: int
+    """Least time between two retraining triggers. Default: 360."""
+    journal_storage: str
+    """Volume journaling accepted records and labels, so a restart loses none. Default: 5Gi."""
+
+
+class TrainingSettingsInput(TypedDict, total=False):
+    """The training pipeline CronJob."""
+
+    model: str
+    """Registered model the pipeline trains and promotes. Default: churn-classifier."""
+    schedule: str
+    """Cron schedule of the training CronJob. Default: Sundays 03:00."""
+    cpu: str
+    """CPU request (limit: twice). Default: 1."""
+    memory: str
+    """Memory request and limit. Default: 4Gi."""
+    gpus: int
+    """GPUs per training run; needs a GPU pool. Default: 0."""
+    gpu_pool: str
+    """GPU pool to train on. Default: any pool (when gpus > 0)."""
+    promotion_margin: float
+    """A challenger must beat the champion's ROC AUC by this much to be promoted. Default: 0.005."""
 
 
 class TagsInput(TypedDict, total=False):
@@ -201,58 +316,6 @@ class DatabaseSettingsInput(TypedDict, total=False):
     """Standby in a second AZ. Default: true in prod, false in dev."""
 
 
-class IngressSettingsInput(TypedDict, total=False):
-    """Publish a service through an Ingress (the AWS Load Balancer Controller's `alb` class by default)."""
-
-    host: Required[str]
-    """DNS name the service is published under."""
-    class_name: str
-    """IngressClass. Default: alb (AWS Load Balancer Controller)."""
-    internal: bool
-    """Keep the load balancer inside the VPC. Default: true."""
-    tls_certificate_arn: str
-    """ACM certificate for HTTPS. Required when internal is false."""
-
-
-class MlflowSettingsInput(TypedDict, total=False):
-    """MLflow tracking server and model registry."""
-
-    replicas: int
-    """Server replicas. Default: 1 in dev, 2 in prod (at least 2 in prod)."""
-    cpu: str
-    """CPU request per replica (limit: twice). Default: 500m."""
-    memory: str
-    """Memory request and limit per replica. Default: 1Gi."""
-    ingress: IngressSettingsInput
-    """Publish the UI/API through an Ingress (authentication stays on). Default: cluster-internal only."""
-    proxy_artifacts: bool
-    """Serve artifacts through MLflow (clients need no AWS access; MLflow permissions apply). With false, clients read and write S3 directly through their own IRSA roles. Default: true."""
-
-
-class RedisInput(TypedDict, total=False):
-    """The online store."""
-
-    mode: str
-    """`managed` (ElastiCache, TLS + auth token) or `inCluster` (a Redis StatefulSet). Default: managed in prod, inCluster in dev. One of: managed, inCluster."""
-    node_type: str
-    """ElastiCache node type; must mirror an EC2 type that exists (AWS data). Default: cache.t4g.small."""
-    replicas: int
-    """ElastiCache nodes (primary + replicas; 2 or more enables failover). Default: 2."""
-
-
-class FeatureStoreSettingsInput(TypedDict, total=False):
-    """Feast feature store."""
-
-    enabled: bool
-    """Deploy Feast. Default: true."""
-    redis: RedisInput
-    """The online store."""
-    materialize_schedule: str
-    """Cron schedule of `feast materialize-incremental`. Default: hourly."""
-    server_replicas: int
-    """Feature server replicas. Default: 1."""
-
-
 class MonitoringSettingsInput(TypedDict, total=False):
     """Prometheus, Alertmanager and Grafana."""
 
@@ -266,35 +329,6 @@ class MonitoringSettingsInput(TypedDict, total=False):
     """Export DCGM's profiling metrics (DCGM_FI_PROF_*), which gives the exporter SYS_ADMIN; dashboards and alerts use only DCGM_FI_DEV_*. Default: false."""
 
 
-class EndpointSettingsInput(TypedDict, total=False):
-    """One InferenceService serving a registered model by alias."""
-
-    name: Required[str]
-    """InferenceService name (unique)."""
-    model: Required[str]
-    """Registered model name in MLflow."""
-    alias: str
-    """Registry alias served (`models:/<model>@<alias>`). Default: champion."""
-    min_replicas: int
-    """Fewest replicas (0 only in Serverless mode, never in prod). Default: 1."""
-    autoscaler: str
-    """Standard mode: hpa (a HorizontalPodAutoscaler on CPU) or keda (KEDA scales on the request rate Prometheus measures; the platform installs KEDA). Serverless mode scales with Knative and takes neither. Default: hpa in Standard mode. One of: hpa, keda."""
-    target_requests_per_second: float
-    """With autoscaler keda: requests per second one replica should take (replicas = total rate / this). Default: 10."""
-    max_replicas: int
-    """Most replicas. Default: 3."""
-    canary_traffic_percent: int
-    """Share of traffic for the latest revision during a rollout (Serverless mode only). Default: none."""
-    cpu: str
-    """CPU request (limit: twice). Default: 500m."""
-    memory: str
-    """Memory request and limit. Default: 1Gi."""
-    gpus: int
-    """GPUs per replica; needs a GPU pool. Default: 0."""
-    gpu_pool: str
-    """GPU pool to run on. Default: any pool (when gpus > 0)."""
-
-
 class ServingSettingsInput(TypedDict, total=False):
     """KServe and the inference endpoints."""
 
@@ -302,40 +336,6 @@ class ServingSettingsInput(TypedDict, total=False):
     """KServe deployment mode: Standard (Deployments + HPA; no scale to zero, no canary) or Serverless (Knative: scale to zero, canary rollouts). Default: Standard. One of: Standard, Serverless."""
     endpoints: list[EndpointSettingsInput]
     """One InferenceService per entry. Default: none."""
-
-
-class TrainingSettingsInput(TypedDict, total=False):
-    """The training pipeline CronJob."""
-
-    model: str
-    """Registered model the pipeline trains and promotes. Default: churn-classifier."""
-    schedule: str
-    """Cron schedule of the training CronJob. Default: Sundays 03:00."""
-    cpu: str
-    """CPU request (limit: twice). Default: 1."""
-    memory: str
-    """Memory request and limit. Default: 4Gi."""
-    gpus: int
-    """GPUs per training run; needs a GPU pool. Default: 0."""
-    gpu_pool: str
-    """GPU pool to train on. Default: any pool (when gpus > 0)."""
-    promotion_margin: float
-    """A challenger must beat the champion's ROC AUC by this much to be promoted. Default: 0.005."""
-
-
-class DriftMonitorSettingsInput(TypedDict, total=False):
-    """The drift monitor."""
-
-    endpoint: str
-    """Endpoint whose predictions are monitored. Default: the first endpoint."""
-    window_size: int
-    """Predictions per drift window. Default: 2000."""
-    consecutive_windows: int
-    """Windows in a row above threshold before retraining is triggered. Default: 3."""
-    cooldown_minutes: int
-    """Least time between two retraining triggers. Default: 360."""
-    journal_storage: str
-    """Volume journaling accepted records and labels, so a restart loses none. Default: 5Gi."""
 
 
 class PlatformConfigInput(TypedDict, total=False):

@@ -36,10 +36,25 @@ def exposed_settings() -> list[type[Spec]]:
     """The settings models the package's components take (and every model nested in them)."""
     from components.artifact_store import ArtifactSettings
     from components.config import PlatformConfig
+    from components.drift_monitor import DriftMonitorSettings
+    from components.feature_store import FeatureStoreSettings
     from components.gpu_node_pool import GpuPoolSettings
+    from components.mlflow_tracking import MlflowSettings
+    from components.model_endpoint import EndpointSettings
     from components.model_serving import KServeSettings
+    from components.training_pipeline import TrainingSettings
 
-    return [GpuPoolSettings, ArtifactSettings, KServeSettings, PlatformConfig]
+    return [
+        GpuPoolSettings,
+        ArtifactSettings,
+        MlflowSettings,
+        FeatureStoreSettings,
+        KServeSettings,
+        EndpointSettings,
+        DriftMonitorSettings,
+        TrainingSettings,
+        PlatformConfig,
+    ]
 
 
 def _choices(annotation: Any) -> list[str]:

@@ -20,7 +20,17 @@ from components.testing import ProgramFailed, run_program
 from offline import package
 from tests.infra.conftest import ROOT
 
-COMPONENT_NAMES = {"GpuNodePool", "ArtifactStore", "ModelServing", "MlPlatform"}
+COMPONENT_NAMES = {
+    "GpuNodePool",
+    "ArtifactStore",
+    "MlflowTracking",
+    "FeatureStore",
+    "ModelServing",
+    "ModelEndpoint",
+    "DriftMonitor",
+    "TrainingPipeline",
+    "MlPlatform",
+}
 
 
 def test_the_committed_settings_types_and_schema_are_what_the_code_infers() -> None:
@@ -80,7 +90,12 @@ def test_the_provider_process_serves_the_schema_over_grpc(provider: provider_pb2
     assert required == {
         "GpuNodePool": ["clusterName", "nodeRoleArn", "pool", "subnetIds"],
         "ArtifactStore": [],
+        "MlflowTracking": ["artifactStore", "authUrl", "backendUrl", "identity", "image", "namespace"],
+        "FeatureStore": ["artifactStore", "identity", "image", "namespace", "registryUrl"],
         "ModelServing": [],
+        "ModelEndpoint": ["endpoint", "image", "mlflow", "namespace"],
+        "DriftMonitor": ["image", "mlflow", "model", "namespace", "retraining"],
+        "TrainingPipeline": ["artifactStore", "identity", "image", "mlflow", "namespace"],
         "MlPlatform": ["config", "region", "stack"],
     }
 
@@ -131,3 +146,77 @@ def test_settings_refused_through_the_provider_name_the_argument() -> None:
             },
         )
     assert 'pool.instance_types = ["m7i.large"]: m7i.large has no GPU' in str(failed.value)
+
+
+STORE = {
+    "artifactBucket": "team-artifacts",
+    "dataBucket": "team-data",
+    "kmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/k",
+}
+POD_IDENTITY = {
+    "mode": "podIdentity",
+    "clusterName": "shared-eks",
+    "clusterArn": "arn:aws:eks:us-east-1:123456789012:cluster/shared-eks",
+}
+
+
+def test_a_training_pipeline_constructed_through_the_provider_gets_a_scoped_pod_identity_role() -> None:
+    graph, result = construct(
+        "TrainingPipeline",
+        {
+            "namespace": "team",
+            "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops/mlops-training:0.1.0",
+            "mlflow": {"url": "http://mlflow.team.svc.cluster.local:5000", "credentialsSecret": "mlflow-training"},
+            "artifactStore": STORE,
+            "identity": POD_IDENTITY,
+            "settings": {"model": "fraud", "schedule": "0 4 * * *"},
+        },
+    )
+    association = graph.one("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    assert (association.get("clusterName"), association.get("namespace")) == ("shared-eks", "team")
+    policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy").get("policy"))
+    objects = [s["Resource"] for s in policy["Statement"] if "s3:GetObject" in s["Action"]]
+    assert objects == ["arn:aws:s3:::team-data/datasets/fraud/*"]
+    assert set(result.state) == {"jobTemplateConfigmap", "serviceAccount", "configMaps", "secrets"}
+
+
+def test_an_endpoint_constructed_through_the_provider_serves_the_registered_model() -> None:
+    graph, _ = construct(
+        "ModelEndpoint",
+        {
+            "endpoint": {"name": "fraud", "model": "fraud-classifier", "minReplicas": 2},
+            "namespace": "team",
+            "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops/mlops-serving:0.1.0",
+            "mlflow": {"url": "http://mlflow.team.svc.cluster.local:5000", "credentialsSecret": "mlflow-serving"},
+        },
+    )
+    isvc = graph.one("kubernetes:serving.kserve.io/v1beta1:InferenceService")
+    assert isvc.get("metadata.annotations")["serving.kserve.io/deploymentMode"] == "Standard"
+    assert isvc.get("spec.predictor.minReplicas") == 2
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        (
+            {"identity": {"mode": "podIdentity", "clusterName": "c"}},
+            "mode podIdentity needs clusterName and clusterArn, mode irsa needs oidcProviderArn and oidcIssuerUrl",
+        ),
+        (
+            {"endpoint": {"name": "fraud", "model": "fraud-classifier", "autoscaler": "keda"}},
+            "endpoint.autoscaler = 'keda': the ModelServing given installs no KEDA",
+        ),
+    ],
+)
+def test_wiring_the_provider_cannot_use_is_refused_naming_it(inputs: dict[str, Any], message: str) -> None:
+    kind = "TrainingPipeline" if "identity" in inputs else "ModelEndpoint"
+    base: dict[str, Any] = {
+        "namespace": "team",
+        "image": "r/i:1",
+        "mlflow": {"url": "http://m:5000", "credentialsSecret": "s"},
+    }
+    if kind == "TrainingPipeline":
+        base |= {"artifactStore": STORE, "settings": {"model": "fraud"}}
+    with pytest.raises(ProgramFailed) as failed:
+        construct(kind, {**base, **inputs})
+    assert message in str(failed.value)
