@@ -220,3 +220,17 @@ def test_wiring_the_provider_cannot_use_is_refused_naming_it(inputs: dict[str, A
     with pytest.raises(ProgramFailed) as failed:
         construct(kind, {**base, **inputs})
     assert message in str(failed.value)
+
+
+def test_the_readme_yaml_example_config_passes_the_stack_rules() -> None:
+    import yaml
+
+    from components.config import parse_platform_config
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Use the components from TypeScript, Go or YAML", 1)[1].split("```yaml\n", 1)[1]
+    program = yaml.safe_load(block.split("```", 1)[0])
+    platform = program["resources"]["platform"]
+    assert platform["type"] == "mlops:MlPlatform"
+    parsed = parse_platform_config(platform["properties"]["config"], region=platform["properties"]["region"])
+    assert parsed.provisioner == "karpenter" and parsed.environment == "dev"
