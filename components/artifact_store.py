@@ -78,7 +78,7 @@ class ArtifactStore(PlatformComponent):
     on), all four public-access blocks, bucket-owner-enforced ownership (no ACLs), a policy
     that refuses any request not made over TLS, noncurrent versions expired after N days,
     and server access logs to the log bucket (which, as S3 requires, uses SSE-S3).
-    `workload_role` gives one workload access to its prefixes only.
+    `ref.workload_role` (or ArtifactAccess) gives one workload access to its prefixes only.
     """
 
     buckets: dict[Bucket, aws.s3.Bucket]
@@ -236,23 +236,6 @@ class ArtifactStore(PlatformComponent):
             bucket_arns={bucket: resource.arn for bucket, resource in self.buckets.items()},
         )
 
-    def access_policy(self, grants: Sequence[Grant]) -> pulumi.Output[str]:
-        return self.ref.access_policy(grants)
-
-    def workload_role(
-        self,
-        name: str,
-        *,
-        identity: ClusterIdentity,
-        namespace: str,
-        service_account: str,
-        grants: Sequence[Grant],
-        parent: pulumi.Resource,
-    ) -> WorkloadRole:
-        return self.ref.workload_role(
-            name, identity=identity, namespace=namespace, service_account=service_account, grants=grants, parent=parent
-        )
-
 
 @dataclass(frozen=True)
 class StoreRef:
@@ -345,7 +328,8 @@ class ArtifactAccess:
     def role(
         self, name: str, *, namespace: str, service_account: str, grants: Sequence[Grant], parent: pulumi.Resource
     ) -> WorkloadRole:
-        return self.store.workload_role(
+        store = self.store.ref if isinstance(self.store, ArtifactStore) else self.store
+        return store.workload_role(
             name,
             identity=self.identity,
             namespace=namespace,
