@@ -121,6 +121,19 @@ class GpuPoolSettings(Spec):
             )
         return value
 
+    @field_validator("labels")
+    @classmethod
+    def _own_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        """Labels the platform or Karpenter own are not the pool's to set (Karpenter's NodePool CRD
+        refuses its domains; the platform's would mislabel the pool)."""
+        ours = (ACCELERATOR_LABEL, GPU_TYPE_LABEL, GPU_POOL_LABEL, "kubernetes.io/hostname")
+        fail(
+            Issue((key,), label, "is set by the platform or Karpenter; use a label of your own domain")
+            for key, label in value.items()
+            if key in ours or key.split("/")[0].endswith(("karpenter.sh", "karpenter.k8s.aws"))
+        )
+        return value
+
     @model_validator(mode="after")
     def _sizes(self) -> GpuPoolSettings:
         fail(size_range(self.min_size, self.max_size, self.desired_size))

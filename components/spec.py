@@ -138,7 +138,8 @@ def render_path(root: str, parts: Iterable[PathPart], style: Style) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            name = field_name(part, style)
+            # A field name is an identifier; a map key (a label like karpenter.sh/team) is kept as written.
+            name = field_name(part, style) if part.isidentifier() else part
             out = f"{out}.{name}" if out else name
     return out
 

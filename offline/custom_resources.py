@@ -5,22 +5,28 @@ from), or of a CRD a rendered chart installs. An unknown field is an error unles
 preserves unknown fields there; `metadata` is checked as Kubernetes' ObjectMeta.
 
 What has no schema is reported as not validated - never as valid. The schemas' CEL rules
-(`x-kubernetes-validations`, e.g. Karpenter's "label domain karpenter.sh is restricted") are not
-evaluated offline: `cel_rules` counts them so the plan lists them as not checked.
+(`x-kubernetes-validations`, e.g. Karpenter's "label domain karpenter.sh is restricted") are
+evaluated with cel-python, as the API server does on create: a rule runs where its field is present,
+with `self` bound to it; the Kubernetes CEL library's `find` and `split` are provided. Transition
+rules (`oldSelf`) apply to updates only; they and any rule cel-python cannot evaluate are counted
+(`unevaluated_rules`) so the plan lists them as not checked.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import celpy
 import jsonschema
 import kubernetes_validate
+from celpy import celtypes
 
 SCHEMA_DIR = Path(__file__).with_name("crd_schemas")
 KUBERNETES_SCHEMAS = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
@@ -120,6 +126,65 @@ def _validator(key: str, kubernetes_version: str) -> jsonschema.Draft202012Valid
 _SOURCES: dict[str, SchemaSource] = {}
 
 
+def _find(value: Any, pattern: Any) -> celtypes.StringType:
+    """Kubernetes CEL regex library: the first match of `pattern`, or ""."""
+    match = re.search(str(pattern), str(value))
+    return celtypes.StringType(match.group(0) if match else "")
+
+
+def _split(value: Any, separator: Any) -> celtypes.ListType:
+    """Kubernetes CEL strings library."""
+    return celtypes.ListType([celtypes.StringType(part) for part in str(value).split(str(separator))])
+
+
+CEL_FUNCTIONS = {"find": _find, "split": _split}
+
+
+@cache
+def _cel_program(rule: str) -> Any:
+    environment = celpy.Environment()
+    return environment.program(environment.compile(rule), functions=CEL_FUNCTIONS)
+
+
+@dataclass
+class CelOutcome:
+    failures: list[str]
+    """Where a rule failed, and its message."""
+    unevaluated: list[str]
+    """Rules that could not be evaluated here (transition rules, unsupported functions)."""
+
+
+def check_cel(schema: Any, data: Any, path: str = "", outcome: CelOutcome | None = None) -> CelOutcome:
+    """Evaluate every CEL rule of `schema` whose field `data` holds, as the API server does on create."""
+    outcome = outcome if outcome is not None else CelOutcome([], [])
+    if not isinstance(schema, dict):
+        return outcome
+    for rule in schema.get("x-kubernetes-validations") or []:
+        expression = str(rule.get("rule", ""))
+        if "oldSelf" in expression:
+            outcome.unevaluated.append(f"{path or '<root>'}: transition rule (updates only): {expression}")
+            continue
+        try:
+            result = _cel_program(expression).evaluate({"self": celpy.json_to_cel(data)})
+        except Exception as error:  # a rule cel-python cannot compile or run
+            outcome.unevaluated.append(f"{path or '<root>'}: {expression} ({type(error).__name__})")
+            continue
+        if isinstance(result, celpy.CELEvalError):
+            outcome.unevaluated.append(
+                f"{path or '<root>'}: {expression} ({result.args[0] if result.args else result})"
+            )
+        elif not bool(result):
+            outcome.failures.append(f"{path or '<root>'}: {rule.get('message') or expression}")
+    if isinstance(data, dict):
+        for key, child in (schema.get("properties") or {}).items():
+            if key in data:
+                check_cel(child, data[key], f"{path}.{key}" if path else key, outcome)
+    elif isinstance(data, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(data):
+            check_cel(schema["items"], item, f"{path}[{index}]", outcome)
+    return outcome
+
+
 def cel_rules(schema: Any) -> int:
     """How many CEL validation rules (x-kubernetes-validations) a schema holds, at any depth."""
     if isinstance(schema, list):
@@ -130,10 +195,10 @@ def cel_rules(schema: Any) -> int:
     return own + sum(cel_rules(v) for k, v in schema.items() if k != "x-kubernetes-validations")
 
 
-def unevaluated_rules(obj: Mapping[str, Any]) -> int:
-    """CEL rules of the pinned schema of `obj`'s kind that the offline validation does not evaluate."""
+def unevaluated_rules(obj: Mapping[str, Any]) -> list[str]:
+    """CEL rules of the pinned schema of `obj`'s kind that apply to it and were not evaluated."""
     source = pinned().get((str(obj.get("apiVersion")), str(obj.get("kind"))))
-    return cel_rules(source.schema) if source is not None else 0
+    return check_cel(source.schema, dict(obj)).unevaluated if source is not None else []
 
 
 @dataclass(frozen=True)
@@ -158,6 +223,9 @@ def validate(
     )
     origin = f"{source.project} {source.release}".strip()
     if not errors:
+        cel = check_cel(source.schema, dict(obj))
+        if cel.failures:
+            return Result(False, "CEL: " + "; ".join(cel.failures[:5]))
         return Result(True, f"CRD schema {key[0]} {key[1]} ({origin})")
     detail = "; ".join(f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors[:5])
     return Result(False, detail)

@@ -71,17 +71,13 @@ class PlanResult:
 
     @property
     def cel_unchecked(self) -> list[str]:
-        """Kinds the platform declares whose CRD schema has CEL rules the offline validation skips."""
-        kinds: dict[tuple[str, str], int] = {}
+        """CEL rules of the platform's custom resources that the offline validation could not evaluate."""
+        found = []
         for obj in self.graph.kubernetes_objects():
             inputs = obj.inputs
-            if count := custom_resources.unevaluated_rules(inputs):
-                kinds[(str(inputs.get("apiVersion")), str(inputs.get("kind")))] = count
-        return [
-            f"{kind} ({api_version}): {count} CEL validation rules (x-kubernetes-validations) of its CRD are not "
-            "evaluated offline; the API server evaluates them at apply"
-            for (api_version, kind), count in sorted(kinds.items())
-        ]
+            for rule in custom_resources.unevaluated_rules(inputs):
+                found.append(f"{inputs.get('kind')} {obj.name}: CEL rule not evaluated - {rule}")
+        return found
 
     @property
     def releases(self) -> list[Release]:

@@ -320,15 +320,50 @@ def test_make_plan_with_require_charts_fails_on_an_empty_cache(
     assert "verdict: FAIL" in captured.out
 
 
-def test_crd_cel_rules_the_plan_cannot_evaluate_are_listed_as_not_checked(plans: dict[str, Any]) -> None:
-    """Karpenter's CRDs guard much with CEL (x-kubernetes-validations), which the offline validation
-    does not run: each such kind the platform declares is reported, with its rule count, never passed."""
+def test_crd_cel_rules_are_evaluated_and_only_transition_rules_are_left_unchecked(plans: dict[str, Any]) -> None:
+    """Karpenter's CRDs guard much with CEL (x-kubernetes-validations): each rule whose field an object
+    holds is evaluated (cel-python, with the Kubernetes library's find and split); only rules that
+    compare with the previous object (oldSelf, updates only) are listed as not checked."""
     result, out = plans["prod"]
-    notes = [n for n in result.not_checked if "CEL validation rules" in n]
-    assert [n.split(" (")[0] for n in notes] == ["EC2NodeClass", "NodePool"]
+    notes = [n for n in result.not_checked if "CEL rule not evaluated" in n]
+    assert notes and all("transition rule (updates only)" in n for n in notes), notes
+    assert notes[0] in (out / "report.md").read_text()
     node_pool = custom_resources.pinned()[("karpenter.sh/v1", "NodePool")]
-    assert (
-        f"NodePool (karpenter.sh/v1): {custom_resources.cel_rules(node_pool.schema)} CEL validation rules" in notes[1]
-    )
     assert custom_resources.cel_rules(node_pool.schema) >= 10
-    assert notes[1] in (out / "report.md").read_text()
+
+
+def test_a_crd_cel_rule_refuses_what_the_schema_alone_accepts() -> None:
+    pool = {
+        "apiVersion": "karpenter.sh/v1",
+        "kind": "NodePool",
+        "metadata": {"name": "p"},
+        "spec": {
+            "template": {
+                "metadata": {"labels": {"karpenter.sh/team": "vision"}},
+                "spec": {
+                    "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "p"},
+                    "requirements": [{"key": "karpenter.sh/nodepool", "operator": "In", "values": ["x"]}],
+                },
+            }
+        },
+    }
+    result = custom_resources.validate(pool, "1.33")
+    assert result.ok is False
+    assert 'label "karpenter.sh/nodepool" is restricted' in result.detail
+    assert "karpenter.sh" in result.detail.split(";")[0]
+    node_class = {
+        "apiVersion": "karpenter.k8s.aws/v1",
+        "kind": "EC2NodeClass",
+        "metadata": {"name": "p"},
+        "spec": {
+            "amiSelectorTerms": [{"alias": "ubuntu@latest"}],
+            "role": "r",
+            "instanceProfile": "ip",
+            "subnetSelectorTerms": [{"tags": {"a": "b"}}],
+            "securityGroupSelectorTerms": [{"tags": {"a": "b"}}],
+        },
+    }
+    refused = custom_resources.validate(node_class, "1.33")
+    assert refused.ok is False
+    assert "must specify exactly one of ['role', 'instanceProfile']" in refused.detail
+    assert "family is not supported" in refused.detail

@@ -408,6 +408,17 @@ CASES = [
         "platform.cluster.workloadIdentity = \"pod-identity\": must be one of: 'podIdentity' or 'irsa'",
     ),
     (
+        "pool label in Karpenter's domain",
+        "dev",
+        {"gpuPools.0.labels": {"karpenter.sh/team": "vision", "accelerator": "amd", "team": "vision"}},
+        [
+            'platform.gpuPools[0].labels.karpenter.sh/team = "vision": is set by the platform or Karpenter; use a '
+            "label of your own domain",
+            'platform.gpuPools[0].labels.accelerator = "amd": is set by the platform or Karpenter; use a label of '
+            "your own domain",
+        ],
+    ),
+    (
         "consolidation policy misspelt",
         "dev",
         {"gpuPools.0.disruption.consolidationPolicy": "WhenIdle"},
