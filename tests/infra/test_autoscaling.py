@@ -206,3 +206,51 @@ def test_components_refuse_keda_without_what_it_needs() -> None:
     with pytest.raises(ProgramFailed) as failed:
         run_program(program, config={}, project="team", stack="test")
     assert "keda = true: KEDA reads request rates from Prometheus; give monitoring too" in str(failed.value)
+
+
+def kserve_scaled_object(isvc: dict[str, Any]) -> dict[str, Any]:
+    """The ScaledObject KServe v0.20's KEDA reconciler writes for a predictor (kserve/kserve
+    pkg/controller/v1beta1/inferenceservice/reconcilers/keda/keda_reconciler.go: one trigger per
+    External metric - type = the backend, metadata serverAddress/query and threshold = the target
+    value as %f; minReplicaCount/maxReplicaCount from the predictor; the Deployment as target)."""
+    predictor = isvc["spec"]["predictor"]
+    name = f"{isvc['metadata']['name']}-predictor"
+    triggers = []
+    for metric in predictor["autoScaling"]["metrics"]:
+        external = metric["external"]
+        triggers.append(
+            {
+                "type": external["metric"]["backend"],
+                "metadata": {
+                    "serverAddress": external["metric"]["serverAddress"],
+                    "query": external["metric"]["query"],
+                    "threshold": f"{float(external['target']['value']):f}",
+                },
+            }
+        )
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": name, "namespace": isvc["metadata"]["namespace"]},
+        "spec": {
+            "scaleTargetRef": {"name": name},
+            "triggers": triggers,
+            "minReplicaCount": predictor["minReplicas"],
+            "maxReplicaCount": max(predictor["maxReplicas"], predictor["minReplicas"]),
+        },
+    }
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_scaled_object_kserve_writes_from_our_endpoint_is_valid_for_keda_2_20(
+    graphs: dict[str, Graph], stack: str
+) -> None:
+    """What KServe makes of the InferenceService, checked against KEDA's own CRD schema and CEL rules."""
+    churn = isvc(graphs[stack], "churn")
+    scaled = kserve_scaled_object(churn.inputs)
+    result = validate(scaled, "1.33")
+    assert result.ok is True, result.detail
+    assert "KEDA v2.20.2" in result.detail
+    (trigger,) = scaled["spec"]["triggers"]
+    assert trigger["type"] == "prometheus" and float(trigger["metadata"]["threshold"]) > 0
+    assert scaled["spec"]["minReplicaCount"] >= 1
