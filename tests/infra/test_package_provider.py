@@ -5,6 +5,7 @@ Construct path is the component a Python stack gets."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -234,3 +235,40 @@ def test_the_readme_yaml_example_config_passes_the_stack_rules() -> None:
     assert platform["type"] == "mlops:MlPlatform"
     parsed = parse_platform_config(platform["properties"]["config"], region=platform["properties"]["region"])
     assert parsed.provisioner == "karpenter" and parsed.environment == "dev"
+
+
+def test_the_plugin_installs_from_its_own_requirements_and_serves_its_schema(tmp_path: Any) -> None:
+    """As Pulumi installs it: a fresh virtualenv from provider/requirements.txt (the repository's
+    package with its declared dependencies, pinned by the lock) - a dependency the package forgot to
+    declare fails here, not in a consumer's `pulumi package add`."""
+    uv = ROOT / ".cache" / "uv" / "bin" / "uv"
+    venv = tmp_path / "venv"
+    subprocess.run([str(uv), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=120)
+    installed = subprocess.run(
+        [str(uv), "pip", "install", "--quiet", "-r", "requirements.txt"],
+        cwd=ROOT / "provider",
+        env={**os.environ, "VIRTUAL_ENV": str(venv)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    process = subprocess.Popen(
+        [str(venv / "bin" / "python"), str(ROOT / "provider" / "__main__.py"), "127.0.0.1:1"],
+        cwd=tmp_path,  # not the repository: only what the virtualenv holds is importable
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = process.stdout.readline().strip()
+        assert port.isdigit(), process.stderr.read()[-3000:] if process.poll() is not None else port
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = provider_pb2_grpc.ResourceProviderStub(channel)
+            served = json.loads(stub.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=60).schema)
+        assert served == json.loads(package.SCHEMA.read_text())
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
