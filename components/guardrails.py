@@ -52,7 +52,8 @@ class PoolCapacity:
 
 NODE_GROUP_TYPE = "aws:eks/nodeGroup:NodeGroup"
 NODE_POOL_TYPE = "kubernetes:karpenter.sh/v1:NodePool"
-KARPENTER_CAPACITY = {("on-demand",): "ON_DEMAND", ("spot",): "SPOT", ("on-demand", "spot"): "SPOT_OR_ON_DEMAND"}
+KARPENTER_CAPACITY_TYPES = frozenset({"on-demand", "spot", "reserved"})
+"""karpenter.sh/capacity-type values (reserved: EC2 capacity reservations, billed like on-demand)."""
 
 
 def node_pool_requirement(requirements: Any, key: str) -> list[str] | None:
@@ -63,6 +64,27 @@ def node_pool_requirement(requirements: Any, key: str) -> list[str] | None:
         if isinstance(item, Mapping) and item.get("key") == key and item.get("operator") == "In":
             return [str(v) for v in item.get("values") or []]
     return None
+
+
+def node_pool_capacity_types(requirements: Any) -> set[str]:
+    """The capacity types a NodePool's karpenter.sh/capacity-type requirements leave Karpenter, however
+    they are written (In, NotIn, Exists; every requirement on the key must hold). Karpenter launches
+    on-demand when none names the key."""
+    listed = requirements if isinstance(requirements, Sequence) and not isinstance(requirements, str) else []
+    terms = [r for r in listed if isinstance(r, Mapping) and r.get("key") == "karpenter.sh/capacity-type"]
+    if not terms:
+        return {"on-demand"}
+    allowed = set(KARPENTER_CAPACITY_TYPES)
+    for term in terms:
+        values = {str(v) for v in term.get("values") or []}
+        operator = term.get("operator")
+        if operator == "In":
+            allowed &= values
+        elif operator == "NotIn":
+            allowed -= values
+        elif operator == "DoesNotExist":
+            allowed = set()
+    return allowed
 
 
 def node_pool_gpu_limit(props: Any) -> int | None:
@@ -100,16 +122,15 @@ def declared_gpu_pool(resource_type: str, name: str, props: Any) -> PoolCapacity
         template = (((props.get("spec") or {}).get("template") or {}).get("spec")) or {}
         requirements = template.get("requirements")
         types = node_pool_requirement(requirements, "node.kubernetes.io/instance-type") or []
-        # Karpenter launches on-demand when the NodePool does not name a capacity type.
-        capacity = tuple(
-            sorted(set(node_pool_requirement(requirements, "karpenter.sh/capacity-type") or ["on-demand"]))
-        )
+        capacity = node_pool_capacity_types(requirements)
         limit = node_pool_gpu_limit(props)
         return PoolCapacity(
             name=name,
             instance_types=[t for t in types if gpu_spec(t)],
             max_size=0,
-            capacity_type=KARPENTER_CAPACITY.get(capacity, "SPOT_OR_ON_DEMAND"),
+            capacity_type=(
+                "SPOT" if capacity == {"spot"} else "SPOT_OR_ON_DEMAND" if "spot" in capacity else "ON_DEMAND"
+            ),
             gpu_limit=limit,
         )
     return None

@@ -204,6 +204,15 @@ def node_pool(
     return pool
 
 
+def spot_by_exclusion() -> dict[str, Any]:
+    """Spot written as "not on-demand, not reserved" (NotIn), the capacity-type key stated twice."""
+    pool = node_pool()
+    requirements = pool["spec"]["template"]["spec"]["requirements"]
+    requirements[1] = {"key": "karpenter.sh/capacity-type", "operator": "NotIn", "values": ["on-demand"]}
+    requirements.append({"key": "karpenter.sh/capacity-type", "operator": "NotIn", "values": ["reserved"]})
+    return pool
+
+
 TAGS = {"owner": "team", "environment": "dev", "cost-center": "cc1"}
 
 
@@ -596,6 +605,10 @@ RULES: list[tuple[str, str, dict[str, Any], list[tuple[dict[str, Any], list[str]
             ),
             (
                 node_pool(capacity=["on-demand", "spot"]),
+                ["GPU pool 'res' uses SPOT capacity, which this environment does not allow; use ON_DEMAND"],
+            ),
+            (
+                spot_by_exclusion(),
                 ["GPU pool 'res' uses SPOT capacity, which this environment does not allow; use ON_DEMAND"],
             ),
         ],
@@ -1892,6 +1905,22 @@ STACK_VIOLATIONS = [
             (NODE_GROUP, "b", {**GPU_GROUP, "scalingConfig": {"maxSize": 9}}),
         ],
         ["GPU pools can reach 17 GPUs in total; the budget allows 16"],
+    ),
+    (
+        "gpu-serving-not-spot-only",
+        [
+            (NODE_POOL, "excluded", spot_by_exclusion()),
+            (NODE_POOL, "steady", {**node_pool(), "spec": {**node_pool()["spec"], "limits": {"nvidia.com/gpu": "1"}}}),
+            (
+                "kubernetes:serving.kserve.io/v1beta1:InferenceService",
+                "isvc",
+                {"spec": {"predictor": {"containers": [{"resources": {"limits": {"nvidia.com/gpu": "1"}}}]}}},
+            ),
+        ],
+        [
+            "endpoint 'isvc' can be served from spot-only GPU pool(s) excluded: one spot reclaim can take every "
+            "replica at once, which prod does not allow; serve it from an ON_DEMAND or SPOT_OR_ON_DEMAND pool"
+        ],
     ),
     (
         "gpu-serving-not-spot-only",
