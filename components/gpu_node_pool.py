@@ -30,7 +30,9 @@ GPU_TAINT: aws.eks.NodeGroupTaintArgsDict = {"key": GPU_RESOURCE, "value": "true
 CAPACITY_TYPES = {"ON_DEMAND": ["on-demand"], "SPOT": ["spot"], "SPOT_OR_ON_DEMAND": ["spot", "on-demand"]}
 """Pool capacity types, in Karpenter's spelling (with both, Karpenter takes spot while EC2 has it)."""
 
-GoDuration = Annotated[str, matching(r"([0-9]+(s|m|h))+", "a duration like 30s, 5m, 1h or 1h30m")]
+KarpenterDuration = Annotated[
+    str, matching(r"([0-9]+(s|m|h))+|Never", "a duration like 30s, 5m, 1h or 1h30m, or Never")
+]
 WindowDuration = Annotated[
     str, matching(r"[0-9]+(h|m)|[0-9]+h[0-9]+m", "a duration in hours and minutes like 8h, 90m or 1h30m")
 ]
@@ -52,9 +54,9 @@ class PoolDisruption(Spec):
 
     consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"] = "WhenEmptyOrUnderutilized"
     """WhenEmpty removes only idle nodes; WhenEmptyOrUnderutilized also repacks pods onto fewer or cheaper nodes. Default: WhenEmptyOrUnderutilized."""
-    consolidate_after: GoDuration = "5m"
-    """How long a node must be idle or underused before it goes. Default: 5m."""
-    expire_after: GoDuration | Literal["Never"] = "720h"
+    consolidate_after: KarpenterDuration = "5m"
+    """How long a node must be idle or underused before it goes (Never: no consolidation). Default: 5m."""
+    expire_after: KarpenterDuration = "720h"
     """Replace nodes older than this (picks up new AMIs and patches). Default: 720h."""
     max_unavailable: Annotated[
         str, matching(r"(100|[0-9]{1,2})%|[0-9]+", "a node count like 1 or a percentage like 10%")

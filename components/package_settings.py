@@ -20,9 +20,9 @@ class PoolDisruptionInput(TypedDict, total=False):
     consolidation_policy: str
     """WhenEmpty removes only idle nodes; WhenEmptyOrUnderutilized also repacks pods onto fewer or cheaper nodes. Default: WhenEmptyOrUnderutilized. One of: WhenEmpty, WhenEmptyOrUnderutilized."""
     consolidate_after: str
-    """How long a node must be idle or underused before it goes. Default: 5m."""
+    """How long a node must be idle or underused before it goes (Never: no consolidation). Default: 5m."""
     expire_after: str
-    """Replace nodes older than this (picks up new AMIs and patches). Default: 720h. One of: Never."""
+    """Replace nodes older than this (picks up new AMIs and patches). Default: 720h."""
     max_unavailable: str
     """Most nodes disrupted at once. Default: 10%."""
     frozen: list[FrozenWindowInput]

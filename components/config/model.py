@@ -370,6 +370,11 @@ class PlatformConfig(Spec):
             found.append("instance types offered in the adopted VPC's zones: its subnets' zones are not in the config")
         if self.cluster.existing is not None:
             found.append("the adopted cluster's Kubernetes version, add-ons and endpoint: they are not in the config")
+            if self.cluster.identity_mode.value == "podIdentity":
+                found.append(
+                    "the adopted cluster runs the eks-pod-identity-agent add-on, which workloadIdentity podIdentity "
+                    "needs: the cluster's add-ons are not in the config"
+                )
         return found
 
     def cluster_name(self, stack: str) -> str:

@@ -429,7 +429,7 @@ CASES = [
         "consolidateAfter without a unit",
         "dev",
         {"gpuPools.0.disruption.consolidateAfter": "300"},
-        'platform.gpuPools[0].disruption.consolidateAfter = "300": must be a duration like 30s, 5m, 1h or 1h30m',
+        'platform.gpuPools[0].disruption.consolidateAfter = "300": must be a duration like 30s, 5m, 1h or 1h30m, or Never',
     ),
     (
         "frozen window with a bad cron",
@@ -513,6 +513,31 @@ def test_an_adopted_cluster_defaults_to_the_cluster_autoscaler_and_irsa_and_refu
         'platform.gpuProvisioner = "karpenter": Karpenter needs a cluster the platform creates (it declares the '
         "nodes' access entry and discovery tags); an adopted cluster uses clusterAutoscaler"
     )
+
+
+def test_pod_identity_on_an_adopted_cluster_is_reported_as_unchecked_not_passed() -> None:
+    adopted = {"cluster.existing": EXISTING_CLUSTER, "network.existingVpc": EXISTING_VPC, **ADOPTED_DEFAULTS}
+    secrets = DictSecrets({"kubeconfig": True})
+    irsa = parse_platform_config(changed("dev", adopted), secrets=secrets)
+    assert not any("eks-pod-identity-agent" in u for u in irsa.unchecked())
+    pod = parse_platform_config(changed("dev", {**adopted, "cluster.workloadIdentity": "podIdentity"}), secrets=secrets)
+    assert (
+        "the adopted cluster runs the eks-pod-identity-agent add-on, which workloadIdentity podIdentity needs: "
+        "the cluster's add-ons are not in the config"
+    ) in pod.unchecked()
+
+
+def test_karpenter_durations_accept_never_where_karpenter_does() -> None:
+    parsed = parse_platform_config(
+        changed("dev", {"gpuPools.0.disruption": {"consolidateAfter": "Never", "expireAfter": "Never"}})
+    )
+    assert parsed.gpu_pools[0].disruption.consolidate_after == "Never"
+    assert problems(changed("dev", {"gpuPools.0.disruption.expireAfter": "30d"})) == [
+        'platform.gpuPools[0].disruption.expireAfter = "30d": must be a duration like 30s, 5m, 1h or 1h30m, or Never'
+    ]
+    assert problems(changed("dev", {"gpuPools.0.disruption.consolidateAfter": "never"})) == [
+        'platform.gpuPools[0].disruption.consolidateAfter = "never": must be a duration like 30s, 5m, 1h or 1h30m, or Never'
+    ]
 
 
 def test_an_adopted_cluster_needs_an_adopted_vpc() -> None:

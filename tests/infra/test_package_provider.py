@@ -245,7 +245,8 @@ def test_the_plugin_installs_from_its_own_requirements_and_serves_its_schema(tmp
     venv = tmp_path / "venv"
     subprocess.run([str(uv), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=120)
     installed = subprocess.run(
-        [str(uv), "pip", "install", "--quiet", "-r", "requirements.txt"],
+        # --refresh-package: build the package from the working tree, never from a wheel uv cached earlier.
+        [str(uv), "pip", "install", "--quiet", "--refresh-package", "mlops-platform", "-r", "requirements.txt"],
         cwd=ROOT / "provider",
         env={**os.environ, "VIRTUAL_ENV": str(venv)},
         capture_output=True,
