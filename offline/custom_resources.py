@@ -8,8 +8,8 @@ What has no schema is reported as not validated - never as valid. The schemas' C
 (`x-kubernetes-validations`, e.g. Karpenter's "label domain karpenter.sh is restricted") are
 evaluated with cel-python, as the API server does on create: a rule runs where its field is present,
 with `self` bound to it; the Kubernetes CEL library's `find` and `split` are provided. Transition
-rules (`oldSelf`) apply to updates only; they and any rule cel-python cannot evaluate are counted
-(`unevaluated_rules`) so the plan lists them as not checked.
+rules (`oldSelf`) apply to updates only; they and any rule cel-python cannot evaluate are returned
+with the result (`Result.unchecked`) so the plan lists them as not checked.
 """
 
 from __future__ import annotations
@@ -195,17 +195,13 @@ def cel_rules(schema: Any) -> int:
     return own + sum(cel_rules(v) for k, v in schema.items() if k != "x-kubernetes-validations")
 
 
-def unevaluated_rules(obj: Mapping[str, Any]) -> list[str]:
-    """CEL rules of the pinned schema of `obj`'s kind that apply to it and were not evaluated."""
-    source = pinned().get((str(obj.get("apiVersion")), str(obj.get("kind"))))
-    return check_cel(source.schema, dict(obj)).unevaluated if source is not None else []
-
-
 @dataclass(frozen=True)
 class Result:
     ok: bool | None
     """True valid, False invalid, None not validated (no schema)."""
     detail: str
+    unchecked: tuple[str, ...] = ()
+    """CEL rules that apply to the object and were not evaluated (transition rules, unsupported functions)."""
 
 
 def validate(
@@ -225,7 +221,7 @@ def validate(
     if not errors:
         cel = check_cel(source.schema, dict(obj))
         if cel.failures:
-            return Result(False, "CEL: " + "; ".join(cel.failures[:5]))
-        return Result(True, f"CRD schema {key[0]} {key[1]} ({origin})")
+            return Result(False, "CEL: " + "; ".join(cel.failures[:5]), tuple(cel.unevaluated))
+        return Result(True, f"CRD schema {key[0]} {key[1]} ({origin})", tuple(cel.unevaluated))
     detail = "; ".join(f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors[:5])
     return Result(False, detail)

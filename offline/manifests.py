@@ -90,6 +90,8 @@ class SchemaResult:
     detail: str
     source: str = PLATFORM
     """PLATFORM for the program's own objects, else the Helm release that renders it."""
+    unchecked: tuple[str, ...] = ()
+    """Rules of its schema that apply and were not evaluated (a custom resource's CEL transition rules)."""
 
 
 def validate_objects(
@@ -110,7 +112,7 @@ def validate_objects(
             results.append(SchemaResult(oid, True, f"Kubernetes {kubernetes_version} schema", source))
         except kubernetes_validate.SchemaNotFoundError:
             checked = custom_resources.validate(obj, kubernetes_version, crds)
-            results.append(SchemaResult(oid, checked.ok, checked.detail, source))
+            results.append(SchemaResult(oid, checked.ok, checked.detail, source, checked.unchecked))
         except kubernetes_validate.ValidationError as error:
             where = ".".join(map(str, error.path)) or "<root>"
             results.append(SchemaResult(oid, False, f"{where}: {error.message}", source))

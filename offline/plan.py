@@ -70,16 +70,6 @@ class PlanResult:
     """Config checks the plan could not make (and so did not pass)."""
 
     @property
-    def cel_unchecked(self) -> list[str]:
-        """CEL rules of the platform's custom resources that the offline validation could not evaluate."""
-        found = []
-        for obj in self.graph.kubernetes_objects():
-            inputs = obj.inputs
-            for rule in custom_resources.unevaluated_rules(inputs):
-                found.append(f"{inputs.get('kind')} {obj.name}: CEL rule not evaluated - {rule}")
-        return found
-
-    @property
     def releases(self) -> list[Release]:
         return [r.release for r in self.charts]
 
@@ -124,7 +114,9 @@ class PlanResult:
             if r.ok is None and r.source != manifests.PLATFORM
         ]
         found += [f"config: {u}" for u in self.unchecked]
-        found += self.cel_unchecked
+        found += [
+            f"{r.object_id} ({r.source}): CEL rule not evaluated - {rule}" for r in self.schema for rule in r.unchecked
+        ]
         found += [f"policy {n}" for n in self.policies.not_run]
         return found
 
