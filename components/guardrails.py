@@ -56,22 +56,39 @@ KARPENTER_CAPACITY_TYPES = frozenset({"on-demand", "spot", "reserved"})
 """karpenter.sh/capacity-type values (reserved: EC2 capacity reservations, billed like on-demand)."""
 
 
+INSTANCE_TYPE_KEY = "node.kubernetes.io/instance-type"
+
+
+def node_pool_template(props: Any) -> Any:
+    """A NodePool's node template spec (requirements, taints), {} when it has none."""
+    return (((props.get("spec") or {}).get("template") or {}).get("spec")) or {}
+
+
+def _terms(requirements: Any, key: str) -> list[Any]:
+    """A NodePool's requirements on `key`. Mapping/Sequence, not dict/list: the policy engine hands
+    rules read-only proxies of both."""
+    listed = requirements if isinstance(requirements, Sequence) and not isinstance(requirements, str) else []
+    return [item for item in listed if isinstance(item, Mapping) and item.get("key") == key]
+
+
 def node_pool_requirement(requirements: Any, key: str) -> list[str] | None:
     """The values a NodePool allows for `key` (In only), or None when it does not restrict it."""
-    # Mapping/Sequence, not dict/list: the policy engine hands rules read-only proxies of both.
-    listed = requirements if isinstance(requirements, Sequence) and not isinstance(requirements, str) else []
-    for item in listed:
-        if isinstance(item, Mapping) and item.get("key") == key and item.get("operator") == "In":
+    for item in _terms(requirements, key):
+        if item.get("operator") == "In":
             return [str(v) for v in item.get("values") or []]
     return None
+
+
+def node_pool_instance_types(props: Any) -> list[str] | None:
+    """The instance types a NodePool lists (In), or None when it does not restrict them."""
+    return node_pool_requirement(node_pool_template(props).get("requirements"), INSTANCE_TYPE_KEY)
 
 
 def node_pool_capacity_types(requirements: Any) -> set[str]:
     """The capacity types a NodePool's karpenter.sh/capacity-type requirements leave Karpenter, however
     they are written (In, NotIn, Exists; every requirement on the key must hold). Karpenter launches
     on-demand when none names the key."""
-    listed = requirements if isinstance(requirements, Sequence) and not isinstance(requirements, str) else []
-    terms = [r for r in listed if isinstance(r, Mapping) and r.get("key") == "karpenter.sh/capacity-type"]
+    terms = _terms(requirements, "karpenter.sh/capacity-type")
     if not terms:
         return {"on-demand"}
     allowed = set(KARPENTER_CAPACITY_TYPES)
@@ -100,8 +117,7 @@ def node_pool_gpu_limit(props: Any) -> int | None:
 def node_pool_may_launch_gpus(props: Any) -> bool:
     """Whether a NodePool can start GPU instances: unless its instance-type requirement lists only
     types without GPUs, Karpenter may pick one for a pod that asks for GPUs."""
-    template = (((props.get("spec") or {}).get("template") or {}).get("spec")) or {}
-    types = node_pool_requirement(template.get("requirements"), "node.kubernetes.io/instance-type")
+    types = node_pool_instance_types(props)
     return types is None or any(gpu_spec(t) is not None for t in types)
 
 
@@ -119,10 +135,8 @@ def declared_gpu_pool(resource_type: str, name: str, props: Any) -> PoolCapacity
             capacity_type=str(props.get("capacityType") or "ON_DEMAND"),
         )
     if resource_type == NODE_POOL_TYPE and node_pool_may_launch_gpus(props):
-        template = (((props.get("spec") or {}).get("template") or {}).get("spec")) or {}
-        requirements = template.get("requirements")
-        types = node_pool_requirement(requirements, "node.kubernetes.io/instance-type") or []
-        capacity = node_pool_capacity_types(requirements)
+        types = node_pool_instance_types(props) or []
+        capacity = node_pool_capacity_types(node_pool_template(props).get("requirements"))
         limit = node_pool_gpu_limit(props)
         return PoolCapacity(
             name=name,

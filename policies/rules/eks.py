@@ -140,10 +140,7 @@ def gpu_pool_gpu_types(args: ResourceValidationArgs, report: ReportViolation) ->
     if args.resource_type in NODE_POOL:
         if not _is_gpu_node_pool(args.props):
             return
-        types = [
-            str(t)
-            for t in guardrails.node_pool_requirement(_template(args.props).get("requirements"), INSTANCE_TYPE) or []
-        ]
+        types = [str(t) for t in guardrails.node_pool_instance_types(args.props) or []]
     else:
         if not _is_gpu_group(args.props):
             return
@@ -152,15 +149,8 @@ def gpu_pool_gpu_types(args: ResourceValidationArgs, report: ReportViolation) ->
         report(f"{_kind(args)} '{args.name}': {guardrails.non_gpu_message(bad)}")
 
 
-INSTANCE_TYPE = "node.kubernetes.io/instance-type"
-
-
 def _kind(args: ResourceValidationArgs) -> str:
     return "GPU NodePool" if args.resource_type in NODE_POOL else "GPU node group"
-
-
-def _template(props: Any) -> Any:
-    return dig(props, "spec", "template", "spec") or {}
 
 
 def _gpu_instance_types(props: Any) -> list[str]:
@@ -181,10 +171,10 @@ def _is_gpu_group(props: Any) -> bool:
 def _is_gpu_node_pool(props: Any) -> bool:
     """A NodePool meant for GPUs by any sign: a GPU limit, the GPU taint, the GPU pool label, a GPU type."""
     labels = dig(props, "spec", "template", "metadata", "labels") or {}
-    types = guardrails.node_pool_requirement(_template(props).get("requirements"), INSTANCE_TYPE) or []
+    types = guardrails.node_pool_instance_types(props) or []
     return (
         GPU_RESOURCE in (dig(props, "spec", "limits") or {})
-        or any(t.get("key") == GPU_RESOURCE for t in as_list(_template(props).get("taints")))
+        or any(t.get("key") == GPU_RESOURCE for t in as_list(guardrails.node_pool_template(props).get("taints")))
         or any(str(key).endswith("gpu-pool") for key in labels)
         or any(gpu_spec(str(t)) for t in types)
     )
@@ -194,7 +184,7 @@ def gpu_pool_tainted(args: ResourceValidationArgs, report: ReportViolation) -> N
     if args.resource_type in NODE_POOL:
         if not _is_gpu_node_pool(args.props):
             return
-        taints, effect = as_list(_template(args.props).get("taints")), "NoSchedule"
+        taints, effect = as_list(guardrails.node_pool_template(args.props).get("taints")), "NoSchedule"
     else:
         if not _is_gpu_group(args.props):
             return
