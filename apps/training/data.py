@@ -4,11 +4,13 @@ controllable drift (so the pipeline, the tests and the demo have real tables to 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
@@ -93,7 +95,16 @@ class LoadedData:
     """sha256 of the rows as read (order-sensitive): the exact data a run saw."""
 
 
-def load(uri: str, version: int | None = None, storage_options: Mapping[str, str] | None = None) -> LoadedData:
+def load(
+    uri: str,
+    version: int | None = None,
+    storage_options: Mapping[str, str] | None = None,
+    categorical: Iterable[str] = (),
+) -> LoadedData:
+    """The table (at `version`, else the latest) as a frame. Text columns named in `categorical` come
+    as pandas categoricals straight from Parquet's dictionary pages: each distinct value is decoded
+    once, not once per row, so nothing downstream hashes the strings again (the reference profile
+    counts codes)."""
     options = dict(storage_options or {})
     try:
         table = DeltaTable(uri, storage_options=options)
@@ -106,12 +117,25 @@ def load(uri: str, version: int | None = None, storage_options: Mapping[str, str
         if not 0 <= version <= latest:
             raise DataLoadError("table_version", f"{uri} has no version {version} (versions 0-{latest})")
         table.load_as_version(version)
-    frame = table.to_pandas()
+    wanted = set(categorical)
+    text = {f.name for f in pa.schema(table.schema().to_arrow()) if f.name in wanted and _is_text(f.type)}
+    dataset = table.to_pyarrow_dataset(parquet_read_options=ds.ParquetReadOptions(dictionary_columns=text))
+    frame = dataset.to_table().to_pandas()
     return LoadedData(frame, uri, table.version(), content_hash(frame))
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind))
+
+
+def _stored_dtype(dtype: object) -> str:
+    """A column's type as stored: a dictionary-read column is its values' type (pandas hashes a
+    categorical's values, not its codes), so how a run reads the table does not change its hash."""
+    return str(dtype.categories.dtype if isinstance(dtype, pd.CategoricalDtype) else dtype)
 
 
 def content_hash(frame: pd.DataFrame) -> str:
     digest = hashlib.sha256()
-    digest.update(",".join(f"{c}:{t}" for c, t in frame.dtypes.astype(str).items()).encode())
+    digest.update(",".join(f"{c}:{_stored_dtype(t)}" for c, t in frame.dtypes.items()).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()

@@ -54,9 +54,12 @@ Outcome = Literal["promoted", "rejected", "held", "failed"]
 
 
 def load_stage(cfg: TrainingConfig) -> LoadedData:
-    """Read the pinned (or latest) table version. A table that cannot be read is a failed check."""
+    """Read the pinned (or latest) table version, the contract's categorical features dictionary-encoded.
+    A table that cannot be read is a failed check."""
     try:
-        return load(cfg.dataset.uri, cfg.dataset.version, cfg.dataset.storage_options)
+        return load(
+            cfg.dataset.uri, cfg.dataset.version, cfg.dataset.storage_options, cfg.contract.categorical_features
+        )
     except DataLoadError as error:
         raise DataValidationError(ContractReport((Check(error.check, False, error.detail),))) from error
 

@@ -220,7 +220,8 @@ def _column_checks(series: pd.Series, column: Column, rows: int) -> list[Check]:
                 )
             )
     else:
-        textual = types.is_string_dtype(series) or types.is_object_dtype(series)
+        values = series.cat.categories if isinstance(series.dtype, pd.CategoricalDtype) else series  # dictionary-read
+        textual = types.is_string_dtype(values) or types.is_object_dtype(values)
         checks.append(
             Check(
                 f"dtype:{name}",

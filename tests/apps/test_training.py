@@ -253,6 +253,32 @@ def test_the_cli_exits_2_on_bad_data_and_reports_every_failing_check(
     assert versions(model_name) == []
 
 
+def test_categorical_features_load_dictionary_encoded_and_profile_the_same(data_uri: str) -> None:
+    from apps.training.validate import validate
+
+    cfg = config("m", data_uri)
+    frame = generate(2000, seed=5)
+    frame.loc[:9, "payment_method"] = None  # a null is no category
+    write_version(data_uri, frame)
+    loaded = load(data_uri, 0, categorical=[*cfg.contract.categorical_features, "customer_id", "no_such_column"]).frame
+    plain = load(data_uri, 0).frame
+    assert [n for n in loaded if isinstance(loaded[n].dtype, pd.CategoricalDtype)] == list(
+        cfg.contract.categorical_features
+    ), "only text columns are read as dictionaries: customer_id is an integer key"
+    categorical = list(cfg.contract.categorical_features)
+    pd.testing.assert_frame_equal(loaded.drop(columns=categorical), plain.drop(columns=categorical))
+    for name in categorical:
+        assert loaded[name].astype(object).where(loaded[name].notna(), None).tolist() == plain[name].tolist()
+    assert loaded["payment_method"].isna().sum() == 10
+    assert content_hash(loaded) == content_hash(plain), "the data's hash does not depend on how it was read"
+    verdicts = [[(c.name, c.passed) for c in validate(f, cfg.contract).checks] for f in (loaded, plain)]
+    assert verdicts[0] == verdicts[1]
+    scores = np.linspace(0, 1, len(frame))
+    from_codes = ReferenceProfile.build("m", cfg.contract, loaded, scores)
+    from_text = ReferenceProfile.build("m", cfg.contract, plain, scores)
+    assert from_codes.to_json() == from_text.to_json()
+
+
 def test_a_clean_table_passes_every_check_and_no_entity_is_on_both_sides() -> None:
     from apps.training.pipeline import split_stage
     from apps.training.validate import validate
