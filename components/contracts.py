@@ -273,6 +273,10 @@ class DataContract(Strict):
     """How far in the future a timestamp may be (clock skew). Default: one day."""
     leakage_auc_ceiling: float = Field(default=0.97, gt=0.5, le=1)
     """A single column predicting the label with a ROC AUC above this leaks it. Default: 0.97."""
+    max_duplicate_share: float = Field(default=0.0, ge=0, le=1)
+    """Largest share of rows whose features and label repeat another entity's row - the same example
+    under two keys lands in training and holdout alike. Raise it for tables of few discrete features,
+    where distinct entities can look the same. Default: 0 (none)."""
 
     @model_validator(mode="after")
     def _one_label(self) -> DataContract:

@@ -46,6 +46,9 @@ class DataValidationError(Exception):
 
 
 def validate(frame: pd.DataFrame, contract: DataContract, *, now: pd.Timestamp | None = None) -> ContractReport:
+    repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+    if repeated:  # a name that is two columns: no check of it would mean anything
+        return ContractReport((Check("columns_unique", False, f"column names repeated: {', '.join(repeated)}"),))
     checks: list[Check] = []
     rows = len(frame)
     checks.append(Check("row_count", rows >= contract.min_rows, f"{rows} rows (at least {contract.min_rows} required)"))
@@ -99,18 +102,40 @@ def _table_checks(frame: pd.DataFrame, contract: DataContract, now: pd.Timestamp
                     + "; one row per entity (the split keeps an entity on one side)",
                 )
             )
-    duplicated = int(frame.duplicated().sum()) if len(frame.columns) else 0
-    checks.append(
-        Check(
-            "duplicate_rows",
-            duplicated == 0,
-            f"{duplicated} rows repeat another row exactly (they would land in training and holdout alike)",
-        )
-    )
+    checks.append(_duplicate_check(frame, contract))
     for name in contract.role("timestamp"):
         if name in frame.columns:
             checks.append(_timestamp_check(frame[name], name, now, contract.max_future_seconds))
     return checks
+
+
+def _duplicate_check(frame: pd.DataFrame, contract: DataContract) -> Check:
+    """Rows repeated exactly, and rows whose features and label repeat another entity's (the same
+    example under a new key, or with only its timestamp changed): either lands in training and holdout
+    alike. Repeats of one entity's own content (unchanged snapshots) stay on one side of the split."""
+    if not len(frame.columns) or not len(frame):
+        return Check("duplicate_rows", True, "0 rows repeat another row")
+    exact = int(frame.duplicated().sum())
+    content = [c.name for c in (*contract.features, contract.column(contract.label)) if c.name in frame.columns]
+    keys = [k for k in contract.role("key") if k in frame.columns]
+    if not content:
+        repeated = 0
+    elif keys:  # one entity's own repeats do not count
+        repeated = int(frame.drop_duplicates(subset=[*content, *keys]).duplicated(subset=content).sum())
+    else:  # without a key every row is its own example
+        repeated = int((frame.duplicated(subset=content) & ~frame.duplicated()).sum())
+    share = repeated / len(frame)
+    parts = [f"{exact} rows repeat another row exactly"]
+    if repeated:
+        parts.append(
+            f"{repeated} rows ({share:.1%}, at most {contract.max_duplicate_share:.1%}) repeat the features and "
+            f"label of another {keys[0] if keys else 'row'}"
+        )
+    return Check(
+        "duplicate_rows",
+        exact == 0 and share <= contract.max_duplicate_share,
+        "; ".join(parts) + " (they would land in training and holdout alike)",
+    )
 
 
 def _timestamp_check(series: pd.Series, name: str, now: pd.Timestamp, max_future_seconds: float) -> Check:
@@ -162,6 +187,7 @@ def column_auc(values: pd.Series, label: np.ndarray) -> float | None:
 def leakage_checks(frame: pd.DataFrame, contract: DataContract) -> list[Check]:
     """A feature that alone predicts the label (almost) perfectly leaks it; a column outside the contract
     that does is a copy of the label in the table. Both stop the run."""
+    frame = frame[frame[contract.label].notna()]  # unlabelled rows are refused by the label's null rate
     label = frame[contract.label].to_numpy()
     outside = [c for c in frame.columns if c not in {col.name for col in contract.columns}]
     checks = []

@@ -178,6 +178,11 @@ def _bad(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     if kind == "extra column copying the label":
         frame["churn_flag"] = frame["churned"].map({0: "no", 1: "yes"})
         return frame
+    if kind == "table duplicated under new keys":
+        return pd.concat([frame, frame.assign(customer_id=frame["customer_id"] + 10**6)], ignore_index=True)
+    if kind == "unlabelled rows":
+        frame["churned"] = frame["churned"].astype("float64").where(frame.index >= 30)
+        return frame
     raise AssertionError(kind)
 
 
@@ -195,6 +200,8 @@ BAD_DATA = [
     ("whole table duplicated", ["unique_keys:customer_id", "duplicate_rows"]),
     ("feature leaking the label", ["leakage:data_usage_gb"]),
     ("extra column copying the label", ["leakage:churn_flag"]),
+    ("table duplicated under new keys", ["duplicate_rows"]),
+    ("unlabelled rows", ["null_rate:churned"]),
 ]
 MESSAGES = {
     "one entity key": "unique_keys:customer_id: 1000 rows share their customer_id with another row (e.g. 7); one row per entity",
@@ -204,6 +211,9 @@ MESSAGES = {
     "whole table duplicated": "duplicate_rows: 1000 rows repeat another row exactly",
     "feature leaking the label": "leakage:data_usage_gb: feature 'data_usage_gb' alone predicts 'churned' with ROC AUC "
     "1.000 (ceiling 0.97): it leaks the label",
+    "table duplicated under new keys": "duplicate_rows: 0 rows repeat another row exactly; 1000 rows (50.0%, at "
+    "most 0.0%) repeat the features and label of another customer_id (they would land in training and holdout alike)",
+    "unlabelled rows": "null_rate:churned: 3.0% nulls (at most 0.0%)",
     "extra column copying the label": "leakage:churn_flag: column outside the contract 'churn_flag' alone predicts "
     "'churned' with ROC AUC 1.000 (ceiling 0.97): it leaks the label",
 }
@@ -294,6 +304,36 @@ def test_a_clean_table_passes_every_check_and_no_entity_is_on_both_sides() -> No
     relaxed = cfg.contract.model_copy(update={"unique_keys": False})
     train, holdout = split_stage(repeated.reset_index(drop=True), relaxed, 0.25, 42)
     assert not set(train["customer_id"]) & set(holdout["customer_id"]), "an entity's rows stay on one side"
+
+
+def test_duplicates_across_entities_are_judged_by_share_and_a_repeated_column_name_is_refused() -> None:
+    from apps.training.validate import validate
+
+    cfg = config("m", "unused")
+    frame = generate(1000, seed=3)
+    copies = frame.iloc[:20].assign(customer_id=frame["customer_id"].iloc[:20] + 10**6)  # 20 of 1020 rows: 2.0%
+    mixed = pd.concat([frame, copies], ignore_index=True)
+    failing = {c.name: c.detail for c in validate(mixed, cfg.contract).failures}
+    assert failing == {
+        "duplicate_rows": "0 rows repeat another row exactly; 20 rows (2.0%, at most 0.0%) repeat the features and "
+        "label of another customer_id (they would land in training and holdout alike)"
+    }
+    tolerant = cfg.contract.model_copy(update={"max_duplicate_share": 0.02})
+    assert validate(mixed, tolerant).passed, "a table of few discrete features may allow look-alike entities"
+    assert not validate(mixed, cfg.contract.model_copy(update={"max_duplicate_share": 0.019})).passed
+    # One entity's unchanged snapshots stay on one side of the split: not duplicates across entities.
+    snapshots = pd.concat([frame, frame.assign(event_timestamp=frame["event_timestamp"] - pd.Timedelta(days=30))])
+    relaxed = cfg.contract.model_copy(update={"unique_keys": False})
+    assert validate(snapshots.reset_index(drop=True), relaxed).passed
+    # ... but the same rows without a key column are the same examples twice.
+    keyless = relaxed.model_copy(update={"columns": tuple(c for c in relaxed.columns if c.role != "key")})
+    detail = {c.name: c.detail for c in validate(snapshots.drop(columns="customer_id"), keyless).failures}
+    assert detail["duplicate_rows"].startswith(
+        "0 rows repeat another row exactly; 1000 rows (50.0%, at most 0.0%) repeat the features and label of another row"
+    )
+    twice = pd.concat([frame, frame[["tenure_months"]]], axis=1)
+    report = validate(twice, cfg.contract)
+    assert [(c.name, c.detail) for c in report.failures] == [("columns_unique", "column names repeated: tenure_months")]
 
 
 def test_a_jump_too_large_to_trust_is_held_for_review_not_promoted() -> None:
