@@ -358,8 +358,8 @@ def create_app(monitor: Monitor, registry: CollectorRegistry, *, max_body_bytes:
 
     async def read_json(request: Request) -> Any:
         content_type = request.headers.get("content-type", "")
-        if content_type.split(";")[0].strip() != "application/json":
-            raise MalformedBatch.request(f"content type {content_type!r}: send application/json", "content_type")
+        if content_type.split(";")[0].strip().lower() != "application/json":  # media types ignore case
+            raise MalformedBatch.request(f"content type {content_type!r}: send application/json", "content_type", 415)
         body = await request.body()
         if not body.strip():
             raise MalformedBatch.request("the body is empty", "empty")
@@ -374,8 +374,8 @@ def create_app(monitor: Monitor, registry: CollectorRegistry, *, max_body_bytes:
     @app.exception_handler(MalformedBatch)
     async def malformed(request: Request, error: MalformedBatch) -> JSONResponse:
         monitor.refused(kind(request), error)
-        log.warning("400 %s: %s", request.url.path, str(error)[:300])
-        return JSONResponse(status_code=400, content={"error": str(error), "problems": error.problems[:100]})
+        log.warning("%d %s: %s", error.status, request.url.path, str(error)[:300])
+        return JSONResponse(status_code=error.status, content={"error": str(error), "problems": error.problems[:100]})
 
     @app.exception_handler(NotReady)
     async def not_ready(request: Request, error: NotReady) -> JSONResponse:

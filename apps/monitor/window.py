@@ -23,18 +23,19 @@ OK, NULL, INVALID = 0, 1, 2
 
 
 class MalformedBatch(ValueError):
-    """A request refused whole (400): nothing of it is kept. `reasons` counts what was refused by why -
-    records where there are records to count (a bad record's own reason; the good records of a refused
-    batch as `in_refused_batch`), else the request as one."""
+    """A request refused whole (400; 415 for a body that is not declared JSON): nothing of it is kept.
+    `reasons` counts what was refused by why - records where there are records to count (a bad record's
+    own reason; the good records of a refused batch as `in_refused_batch`), else the request as one."""
 
-    def __init__(self, problems: list[str], reasons: Mapping[str, int]) -> None:
+    def __init__(self, problems: list[str], reasons: Mapping[str, int], status: int = 400) -> None:
         super().__init__("; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else ""))
         self.problems = problems
         self.reasons = dict(reasons)
+        self.status = status
 
     @classmethod
-    def request(cls, problem: str, reason: str) -> MalformedBatch:
-        return cls([problem], {reason: 1})
+    def request(cls, problem: str, reason: str, status: int = 400) -> MalformedBatch:
+        return cls([problem], {reason: 1}, status)
 
     @property
     def records(self) -> int:

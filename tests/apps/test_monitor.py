@@ -4,6 +4,7 @@ backends, and the whole path through a real Prometheus with the repository's ale
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import shutil
 import sys
@@ -218,6 +219,14 @@ MALFORMED = [
     ("Infinity literal", (RECORD % "Infinity").encode(), "application/json", "the body is not JSON", {"not_json": 1}),
     ("empty body", b"", "application/json", "the body is empty", {"empty": 1}),
     ("wrong content type", b"records", "text/plain", "send application/json", {"content_type": 1}),
+    (
+        "JSON-looking but undeclared",
+        b'{"records": []}',
+        "",
+        "content type '': send application/json",
+        {"content_type": 1},
+    ),
+    ("form post", b"records=1", "application/x-www-form-urlencoded", "send application/json", {"content_type": 1}),
     ("no records", b'{"rows": []}', "application/json", 'the body must be {"records": [...]}', {"not_records": 1}),
     ("empty batch", b'{"records": []}', "application/json", '"records" is empty', {"empty": 1}),
     (
@@ -282,7 +291,7 @@ def test_malformed_batches_are_rejected_counted_and_leave_the_window_alone(
     client.post("/v1/logs", json={"records": records(generate(300, seed=6))})
     before = watcher.window.snapshot() if watcher.window else None  # type: ignore[union-attr]
     answer = client.post("/v1/logs", content=body, headers={"content-type": content_type})
-    assert answer.status_code == 400 and message in answer.json()["error"]
+    assert answer.status_code == (415 if "content_type" in reasons else 400) and message in answer.json()["error"]
     after = watcher.window.snapshot()  # type: ignore[union-attr]
     assert before is not None and np.array_equal(before.predictions, after.predictions)
     for reason, count in reasons.items():
@@ -295,6 +304,18 @@ def test_malformed_batches_are_rejected_counted_and_leave_the_window_alone(
     )
     client.post("/v1/logs", json={"records": records(generate(200, seed=7), start=300)})
     assert watcher.windows_evaluated == 1, "the next good batch completes the window as if nothing happened"
+
+
+def test_a_media_type_is_read_without_regard_to_case(profile_file: Path) -> None:
+    """RFC 9110: type, subtype and parameter names are case-insensitive."""
+    watcher, client, _ = monitor(profile_file)
+    for i, declared in enumerate(
+        ("Application/JSON", "application/json; Charset=UTF-8", "APPLICATION/JSON ;charset=utf-8")
+    ):
+        body = json.dumps({"records": records(generate(10, seed=9), start=10 * i)}).encode()
+        answer = client.post("/v1/logs", content=body, headers={"content-type": declared})
+        assert answer.status_code == 200, (declared, answer.text)
+    assert watcher.window is not None and watcher.window.filled == 30
 
 
 def test_a_body_over_the_limit_gets_its_413_and_is_counted(profile_file: Path) -> None:
