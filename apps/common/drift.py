@@ -11,6 +11,8 @@ feature - no per-row Python.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -225,8 +227,8 @@ class DriftMethod:
             return f"{self.name} scores a p-value: its threshold is an alpha in (0, 1), not {threshold}"
         if self.name == "jensenshannon" and not 0 < threshold <= 1:
             return f"jensenshannon is a distance in [0, 1]: its threshold must be in (0, 1], not {threshold}"
-        if threshold <= 0:
-            return f"{self.name} is a distance: its threshold must be > 0, not {threshold}"
+        if not (0 < threshold < math.inf):  # NaN compares false both ways; infinity would never flag drift
+            return f"{self.name} is a distance: its threshold must be a finite number > 0, not {threshold}"
         return None
 
 

@@ -145,7 +145,15 @@ def test_a_method_never_scores_the_wrong_kind_of_feature() -> None:
         ("ks", 1.5, "ks scores a p-value: its threshold is an alpha in (0, 1), not 1.5"),
         ("chisquare", 0.0, "chisquare scores a p-value: its threshold is an alpha in (0, 1), not 0.0"),
         ("jensenshannon", 2.0, "jensenshannon is a distance in [0, 1]: its threshold must be in (0, 1], not 2.0"),
-        ("psi", -0.1, "psi is a distance: its threshold must be > 0, not -0.1"),
+        ("psi", -0.1, "psi is a distance: its threshold must be a finite number > 0, not -0.1"),
+        ("psi", float("nan"), "psi is a distance: its threshold must be a finite number > 0, not nan"),
+        ("wasserstein", float("inf"), "wasserstein is a distance: its threshold must be a finite number > 0, not inf"),
+        ("ks", float("nan"), "ks scores a p-value: its threshold is an alpha in (0, 1), not nan"),
+        (
+            "jensenshannon",
+            float("nan"),
+            "jensenshannon is a distance in [0, 1]: its threshold must be in (0, 1], not nan",
+        ),
         ("wasserstein", 3.0, None),
     ],
 )
