@@ -311,12 +311,18 @@ class DataContract(Strict):
 
 FeatureValue = float | str | None
 
+MAX_REQUEST_ID = 256
+"""Longest request_id a prediction record (or a label) may carry. The monitor keeps recent ids to join
+late labels, so this bounds its memory: ids come from clients (x-request-id, a V2 request's "id")."""
+MAX_CLIENT_REQUEST_ID = MAX_REQUEST_ID - 16
+"""Longest id a client may send the predictor: room for the `-<row>` a multi-row request's rows get."""
+
 
 class PredictionRecord(Strict):
     """One prediction, as the predictor logs it and the monitor ingests it (POST /v1/logs
     {"records": [...]})."""
 
-    request_id: str
+    request_id: str = Field(min_length=1, max_length=MAX_REQUEST_ID)
     """Id of the request (a multi-row request's rows get `<id>-<row>`), to join late labels."""
     model: str
     """Registered model name."""

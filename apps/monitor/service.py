@@ -39,6 +39,7 @@ from apps.monitor.window import (
     evaluate,
     parse_batch,
     quality_limits,
+    request_id_problem,
     vocabularies,
 )
 
@@ -229,6 +230,8 @@ class Monitor:
                 or label not in (0, 1)
             ):
                 problems.append(f"labels[{index}] must be {{request_id, label: 0|1}}")
+            elif id_problem := request_id_problem(item["request_id"]):
+                problems.append(f"labels[{index}].request_id {id_problem}")
             else:
                 parsed.append((str(item["request_id"]), int(label)))
         if problems:

@@ -16,7 +16,7 @@ from apps.common import drift
 from apps.common.performance import THRESHOLD, Calibration, estimate
 from apps.common.profile import ReferenceProfile
 from apps.monitor.config import MonitorConfig
-from components.contracts import REQUIRED_RECORD_FIELDS
+from components.contracts import MAX_REQUEST_ID, REQUIRED_RECORD_FIELDS
 
 OK, NULL, INVALID = 0, 1, 2
 """Per value: present and well-typed; missing/null; present with the wrong type (a schema violation)."""
@@ -49,13 +49,25 @@ def _refused(problems: list[tuple[str, str]], total: int) -> MalformedBatch:
     return MalformedBatch([problem for problem, _ in problems], reasons)
 
 
+def request_id_problem(request_id: str | int) -> str | None:
+    """Why a record's or a label's request id cannot be kept, or None (the ids joined to labels are held
+    in memory, so their length is bounded)."""
+    size = len(str(request_id))
+    if size == 0:
+        return "is empty"
+    return f"is {size} characters; at most {MAX_REQUEST_ID}" if size > MAX_REQUEST_ID else None
+
+
 class Vocabulary:
     """A categorical feature's values as integer codes, encoded once when a record is read: the window
     keeps codes and counts them with one bincount. Starts with the profile's and the contract's
     categories; an unseen value gets the next code, up to `max_unseen` of them, after which all further
-    unseen values share one code (`OVERFLOW`) - a flood of random strings cannot grow it without bound."""
+    unseen values share one code (`OVERFLOW`) - a flood of random strings cannot grow it without bound.
+    An unseen value longer than `MAX_VALUE_CHARS` is no category name anyone wrote: it shares that code
+    at once (still counted unseen), so neither their number nor their size is up to the sender."""
 
     OVERFLOW = "<other unseen>"
+    MAX_VALUE_CHARS = 256
 
     def __init__(self, known: Sequence[str], max_unseen: int = 1000) -> None:
         self.values: list[str] = list(dict.fromkeys(str(v) for v in known))
@@ -66,7 +78,7 @@ class Vocabulary:
         found = self._codes.get(value)
         if found is not None:
             return found
-        if self._room == 0:
+        if self._room == 0 or len(value) > self.MAX_VALUE_CHARS:
             value = self.OVERFLOW
             found = self._codes.get(value)
             if found is not None:
@@ -160,6 +172,10 @@ def parse_batch(
             continue
         if not isinstance(record["request_id"], str | int) or not isinstance(record["version"], str | int):
             problems.append((f"{where}.request_id and .version must be strings", "ids"))
+            continue
+        id_problem = request_id_problem(record["request_id"])
+        if id_problem:
+            problems.append((f"{where}.request_id {id_problem}", "ids"))
             continue
         features = record["features"]
         for name in numeric:

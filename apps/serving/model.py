@@ -27,7 +27,7 @@ from apps.serving.batching import MicroBatcher
 from apps.serving.compiled import TOLERANCE, CompiledPipeline, compile_pipeline, verify
 from apps.serving.metrics import ServingMetrics
 from apps.serving.prediction_log import PredictionLog
-from apps.serving.schema import Columns, FeatureSchema, parse_entities, parse_v1, parse_v2
+from apps.serving.schema import Columns, FeatureSchema, client_request_id, parse_entities, parse_v1, parse_v2
 from components.contracts import PredictorSettings
 
 log = logging.getLogger("apps.serving")
@@ -194,7 +194,7 @@ class Predictor(Model):
 
     async def preprocess(self, payload: Any, headers: dict[str, str] | None = None) -> Prepared:
         model = self.serving  # the version this request is answered with
-        request_id = (headers or {}).get("x-request-id")
+        request_id = client_request_id((headers or {}).get("x-request-id"), "x-request-id")
         max_rows = self.settings.max_batch_rows
         if isinstance(payload, InferRequest):
             unknown = sorted({o.name for o in payload.request_outputs or []} - {OUTPUT})

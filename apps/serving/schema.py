@@ -23,6 +23,8 @@ import orjson
 from kserve.errors import InferenceError, InvalidInput
 from kserve.protocol.infer_type import InferInput, InferRequest, RequestedOutput
 
+from components.contracts import MAX_CLIENT_REQUEST_ID
+
 NUMERIC_V2_TYPES = frozenset(
     {"FP64", "FP32", "FP16", "INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8"}
 )
@@ -62,6 +64,14 @@ class Columns:
 
     data: dict[str, np.ndarray]
     rows: int
+
+
+def client_request_id(value: str | None, where: str) -> str | None:
+    """A client's request id (x-request-id, a V2 request's "id"), which every logged prediction carries
+    to the monitor: bounded, since the monitor keeps recent ids to join late labels."""
+    if value is not None and len(value) > MAX_CLIENT_REQUEST_ID:
+        raise InvalidInput(f"{where} is {len(value)} characters; at most {MAX_CLIENT_REQUEST_ID}")
+    return value
 
 
 def _check_value(schema: FeatureSchema, name: str, value: Any, where: str) -> Any:
@@ -183,6 +193,7 @@ def decode_v2(body: bytes, json_length: int, model_name: str) -> InferRequest:
     request_id, request_parameters = head.get("id"), head.get("parameters")
     if request_id is not None and not isinstance(request_id, str):
         raise InvalidInput(f'"id" must be a string, got {_short(request_id)}')
+    client_request_id(request_id, '"id"')
     if request_parameters is not None and not isinstance(request_parameters, dict):
         raise InvalidInput('"parameters" must be an object')
     return InferRequest(

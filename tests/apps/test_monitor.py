@@ -159,6 +159,27 @@ def test_labels_turn_into_performance_per_version(profile_file: Path) -> None:
     assert metric(registry, "mlops_monitor_labels_total", model="churn-classifier", outcome="matched") == 10
 
 
+def test_unseen_categories_cannot_grow_the_vocabulary_by_number_or_size(profile_file: Path) -> None:
+    """Still counted as unseen; but a flood of long random strings is remembered as one value."""
+    watcher, client, registry = monitor(profile_file)
+    batch = records(generate(500, seed=12))
+    for i, record in enumerate(batch[:200]):
+        record["features"]["contract"] = f"{i:04d}" + "z" * 1_000  # 200 distinct 1 KB values
+    for i, record in enumerate(batch[200:260]):
+        record["features"]["payment_method"] = f"new-{i}"  # short ones are kept by name
+    assert client.post("/v1/logs", json={"records": batch}).status_code == 200
+    vocabulary = watcher.window.vocabularies  # type: ignore[union-attr]
+    contract_values = vocabulary["contract"].values
+    assert max(map(len, contract_values)) <= 256 and contract_values[-1] == "<other unseen>"
+    assert len(contract_values) == len(CONTRACT.column("contract").categories or ()) + 1
+    assert {f"new-{i}" for i in range(60)} <= set(vocabulary["payment_method"].values)
+    quality = {
+        check: metric(registry, "mlops_feature_quality", model="churn-classifier", feature="contract", check=check)
+        for check in ("unseen_categories",)
+    }
+    assert quality["unseen_categories"] == pytest.approx(200 / 500)
+
+
 def test_labels_for_unknown_ids_are_bounded_counted_and_never_push_out_known_ones(profile_file: Path) -> None:
     watcher, client, registry = monitor(profile_file, label_memory=1000)
     frame = generate(500, seed=5)
@@ -186,6 +207,12 @@ LABELS_REFUSED = [
         },
         "labels[1] must be {request_id, label: 0|1}; labels[2] must be",
         {"invalid_label": 2, "in_refused_batch": 1},
+    ),
+    (
+        "an id too long to keep",
+        {"labels": [{"request_id": "x" * 257, "label": 1}, {"request_id": "", "label": 0}]},
+        "labels[0].request_id is 257 characters; at most 256; labels[1].request_id is empty",
+        {"invalid_label": 2},
     ),
 ]
 
@@ -263,6 +290,20 @@ MALFORMED = [
         "application/json",
         "records[0].prediction must be a probability in [0, 1], got -0.1",
         {"prediction_range": 1},
+    ),
+    (
+        "request id too long to keep",
+        b'{"records": [{"request_id": "' + b"x" * 300 + b'", "version": "1", "features": {}, "prediction": 0.5}]}',
+        "application/json",
+        "records[0].request_id is 300 characters; at most 256",
+        {"ids": 1},
+    ),
+    (
+        "empty request id",
+        b'{"records": [{"request_id": "", "version": "1", "features": {}, "prediction": 0.5}]}',
+        "application/json",
+        "records[0].request_id is empty",
+        {"ids": 1},
     ),
     (
         "features not an object",

@@ -288,6 +288,14 @@ BAD = [
         "this model has string features",
     ),
     ("V2 not an object", "v2", [1, 2], None, 400, 'a JSON object with "inputs"'),
+    (
+        "V2 id too long to log",
+        "v2",
+        {"id": "i" * 241, "inputs": V2_GOOD},
+        None,
+        400,
+        '"id" is 241 characters; at most 240',
+    ),
 ]
 
 
@@ -338,6 +346,15 @@ def test_an_oversized_upload_gets_its_413_and_counts_as_a_client_error(served: s
     after = errors_by_reason(served)
     assert after.get("too_large", 0) - before.get("too_large", 0) == 2
     assert after.get("internal", 0) == before.get("internal", 0), "a client's oversized body is never internal"
+
+
+def test_a_request_id_the_monitor_could_not_keep_is_refused(served: str) -> None:
+    """Every logged prediction carries the client's id to the monitor, which holds recent ids for late labels."""
+    payload = {"instances": [GOOD]}
+    longest = v1(served, payload, headers={"x-request-id": "r" * 240})
+    assert longest.status_code == 200
+    refused = v1(served, payload, headers={"x-request-id": "r" * 241})
+    assert refused.status_code == 400 and refused.json()["error"] == "x-request-id is 241 characters; at most 240"
 
 
 def test_a_client_error_is_one_log_line_without_a_traceback(served: str, served_logs: Path) -> None:
