@@ -12,6 +12,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from deltalake import write_deltalake
 from mlflow import MlflowClient
 
 from apps.common import registry
@@ -269,9 +270,14 @@ def test_categorical_features_load_dictionary_encoded_and_profile_the_same(data_
     cfg = config("m", data_uri)
     frame = generate(2000, seed=5)
     frame.loc[:9, "payment_method"] = None  # a null is no category
-    write_version(data_uri, frame)
-    loaded = load(data_uri, 0, categorical=[*cfg.contract.categorical_features, "customer_id", "no_such_column"]).frame
-    plain = load(data_uri, 0).frame
+    first = frame.iloc[:1000]
+    second = frame.iloc[1000:].sort_values("internet_service", ascending=False).reset_index(drop=True)
+    write_version(data_uri, first.assign(internet_service="dsl"))  # one category only in this file
+    write_deltalake(data_uri, second, mode="append")  # another file, its dictionaries in another order
+    frame = pd.concat([first.assign(internet_service="dsl"), second], ignore_index=True)
+    loaded = load(data_uri, 1, categorical=[*cfg.contract.categorical_features, "customer_id", "no_such_column"]).frame
+    plain = load(data_uri, 1).frame
+    assert len(loaded) == 2000 and sorted(loaded["internet_service"].cat.categories) == ["dsl", "fiber", "none"]
     assert [n for n in loaded if isinstance(loaded[n].dtype, pd.CategoricalDtype)] == list(
         cfg.contract.categorical_features
     ), "only text columns are read as dictionaries: customer_id is an integer key"
