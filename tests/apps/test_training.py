@@ -272,7 +272,7 @@ def test_categorical_features_load_dictionary_encoded_and_profile_the_same(data_
     frame.loc[:9, "payment_method"] = None  # a null is no category
     first = frame.iloc[:1000]
     second = frame.iloc[1000:].sort_values("internet_service", ascending=False).reset_index(drop=True)
-    write_version(data_uri, first.assign(internet_service="dsl"))  # one category only in this file
+    write_version(data_uri, first.assign(internet_service="dsl"))  # this file knows one category
     write_deltalake(data_uri, second, mode="append")  # another file, its dictionaries in another order
     frame = pd.concat([first.assign(internet_service="dsl"), second], ignore_index=True)
     loaded = load(data_uri, 1, categorical=[*cfg.contract.categorical_features, "customer_id", "no_such_column"]).frame
