@@ -4,11 +4,13 @@ Construct path is the component a Python stack gets."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -58,13 +60,13 @@ def test_the_schema_documents_every_input_and_output_for_other_languages() -> No
     assert set(platform["required"]) == {"cluster", "environment", "images", "network", "tags"}
 
 
-@pytest.fixture(scope="module")
-def provider() -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
+@contextlib.contextmanager
+def provider_process(python: Path, cwd: Path) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
     """provider/__main__.py as Pulumi runs it: its own process, serving the provider protocol on the
-    port it prints (the engine address is not contacted for a schema)."""
+    port it prints (the engine address is not contacted for a schema); stopped however the test ends."""
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "provider" / "__main__.py"), "127.0.0.1:1"],
-        cwd=ROOT / "provider",
+        [str(python), str(ROOT / "provider" / "__main__.py"), "127.0.0.1:1"],
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -72,7 +74,7 @@ def provider() -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
     try:
         assert process.stdout is not None
         port = process.stdout.readline().strip()
-        assert port.isdigit(), (port, process.stderr.read() if process.poll() is not None else "")
+        assert port.isdigit(), (port, process.stderr.read()[-3000:] if process.poll() is not None else "")
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             grpc.channel_ready_future(channel).result(timeout=30)
             yield provider_pb2_grpc.ResourceProviderStub(channel)
@@ -82,6 +84,12 @@ def provider() -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
+    with provider_process(Path(sys.executable), ROOT / "provider") as stub:
+        yield stub
 
 
 def test_the_provider_process_serves_the_schema_over_grpc(provider: provider_pb2_grpc.ResourceProviderStub) -> None:
@@ -255,21 +263,7 @@ def test_the_plugin_installs_from_its_own_requirements_and_serves_its_schema(tmp
         check=False,
     )
     assert installed.returncode == 0, installed.stderr[-3000:]
-    process = subprocess.Popen(
-        [str(venv / "bin" / "python"), str(ROOT / "provider" / "__main__.py"), "127.0.0.1:1"],
-        cwd=tmp_path,  # not the repository: only what the virtualenv holds is importable
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        port = process.stdout.readline().strip()
-        assert port.isdigit(), process.stderr.read()[-3000:] if process.poll() is not None else port
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            stub = provider_pb2_grpc.ResourceProviderStub(channel)
-            served = json.loads(stub.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=60).schema)
-        assert served == json.loads(package.SCHEMA.read_text())
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    # cwd is not the repository: only what the virtualenv holds is importable
+    with provider_process(venv / "bin" / "python", tmp_path) as stub:
+        served = json.loads(stub.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=60).schema)
+    assert served == json.loads(package.SCHEMA.read_text())
