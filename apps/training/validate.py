@@ -115,7 +115,8 @@ def _duplicate_check(frame: pd.DataFrame, contract: DataContract) -> Check:
     alike. Repeats of one entity's own content (unchanged snapshots) stay on one side of the split."""
     if not len(frame.columns) or not len(frame):
         return Check("duplicate_rows", True, "0 rows repeat another row")
-    exact = int(frame.duplicated().sum())
+    repeats = frame.duplicated()
+    exact = int(repeats.sum())
     content = [c.name for c in (*contract.features, contract.column(contract.label)) if c.name in frame.columns]
     keys = [k for k in contract.role("key") if k in frame.columns]
     if not content:
@@ -123,7 +124,7 @@ def _duplicate_check(frame: pd.DataFrame, contract: DataContract) -> Check:
     elif keys:  # one entity's own repeats do not count
         repeated = int(frame.drop_duplicates(subset=[*content, *keys]).duplicated(subset=content).sum())
     else:  # without a key every row is its own example
-        repeated = int((frame.duplicated(subset=content) & ~frame.duplicated()).sum())
+        repeated = int((frame.duplicated(subset=content) & ~repeats).sum())
     share = repeated / len(frame)
     parts = [f"{exact} rows repeat another row exactly"]
     if repeated:
