@@ -230,10 +230,10 @@ class Monitor:
                 or label not in (0, 1)
             ):
                 problems.append(f"labels[{index}] must be {{request_id, label: 0|1}}")
-            elif id_problem := request_id_problem(item["request_id"]):
+            elif id_problem := request_id_problem(request_id := str(item["request_id"])):
                 problems.append(f"labels[{index}].request_id {id_problem}")
             else:
-                parsed.append((str(item["request_id"]), int(label)))
+                parsed.append((request_id, int(label)))
         if problems:
             reasons = {"invalid_label": len(problems)}
             if len(items) > len(problems):

@@ -49,10 +49,10 @@ def _refused(problems: list[tuple[str, str]], total: int) -> MalformedBatch:
     return MalformedBatch([problem for problem, _ in problems], reasons)
 
 
-def request_id_problem(request_id: str | int) -> str | None:
+def request_id_problem(request_id: str) -> str | None:
     """Why a record's or a label's request id cannot be kept, or None (the ids joined to labels are held
     in memory, so their length is bounded)."""
-    size = len(str(request_id))
+    size = len(request_id)
     if size == 0:
         return "is empty"
     return f"is {size} characters; at most {MAX_REQUEST_ID}" if size > MAX_REQUEST_ID else None
@@ -173,7 +173,8 @@ def parse_batch(
         if not isinstance(record["request_id"], str | int) or not isinstance(record["version"], str | int):
             problems.append((f"{where}.request_id and .version must be strings", "ids"))
             continue
-        id_problem = request_id_problem(record["request_id"])
+        request_id = str(record["request_id"])
+        id_problem = request_id_problem(request_id)
         if id_problem:
             problems.append((f"{where}.request_id {id_problem}", "ids"))
             continue
@@ -202,7 +203,7 @@ def parse_batch(
                 status[name].append(OK)
         predictions.append(float(prediction))
         versions.append(str(record["version"]))
-        ids.append(str(record["request_id"]))
+        ids.append(request_id)
     if problems:
         raise _refused(problems, len(records))
     return Records(
