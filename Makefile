@@ -9,7 +9,7 @@ INFRA := .venv/bin
 APPS := .venv-apps/bin
 DEBIAN_PACKAGES := prometheus redis-server wrk
 
-.PHONY: help venv system-deps lint typecheck test test-infra test-apps plan plan-env plans charts schema demo bench lock clean
+.PHONY: help venv system-deps lint typecheck test test-infra test-apps plan plans charts schema demo bench lock clean
 
 help:
 	@echo "make test            install what is missing, lint, type-check, run every test"
@@ -29,15 +29,18 @@ $(UV):
 # installs this package), and .venv-<name> from requirements/<name>.lock: the apps (kserve needs protobuf
 # 6, pulumi-policy protobuf 5), checkov (pins packaging<24), and the benchmarks' peers, NannyML (bench)
 # and MLServer (mlserver), whose pins clash with the apps'.
-.venv/.stamp: requirements/infra.lock pyproject.toml | $(UV)
+.venv/.stamp: requirements/infra.lock pyproject.toml contracts/pyproject.toml | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv
 	VIRTUAL_ENV=.venv $(UV) pip sync --quiet requirements/infra.lock
-	VIRTUAL_ENV=.venv $(UV) pip install --quiet --no-deps -e .
+	VIRTUAL_ENV=.venv $(UV) pip install --quiet --no-deps -e ./contracts -e .
 	touch $@
 
-.venv-%/.stamp: requirements/%.lock | $(UV)
+# What an environment installs of this repository besides its lock: the apps only the contracts.
+OWN_apps := -e ./contracts
+.venv-%/.stamp: requirements/%.lock contracts/pyproject.toml | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv-$*
 	VIRTUAL_ENV=.venv-$* $(UV) pip sync --quiet requirements/$*.lock
+	$(if $(OWN_$*),VIRTUAL_ENV=.venv-$* $(UV) pip install --quiet --no-deps $(OWN_$*))
 	touch $@
 
 venv: .venv/.stamp .venv-apps/.stamp .venv-checkov/.stamp
@@ -63,8 +66,12 @@ lint: .venv/.stamp
 	$(INFRA)/ruff format --check .
 	$(INFRA)/actionlint .github/workflows/*.yml
 
+# mypy follows no import hook (the editable installs' finders): it reads the three packages through a
+# tree of links named as they install.
 typecheck: .venv/.stamp
-	$(INFRA)/mypy components/
+	rm -rf build/typecheck && mkdir -p build/typecheck/mlops_platform
+	for pkg in components contracts provider; do ln -s ../../../$$pkg build/typecheck/mlops_platform/$$pkg; done
+	MYPYPATH=build/typecheck $(INFRA)/mypy -p mlops_platform.components -p mlops_platform.contracts -p mlops_platform.provider
 
 test-infra: .venv/.stamp .venv-checkov/.stamp system-deps
 	$(INFRA)/pytest tests/infra tests/policies
@@ -87,27 +94,16 @@ bench: .venv-apps/.stamp .venv-bench/.stamp .venv-mlserver/.stamp system-deps
 	$(APPS)/python -m bench.drift
 	$(APPS)/python -m bench.performance
 
-# `make plan` exits as offline.plan does - 2 on an invalid config, 1 on a failed check - but GNU make
-# exits 2 whenever a recipe fails. So the plan runs while make reads this file, and a failed check
-# switches make to question mode (-q), which is the one way make exits 1: then no recipe runs.
+# `make plan` fails (make's own status, 2) when the plan does: `python -m offline.plan` itself exits 2
+# on an invalid config and 1 on a failed check, and make's message quotes which ("Error 1"/"Error 2").
 # CHART_CACHE: where the chart archives are; REQUIRE_CHARTS=1 (CI): fail unless every chart is rendered
 # from a pinned archive; NOTICE: a markdown file put at the top of the report (the preview workflow's
 # note of changes to the gate).
 CHART_ARGS = $(if $(CHART_CACHE),--chart-cache $(CHART_CACHE)) $(if $(filter-out 0,$(REQUIRE_CHARTS)),--require-charts)
 PLAN_ARGS = --stack $(STACK) $(if $(STACK_FILE),--stack-file $(STACK_FILE)) $(if $(OUT),--out $(OUT)) \
 	$(if $(BASE),--base $(BASE)) $(if $(NOTICE),--notice $(NOTICE)) $(CHART_ARGS)
-ifneq ($(filter plan,$(MAKECMDGOALS)),)
-PLAN_OUTPUT := $(shell $(MAKE) --no-print-directory plan-env >&2 && $(INFRA)/python -m offline.plan $(PLAN_ARGS) >&2)
-PLAN_STATUS := $(.SHELLSTATUS)
-ifeq ($(PLAN_STATUS),1)
-MAKEFLAGS += -q
-endif
-endif
-
-plan-env: .venv/.stamp .venv-checkov/.stamp
-
-plan:
-	@exit $(PLAN_STATUS)
+plan: .venv/.stamp .venv-checkov/.stamp
+	$(INFRA)/python -m offline.plan $(PLAN_ARGS)
 
 # Every stack in the repository, found: what CI plans. BASE=<dir> compares each with <dir>/<stack>.
 STACKS := $(sort $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml)))
@@ -117,12 +113,12 @@ plans: .venv/.stamp .venv-checkov/.stamp
 		$(INFRA)/python -m offline.plan --stack $$stack $$base $(CHART_ARGS) || status=1; \
 	done; exit $$status
 
-# The multi-language package: components/package_settings.py (TypedDicts generated from the settings
+# The multi-language package: provider/settings.py (TypedDicts generated from the settings
 # models) and provider/schema.json (the schema the SDK infers), both committed; a test fails when stale.
 schema: .venv/.stamp
 	$(INFRA)/python -m offline.package --write
 
-# The pinned charts (components/versions.py) into the cache, each archive's sha256 checked against (or,
+# The pinned charts (components/kit/versions.py) into the cache, each archive's sha256 checked against (or,
 # for a new one, written to) requirements/charts.lock. Needs the network: the charts' repositories.
 charts: .venv/.stamp
 	$(INFRA)/python -m offline.charts $(if $(CHART_CACHE),--cache $(CHART_CACHE))

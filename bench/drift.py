@@ -54,12 +54,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from mlops_platform.contracts import Column, DataContract
 
 from apps.common.profile import ReferenceProfile
 from apps.monitor.config import MethodConfig, Methods, MonitorConfig
 from apps.monitor.window import OK, Records, Vocabulary, evaluate, vocabularies
 from apps.training.data import load, write_version
-from components.contracts import Column, DataContract
 
 ROOT = Path(__file__).resolve().parents[1]
 PSI_THRESHOLD = 0.2

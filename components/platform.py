@@ -7,25 +7,25 @@ from dataclasses import dataclass
 
 import pulumi
 
-from . import k8s as kube
-from ._common import PlatformComponent, child, documented
-from .artifact_store import ArtifactAccess, ArtifactStore, ArtifactStoreArgs, Bucket
-from .cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from .cluster.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from .cluster.eks_cluster import EksCluster, EksClusterArgs
+from .cluster.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
+from .cluster.gpu_support import GpuSupport, GpuSupportArgs
+from .cluster.karpenter import Karpenter, KarpenterArgs
+from .cluster.network import Network, NetworkArgs, PrivatePlacement
 from .config import PlatformConfig
-from .database import Database, DatabaseArgs
-from .drift_monitor import DriftMonitor, DriftMonitorArgs
-from .eks_cluster import EksCluster, EksClusterArgs
-from .feature_store import FeatureStore, FeatureStoreArgs
-from .gpu_node_pool import GpuNodePool, GpuNodePoolArgs
-from .gpu_support import GpuSupport, GpuSupportArgs
-from .karpenter import Karpenter, KarpenterArgs
-from .mlflow_tracking import MlflowTracking, MlflowTrackingArgs
-from .model_endpoint import ModelEndpoint, ModelEndpointArgs
-from .model_serving import ModelServing, ModelServingArgs
-from .monitoring import RELEASE as MONITORING_RELEASE
-from .monitoring import Monitoring, MonitoringArgs
-from .network import Network, NetworkArgs, PrivatePlacement
-from .training_pipeline import TrainingPipeline, TrainingPipelineArgs
+from .data.artifact_store import ArtifactAccess, ArtifactStore, ArtifactStoreArgs, Bucket
+from .data.database import Database, DatabaseArgs
+from .kit import k8s as kube
+from .kit.common import PlatformComponent, child, documented
+from .services.drift_monitor import DriftMonitor, DriftMonitorArgs
+from .services.feature_store import FeatureStore, FeatureStoreArgs
+from .services.mlflow_tracking import MlflowTracking, MlflowTrackingArgs
+from .services.model_endpoint import ModelEndpoint, ModelEndpointArgs
+from .services.model_serving import ModelServing, ModelServingArgs
+from .services.monitoring import RELEASE as MONITORING_RELEASE
+from .services.monitoring import Monitoring, MonitoringArgs
+from .services.training_pipeline import TrainingPipeline, TrainingPipelineArgs
 
 MLOPS_NS = "mlops"
 """Platform services and apps: MLflow, Feast, Postgres/Redis (dev), training, drift monitor."""

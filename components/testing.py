@@ -236,7 +236,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         key = (args.type_, args.name)
         parent = args.opts.parent if args.opts is not None else None
         if key in self.declared and parent is self.declared[key].resource:
-            # A component wrapping one of its own type and name (the package's shells, components/package.py):
+            # A component wrapping one of its own type and name (the package's shells, provider/package.py):
             # distinct URNs for the engine (the parent's type is part of the child's); kept apart here too.
             key = (args.type_, f"{args.name} (inner)")
         if key in self.declared:

@@ -25,8 +25,8 @@ from typing import Any, Literal
 import helm_python as helm
 import yaml
 
+from components.kit.versions import CHARTS, HelmChart
 from components.testing import Graph, redact
-from components.versions import CHARTS, HelmChart
 from offline.manifests import normalise
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,10 +1,10 @@
 """The multi-language package's generated parts, from the code that declares them:
 
-- `components/package_settings.py`: each settings model (a `Spec`) as a TypedDict Pulumi's schema
+- `provider/settings.py`: each settings model (a `Spec`) as a TypedDict Pulumi's schema
   analyzer can read - plain types, every key optional (the model's defaults apply), each field's
   documentation under it, so it lands in the schema's descriptions. Settings stay declared once (the
   Spec); this file is derived from it.
-- `provider/schema.json`: the package schema the provider infers from `components/package.py`.
+- `provider/schema.json`: the package schema the provider infers from `provider/package.py`.
 
     python -m offline.package --write     (make schema)
     python -m offline.package --check     (what tests/infra/test_package_provider.py asserts)
@@ -24,25 +24,25 @@ from typing import Any, Union
 
 from pydantic import BaseModel
 
-from components.spec import Spec
+from components.kit.spec import Spec
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS_MODULE = ROOT / "components" / "package_settings.py"
+SETTINGS_MODULE = ROOT / "provider" / "settings.py"
 SCHEMA = ROOT / "provider" / "schema.json"
 PACKAGE = "mlops"
 
 
 def exposed_settings() -> list[type[Spec]]:
     """The settings models the package's components take (and every model nested in them)."""
-    from components.artifact_store import ArtifactSettings
+    from components.cluster.gpu_node_pool import GpuPoolSettings
     from components.config import PlatformConfig
-    from components.drift_monitor import DriftMonitorSettings
-    from components.feature_store import FeatureStoreSettings
-    from components.gpu_node_pool import GpuPoolSettings
-    from components.mlflow_tracking import MlflowSettings
-    from components.model_endpoint import EndpointSettings
-    from components.model_serving import KServeSettings
-    from components.training_pipeline import TrainingSettings
+    from components.data.artifact_store import ArtifactSettings
+    from components.services.drift_monitor import DriftMonitorSettings
+    from components.services.feature_store import FeatureStoreSettings
+    from components.services.mlflow_tracking import MlflowSettings
+    from components.services.model_endpoint import EndpointSettings
+    from components.services.model_serving import KServeSettings
+    from components.services.training_pipeline import TrainingSettings
 
     return [
         GpuPoolSettings,
@@ -107,7 +107,7 @@ def _typeddict(model: type[BaseModel], nested: list[type[BaseModel]]) -> str:
 
 
 def settings_module() -> str:
-    """The source of components/package_settings.py: each model after the models it refers to."""
+    """The source of provider/settings.py: each model after the models it refers to."""
     classes: list[str] = []
     done: set[type[BaseModel]] = set()
 
@@ -134,10 +134,9 @@ def settings_module() -> str:
 
 def schema() -> dict[str, Any]:
     """The package schema, inferred the way the provider infers it."""
+    from mlops_platform.provider.package import COMPONENTS, VERSION
     from pulumi.provider.experimental.analyzer import Analyzer
     from pulumi.provider.experimental.schema import generate_schema
-
-    from components.package import COMPONENTS, VERSION
 
     result = Analyzer(PACKAGE).analyze(list(COMPONENTS))
     generated = generate_schema(

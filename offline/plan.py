@@ -34,12 +34,12 @@ from typing import Any
 
 import yaml
 
-from components import guardrails
 from components.config import ConfigError
 from components.config.loader import check_stack
-from components.gpu import gpu_spec
+from components.kit import guardrails
+from components.kit.gpu import gpu_spec
+from components.kit.versions import KUBERNETES_VERSION
 from components.testing import Graph, ProgramFailed, Resource, Secret, StackFile, redact, run_program, unwrap
-from components.versions import KUBERNETES_VERSION
 from offline import custom_resources, diff, manifests
 from offline.charts import Release, Rendered, render_all
 from offline.pack_config import pack_config

@@ -1,7 +1,7 @@
-"""The package's provider: hosts the components of mlops_platform.components.package; Pulumi's SDK
+"""The package's provider: hosts the components of mlops_platform.provider.package; Pulumi's SDK
 infers their schema (provider/schema.json is a committed copy of it)."""
 
-from mlops_platform.components.package import COMPONENTS, VERSION
+from mlops_platform.provider.package import COMPONENTS, VERSION
 from pulumi.provider.experimental import component_provider_host
 
 if __name__ == "__main__":

@@ -162,5 +162,5 @@ DASHBOARDS = ROOT / "components" / "assets" / "dashboards"
 
 
 def dashboards() -> dict[str, dict[str, Any]]:
-    """The Grafana dashboards the platform deploys (built by components/dashboards.py), by file stem."""
+    """The Grafana dashboards the platform deploys (built by components/services/dashboards.py), by file stem."""
     return {path.stem: json.loads(path.read_text()) for path in sorted(DASHBOARDS.glob("*.json"))}

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from mlops_platform.contracts import DataContract
 
 from apps.common.drift import CategoricalReference, NumericReference
 from apps.common.performance import Calibration
-from components.contracts import DataContract
 
 ARTIFACT = "reference_profile.json"
 FORMAT_VERSION = 2

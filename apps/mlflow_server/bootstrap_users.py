@@ -3,7 +3,7 @@ content = password), through MLflow's auth REST API as the admin. Idempotent: an
 its password reset to the file's, so rotating a Secret and re-running the Job is the rotation.
 
 The MlflowTracking component runs this as a Job after the server is up. Its environment is the
-BootstrapUsersSettings contract (components/contracts.py, copied beside this script in the image):
+BootstrapUsersSettings contract (`mlops_platform.contracts`, installed in the image):
 MLFLOW_URL, MLFLOW_ADMIN_USER, MLFLOW_ADMIN_PASSWORD, USERS_DIR, READY_TIMEOUT_SECONDS.
 """
 
@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from components.contracts import BootstrapUsersSettings
+from mlops_platform.contracts import BootstrapUsersSettings
 
 USERNAME_LIMIT = 255
 

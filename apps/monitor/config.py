@@ -1,15 +1,15 @@
 """Drift monitor configuration (monitor.yaml): what the stack writes is the MonitorJobConfig contract
-(components/contracts.py); the evaluation's own knobs, with their defaults, are here."""
+(`mlops_platform.contracts`, contracts/); the evaluation's own knobs, with their defaults, are here."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
 
+from mlops_platform.contracts import MonitorJobConfig, Strict, load_yaml
 from pydantic import Field, model_validator
 
 from apps.common import drift
-from components.contracts import MonitorJobConfig, Strict, load_yaml
 
 
 class MethodConfig(Strict):

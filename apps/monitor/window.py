@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from mlops_platform.contracts import MAX_REQUEST_ID, REQUIRED_RECORD_FIELDS
 from sklearn.metrics import accuracy_score, roc_auc_score
 
 from apps.common import drift
 from apps.common.performance import THRESHOLD, Calibration, estimate
 from apps.common.profile import ReferenceProfile
 from apps.monitor.config import MonitorConfig
-from components.contracts import MAX_REQUEST_ID, REQUIRED_RECORD_FIELDS
 
 OK, NULL, INVALID = 0, 1, 2
 """Per value: present and well-typed; missing/null; present with the wrong type (a schema violation)."""

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
-from components.contracts import EnvSettings, PredictorSettings
+from mlops_platform.contracts import EnvSettings, PredictorSettings
 
 
 def main(argv: Sequence[str] | None = None) -> int:

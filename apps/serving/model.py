@@ -21,6 +21,7 @@ import pandas as pd
 from kserve import Model
 from kserve.errors import InvalidInput
 from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
+from mlops_platform.contracts import PredictorSettings
 
 from apps.common import registry
 from apps.serving.batching import MicroBatcher
@@ -28,7 +29,6 @@ from apps.serving.compiled import TOLERANCE, CompiledPipeline, compile_pipeline,
 from apps.serving.metrics import ServingMetrics
 from apps.serving.prediction_log import PredictionLog
 from apps.serving.schema import Columns, FeatureSchema, client_request_id, parse_entities, parse_v1, parse_v2
-from components.contracts import PredictorSettings
 
 log = logging.getLogger("apps.serving")
 VERSION_HEADER = "x-model-version"

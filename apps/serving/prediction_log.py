@@ -25,8 +25,7 @@ from typing import Any
 import httpx
 import numpy as np
 import orjson
-
-from components.contracts import prediction_record
+from mlops_platform.contracts import prediction_record
 
 log = logging.getLogger("apps.serving.prediction_log")
 
@@ -174,7 +173,7 @@ class PredictionLog:
 
 
 def _records(entry: _Entry) -> list[dict[str, Any]]:
-    """One PredictionRecord (components/contracts.py) per row of the request."""
+    """One PredictionRecord (`mlops_platform.contracts`, contracts/) per row of the request."""
     names = list(entry.columns)
     columns = [entry.columns[n].tolist() for n in names]
     return [

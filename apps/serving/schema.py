@@ -22,8 +22,7 @@ import numpy as np
 import orjson
 from kserve.errors import InferenceError, InvalidInput
 from kserve.protocol.infer_type import InferInput, InferRequest, RequestedOutput
-
-from components.contracts import MAX_CLIENT_REQUEST_ID
+from mlops_platform.contracts import MAX_CLIENT_REQUEST_ID
 
 NUMERIC_V2_TYPES = frozenset(
     {"FP64", "FP32", "FP16", "INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8"}

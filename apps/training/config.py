@@ -1,6 +1,6 @@
 """Training configuration: a YAML file plus `--set key=value` overrides, validated once.
 
-What the stack writes is the TrainingJobConfig contract (components/contracts.py); the pipeline's
+What the stack writes is the TrainingJobConfig contract (`mlops_platform.contracts`, contracts/); the pipeline's
 own knobs, with their defaults, are here.
 """
 
@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from mlops_platform.contracts import DataContract, Strict, TrainingJobConfig
 from pydantic import Field, model_validator
-
-from components.contracts import DataContract, Strict, TrainingJobConfig
 
 EXAMPLE_CONTRACT = Path(__file__).with_name("churn_contract.yaml")
 

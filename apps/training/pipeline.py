@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import skops.io
 from mlflow.models import infer_signature
+from mlops_platform.contracts import DataContract, TrainingEnv
 from prometheus_client import CollectorRegistry, Counter, pushadd_to_gateway
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -42,7 +43,6 @@ from apps.common.profile import ReferenceProfile
 from apps.training.config import TrainingConfig
 from apps.training.data import DataLoadError, LoadedData, load
 from apps.training.validate import Check, ContractReport, DataValidationError, validate
-from components.contracts import DataContract, TrainingEnv
 
 log = logging.getLogger("apps.training")
 

@@ -6,10 +6,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+from mlops_platform.contracts import Column, DataContract
 from pandas.api import types
 from sklearn.metrics import roc_auc_score
-
-from components.contracts import Column, DataContract
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any, Union
 
 from pydantic import BaseModel, ValidationError
 
-from ..spec import Problem, problems_of
+from ..kit.spec import Problem, problems_of
 
 ROOT = "platform"
 

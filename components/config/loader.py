@@ -13,8 +13,8 @@ from typing import Any, Literal, Protocol
 import pulumi
 from pydantic import ValidationError
 
-from .. import aws_facts
-from ..spec import Problem
+from ..kit import aws_facts
+from ..kit.spec import Problem
 from .errors import ROOT, ConfigError, config_problems
 from .model import Environment, PlatformConfig
 

@@ -11,21 +11,21 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from .. import aws_facts, guardrails
-from ..artifact_store import ArtifactSettings
-from ..database import DatabaseSettings
-from ..drift_monitor import DriftMonitorSettings
-from ..eks_cluster import ClusterSettings
-from ..feature_store import FeatureStoreSettings
-from ..gpu import fewest_gpus_per_node
-from ..gpu_node_pool import GpuPoolSettings, provisioner_issues
-from ..mlflow_tracking import MlflowSettings
-from ..model_endpoint import EndpointSettings, ServingSettings
-from ..monitoring import MonitoringSettings
-from ..network import NetworkSettings
-from ..spec import Issue, PathPart, Spec, fail, matching, name_rule, section
-from ..training_pipeline import TrainingSettings
-from ..versions import APP_IMAGES, EKS_ADDONS
+from ..cluster.eks_cluster import ClusterSettings
+from ..cluster.gpu_node_pool import GpuPoolSettings, provisioner_issues
+from ..cluster.network import NetworkSettings
+from ..data.artifact_store import ArtifactSettings
+from ..data.database import DatabaseSettings
+from ..kit import aws_facts, guardrails
+from ..kit.gpu import fewest_gpus_per_node
+from ..kit.spec import Issue, PathPart, Spec, fail, matching, name_rule, section
+from ..kit.versions import APP_IMAGES, EKS_ADDONS
+from ..services.drift_monitor import DriftMonitorSettings
+from ..services.feature_store import FeatureStoreSettings
+from ..services.mlflow_tracking import MlflowSettings
+from ..services.model_endpoint import EndpointSettings, ServingSettings
+from ..services.monitoring import MonitoringSettings
+from ..services.training_pipeline import TrainingSettings
 
 Environment = Literal["dev", "prod"]
 NonEmpty = Annotated[str, Field(min_length=1, max_length=256)]

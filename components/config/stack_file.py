@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
 
-from ..spec import Problem
+from ..kit.spec import Problem
 from .errors import ConfigError
 
 SECRET_PLACEHOLDER = "offline-placeholder-for-an-encrypted-value"

@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
 
-from components import guardrails
-from components.gpu import GPU_POOL_LABEL, GPU_RESOURCE, gpu_spec
+from components.kit import guardrails
+from components.kit.gpu import GPU_POOL_LABEL, GPU_RESOURCE, gpu_spec
 from policies.rules.common import as_list, dig, resource_rule, setting, stack_rule
 
 CLUSTER = {"aws:eks/cluster:Cluster"}

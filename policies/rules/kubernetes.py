@@ -9,7 +9,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from components.gpu import GPU_RESOURCE
+from components.kit.gpu import GPU_RESOURCE
 from policies.rules.common import EXCEPTIONS_CONFIG, as_list, dig, excepted, resource_rule, setting, truthy
 
 WORKLOADS = {

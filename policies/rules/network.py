@@ -11,7 +11,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from components.guardrails import PUBLIC_ENDPOINT_MAX_PREFIX, public_addresses
+from components.kit.guardrails import PUBLIC_ENDPOINT_MAX_PREFIX, public_addresses
 from policies.rules.common import EXCEPTIONS_CONFIG, as_list, dig, excepted, resource_rule
 
 SECURITY_GROUP = {"aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from components.guardrails import REQUIRED_TAGS
+from components.kit.guardrails import REQUIRED_TAGS
 from policies.rules.common import resource_rule
 
 TAGGABLE = {

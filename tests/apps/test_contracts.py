@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from mlops_platform.contracts import PredictionRecord, PredictorSettings
 
 from apps.common.profile import ReferenceProfile
 from apps.monitor.config import load_config as load_monitor_config
@@ -19,7 +20,6 @@ from apps.serving.prediction_log import _Entry, _records
 from apps.training.config import load_config as load_training_config
 from apps.training.data import generate
 from apps.training.pipeline import feature_frame
-from components.contracts import PredictionRecord, PredictorSettings
 from tests.apps.test_monitor import CONTRACT, predictions
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -46,7 +46,7 @@ def bootstrap(url: str, admin_password: str, users: Path) -> subprocess.Complete
         "MLFLOW_ADMIN_PASSWORD": admin_password,
         "USERS_DIR": str(users),
         "READY_TIMEOUT_SECONDS": "30",
-        "PYTHONPATH": str(ROOT),  # the image copies components/contracts.py beside the script
+        "PYTHONPATH": str(ROOT),
     }
     return subprocess.run(
         [sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120, check=False

@@ -561,7 +561,7 @@ def feature_server(champion: Trained, tmp_path_factory: pytest.TempPathFactory) 
     env = {
         "FEAST_OFFLINE_ROOT": str(home / "offline"),
         "FEAST_REDIS_CONNECTION": f"127.0.0.1:{redis_port},password=feast-test",
-        "PYTHONPATH": str(ROOT),  # the definitions read their settings through components.contracts
+        "PYTHONPATH": str(ROOT),
     }
     import subprocess
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.monitoring import RULES_DIR, alert_rule_files
+from components.services.monitoring import RULES_DIR, alert_rule_files
 
 TESTS = RULES_DIR / "tests"
 

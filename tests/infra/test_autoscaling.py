@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components.model_endpoint import request_rate_query
+from components.kit.versions import KEDA_CHART
+from components.services.model_endpoint import request_rate_query
 from components.testing import Graph, ProgramFailed, run_program
-from components.versions import KEDA_CHART
 from offline.custom_resources import validate
 from tests.infra.conftest import run_platform, stack_config
 
@@ -198,7 +198,7 @@ def test_malformed_autoscaling_values_are_refused(value: Any, message: str) -> N
 
 
 def test_components_refuse_keda_without_what_it_needs() -> None:
-    from components.model_serving import ModelServing, ModelServingArgs
+    from components.services.model_serving import ModelServing, ModelServingArgs
 
     def program() -> None:
         ModelServing("kserve", ModelServingArgs(keda=True))

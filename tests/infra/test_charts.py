@@ -16,8 +16,8 @@ import helm_python as helm
 import pytest
 import yaml
 
+from components.kit.versions import CHARTS
 from components.testing import Graph, run_program
-from components.versions import CHARTS
 from offline import charts, custom_resources
 from offline.manifests import object_id, validate_objects
 from offline.plan import PlanResult, check, main
@@ -234,7 +234,7 @@ def test_make_charts_fills_the_cache_from_a_repository_and_pins_each_archive(tmp
     import threading
     from functools import partial
 
-    from components.versions import HelmChart
+    from components.kit.versions import HelmChart
 
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -286,7 +286,7 @@ def test_every_pinned_crd_schema_comes_from_a_chart_the_code_pins() -> None:
     for entry in entries:
         chart = archives.get(entry["chart"])
         assert chart is not None, (
-            f"{entry['kind']}: schema from {entry['chart']}, which components/versions.py does not pin"
+            f"{entry['kind']}: schema from {entry['chart']}, which components/kit/versions.py does not pin"
         )
         assert entry["release"].lstrip("v").endswith(chart.version.lstrip("v")), (entry, chart)
         assert (custom_resources.SCHEMA_DIR / entry["file"]).is_file()

@@ -1,21 +1,22 @@
 """Config checks that need AWS facts, cross-field reasoning or the engine's own YAML semantics:
 what real AWS (or Pulumi) would refuse never passes the plan, and unusual valid configs are not
-refused. AWS facts come from AWS's own data shipped in moto (components/aws_facts.py)."""
+refused. AWS facts come from AWS's own data shipped in moto (components/kit/aws_facts.py)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from components import aws_facts
 from components.config import ConfigError, DictSecrets, parse_platform_config
 from components.config.stack_file import StackFile
-from components.gpu import gpu_spec
+from components.kit import aws_facts
+from components.kit.gpu import gpu_spec
 from components.testing import ProgramFailed
 from offline.pack_config import for_stack_file
 from offline.plan import main as plan_main
@@ -447,7 +448,7 @@ def test_ci_plans_every_stack_file_found() -> None:
     assert "make plans" in (ROOT / ".github" / "workflows" / "ci.yml").read_text()
 
 
-# --------------------------------------------------------------------------- exit codes through make
+# --------------------------------------------------------------------------- exit codes, and make's
 
 
 @pytest.mark.parametrize(
@@ -459,7 +460,11 @@ def test_ci_plans_every_stack_file_found() -> None:
     ],
     ids=["pass", "failed-check", "bad-config"],
 )
-def test_make_plan_exits_0_1_or_2(tmp_path: Path, change: tuple[str, str] | None, expected: int) -> None:
+def test_plan_exits_0_1_or_2_and_make_fails_quoting_it(
+    tmp_path: Path, change: tuple[str, str] | None, expected: int
+) -> None:
+    """`python -m offline.plan` tells a failed check (1) from a bad config (2); `make plan` runs it as a
+    plain recipe, so make fails with its own status 2 for either, its message quoting the plan's."""
     text = (ROOT / "Pulumi.dev.yaml").read_text()
     if change is not None:
         text = text.replace(*change, 1)
@@ -469,7 +474,18 @@ def test_make_plan_exits_0_1_or_2(tmp_path: Path, change: tuple[str, str] | None
             else text
         )
     path = write_stack(tmp_path, "m", text)
-    done = subprocess.run(
+    plan = subprocess.run(
+        [sys.executable, "-m", "offline.plan", "--stack", "m", "--stack-file", str(path), "--out", str(tmp_path / "p")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert plan.returncode == expected, plan.stderr[-3000:]
+    if expected == 0:
+        return  # make's side of a passing plan is the shipped stacks' plans (tests/conftest.py)
+    made = subprocess.run(
         ["make", "--no-print-directory", "plan", "STACK=m", f"STACK_FILE={path}", f"OUT={tmp_path / 'out'}"],
         cwd=ROOT,
         capture_output=True,
@@ -477,7 +493,8 @@ def test_make_plan_exits_0_1_or_2(tmp_path: Path, change: tuple[str, str] | None
         timeout=600,
         check=False,
     )
-    assert done.returncode == expected, done.stderr[-3000:]
+    assert made.returncode == 2, made.stderr[-3000:]
+    assert "[Makefile:" in made.stderr and f"plan] Error {expected}" in made.stderr, made.stderr[-3000:]
 
 
 # --------------------------------------------------------------------------- how long checking takes

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-
-from components.contracts import (
+from mlops_platform.contracts import (
     CREDENTIAL_KEYS,
     BootstrapUsersSettings,
     EnvSettings,
@@ -23,6 +22,7 @@ from components.contracts import (
     TrainingEnv,
     TrainingJobConfig,
 )
+
 from components.testing import Graph, Resource
 from tests.infra.conftest import ROOT, stack_config
 

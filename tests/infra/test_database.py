@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from components.database import ADMIN_DIR, bootstrap_script
+from components.data.database import ADMIN_DIR, bootstrap_script
 from components.testing import Graph, unwrap
 from tests.infra import postgres
 
@@ -164,7 +164,7 @@ def test_redis_takes_its_password_from_a_mounted_file_and_so_do_its_probes(
     import shutil
     import time
 
-    from components.feature_store import REDIS_AUTH_DIR
+    from components.services.feature_store import REDIS_AUTH_DIR
 
     graph = graphs["dev"]
     (redis,) = [s for s in graph.of_type("kubernetes:apps/v1:StatefulSet") if s.get("metadata.name") == "feast-redis"]

@@ -138,7 +138,7 @@ def test_settings_document_every_field_in_help() -> None:
     """`help()` on a settings model lists every setting with its documentation."""
     import pydoc
 
-    from components.gpu_node_pool import GpuPoolSettings
+    from components.cluster.gpu_node_pool import GpuPoolSettings
 
     text = pydoc.render_doc(GpuPoolSettings, renderer=pydoc.plaintext)
     for name, field in GpuPoolSettings.model_fields.items():

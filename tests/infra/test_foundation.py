@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from components.gpu_node_pool import AUTOSCALER_TEMPLATE, NVIDIA_AMI_TYPE
-from components.guardrails import EKS_LOG_TYPES, REQUIRED_TAGS
+from components.cluster.gpu_node_pool import AUTOSCALER_TEMPLATE, NVIDIA_AMI_TYPE
+from components.kit.guardrails import EKS_LOG_TYPES, REQUIRED_TAGS
+from components.kit.versions import CLUSTER_AUTOSCALER, EKS_ADDONS
 from components.testing import Graph, Resource, Secret, contains_secret
-from components.versions import CLUSTER_AUTOSCALER, EKS_ADDONS
 from policies.rules.tags import TAGGABLE
 from tests.infra.conftest import run_platform, stack_config
 

@@ -45,16 +45,16 @@ def test_each_change_to_the_gate_is_called_out_with_what_happens_to_it(checkouts
     rules.write_text(rules.read_text().replace("def k8s_non_root(", "def k8s_non_root_relaxed(", 1))
     (head / "policies" / "config" / "prod.json").write_text('{"all": "advisory"}\n')
     (head / "offline" / "checkov_skips.yaml").write_text("[]\n")
-    gpu = head / "components" / "gpu.py"  # imported by the pack
+    gpu = head / "components" / "kit" / "gpu.py"  # imported by the pack
     gpu.write_text(gpu.read_text() + "\n# relaxed\n")
     (head / "policies" / "rules" / "extra.py").write_text("POLICIES = []\n")
     (head / "offline" / "plan.py").unlink()
-    quantity = head / "components" / "quantity.py"  # not imported by the pack: not part of the gate
+    quantity = head / "components" / "kit" / "quantity.py"  # not imported by the pack: not part of the gate
     quantity.write_text(quantity.read_text() + "\n# unrelated\n")
     notice = gate(base, head)
     assert notice.startswith("> **This pull request changes the review gate.**")
     assert notice.splitlines()[2:] == [
-        "> - `components/gpu.py` changed (runs as this pull request has it: review it)",
+        "> - `components/kit/gpu.py` changed (runs as this pull request has it: review it)",
         "> - `offline/checkov_skips.yaml` changed (taken from the base branch)",
         "> - `offline/plan.py` removed (runs as this pull request has it: review it)",
         "> - `policies/config/prod.json` changed (taken from the base branch)",
@@ -80,5 +80,5 @@ def test_install_puts_the_base_gate_into_the_head(checkouts: tuple[Path, Path], 
 def test_the_gate_reads_the_pack_imports_from_the_code() -> None:
     from offline.gate import pack_imports
 
-    assert {"components/gpu.py", "components/guardrails.py"} <= pack_imports(ROOT)
-    assert "components/quantity.py" not in pack_imports(ROOT)
+    assert {"components/kit/gpu.py", "components/kit/guardrails.py"} <= pack_imports(ROOT)
+    assert "components/kit/quantity.py" not in pack_imports(ROOT)

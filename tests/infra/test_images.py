@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from components import k8s as kube
-from components.versions import APP_IMAGES
+from components.kit import k8s as kube
+from components.kit.versions import APP_IMAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "apps" / "Dockerfile"
@@ -81,14 +81,16 @@ def test_images_run_as_the_pods_uid_and_copy_only_what_exists(image: str) -> Non
     for sources in re.findall(r"^COPY (?!--from)(.+) \S+$", text, re.M):
         for source in sources.split():
             assert (ROOT / source).exists(), f"target {image} copies {source}, which does not exist"
-    assert "components/contracts.py" in text, "every image carries the contracts its app parses"
+    assert "COPY contracts/__init__.py mlops_platform/contracts/" in target("base"), "every image carries the contracts"
+    assert "components/" not in text and "components/" not in target("base"), "the apps need nothing of components/"
 
 
 def test_the_build_context_holds_what_the_images_copy() -> None:
     ignore = (ROOT / ".dockerignore").read_text().splitlines()
     assert ignore[ignore.index("*") :][:1] == ["*"], "everything is excluded first"
-    for needed in ("!apps/", "!components/contracts.py", "!components/__init__.py"):
+    for needed in ("!apps/", "!contracts/__init__.py"):
         assert needed in ignore
+    assert not any(line.startswith("!components") for line in ignore), "no image copies the components"
 
 
 @pytest.mark.parametrize("app", sorted(IMAGE_DIRS.values()))

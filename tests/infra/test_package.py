@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from components._common import ComponentArgsError
-from components.artifact_store import ArtifactAccess, ArtifactStore, ArtifactStoreArgs
-from components.database import Database, DatabaseArgs
-from components.drift_monitor import DriftMonitor, DriftMonitorArgs
-from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, GpuPoolSettings
-from components.identity import ClusterIdentity, OidcIdentity
-from components.mlflow_tracking import MlflowClient
-from components.model_endpoint import ModelEndpoint, ModelEndpointArgs
-from components.model_serving import ModelServing, ModelServingArgs, ServingMode
+from components.cluster.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, GpuPoolSettings
+from components.data.artifact_store import ArtifactAccess, ArtifactStore, ArtifactStoreArgs
+from components.data.database import Database, DatabaseArgs
+from components.kit.common import ComponentArgsError
+from components.kit.identity import ClusterIdentity, OidcIdentity
+from components.services.drift_monitor import DriftMonitor, DriftMonitorArgs
+from components.services.mlflow_tracking import MlflowClient
+from components.services.model_endpoint import ModelEndpoint, ModelEndpointArgs
+from components.services.model_serving import ModelServing, ModelServingArgs, ServingMode
+from components.services.training_pipeline import RetrainingJobs
 from components.testing import Graph, ProgramFailed, run_program
-from components.training_pipeline import RetrainingJobs
 from tests.infra.conftest import ROOT
 
 UV = ROOT / ".cache" / "uv" / "bin" / "uv"
@@ -108,7 +108,7 @@ def test_settings_built_in_python_are_refused_when_built() -> None:
     with pytest.raises(ValueError, match=r"must be >= min_size \(3\)"):
         GpuPoolSettings(name="p", instance_types=["g5.xlarge"], min_size=3, max_size=1)
     with pytest.raises(ValueError, match="not a Kubernetes quantity"):
-        from components.model_endpoint import EndpointSettings
+        from components.services.model_endpoint import EndpointSettings
 
         EndpointSettings(name="e", model="m", cpu="two")
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import grpc
 import pytest
+from mlops_platform.provider.package import COMPONENTS
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from components.package import COMPONENTS
 from components.testing import ProgramFailed, run_program
 from offline import package
 from tests.infra.conftest import ROOT

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from apps.common.metrics import known_series
-from components.monitoring import DASHBOARDS_DIR, alert_rule_files, dashboards
+from components.kit.versions import KSERVE_CHART, KSERVE_CRD_CHART, KUBE_PROMETHEUS_STACK_CHART
+from components.services.monitoring import DASHBOARDS_DIR, alert_rule_files, dashboards
 from components.testing import Graph, Resource, Secret, run_program, unwrap
-from components.versions import KSERVE_CHART, KSERVE_CRD_CHART, KUBE_PROMETHEUS_STACK_CHART
 from policies.rules.kubernetes import LONG_RUNNING, WORKLOADS, containers, image_problem, pod_spec
 from tests.infra.conftest import ROOT, stack_config
 
@@ -508,10 +508,10 @@ def test_the_monitor_tests_use_the_job_template_the_dev_stack_publishes(graphs: 
 
 
 def test_the_dashboards_are_what_the_typed_builders_make() -> None:
-    """components/dashboards.py builds them with grafana-foundation-sdk; the files deployed are its output."""
-    from components.dashboards import all_dashboards, main, render
+    """components/services/dashboards.py builds them with grafana-foundation-sdk; the files deployed are its output."""
+    from components.services.dashboards import all_dashboards, main, render
 
-    assert main([]) == 0, "run `python -m components.dashboards --write`"
+    assert main([]) == 0, "run `python -m components.services.dashboards --write`"
     built = all_dashboards()
     assert set(built) == set(dashboards())
     for stem, board in built.items():

@@ -39,7 +39,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 
 def test_ci_builds_every_app_image() -> None:
-    from components.versions import APP_IMAGES
+    from components.kit.versions import APP_IMAGES
 
     job = load("ci.yml")["jobs"]["images"]
     assert set(job["strategy"]["matrix"]["app"]) == set(APP_IMAGES)

@@ -9,8 +9,7 @@ from datetime import timedelta
 
 from feast import Entity, FeatureView, Field, FileSource, ValueType
 from feast.types import Float64, String
-
-from components.contracts import FeatureRepoSettings
+from mlops_platform.contracts import FeatureRepoSettings
 
 OFFLINE_ROOT = FeatureRepoSettings.from_environ(os.environ).offline_root
 """Where the offline source lives: a local directory, or s3://<data bucket>/feast in the cluster."""

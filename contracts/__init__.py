@@ -1,5 +1,6 @@
 """Contracts between the stack and the apps it runs, and between the apps: one model each,
-imported by both sides (pydantic only, so the apps' environment and images need nothing else).
+imported by both sides (`mlops_platform.contracts`, its own distribution: pydantic and PyYAML only,
+so the apps' environment and images install nothing else of the platform).
 
 | contract | written by | read by |
 |---|---|---|

@@ -3,7 +3,7 @@
 Pulumi's Python SDK infers a provider schema from these classes' annotations and docstrings, and a
 TypeScript, Go, YAML (or Python) stack gets a generated SDK with `pulumi package add`. Each class is
 a thin shell around the component of the same name: its Args are a TypedDict of plain values and
-Inputs (the settings as the TypedDicts generated from the settings models, in package_settings.py),
+Inputs (the settings as the TypedDicts generated from the settings models, in settings.py),
 its outputs are Outputs. It validates the settings exactly as the Python component does - the same
 model, the same messages - and builds that component as its child.
 
@@ -13,30 +13,32 @@ No `from __future__ import annotations` here: the analyzer reads annotations as 
 from typing import Required, TypedDict
 
 import pulumi
-
-from . import (
-    artifact_store,
+from mlops_platform.components import platform
+from mlops_platform.components.cluster import gpu_node_pool
+from mlops_platform.components.cluster.gpu_node_pool import GpuPoolSettings
+from mlops_platform.components.cluster.network import PrivatePlacement
+from mlops_platform.components.config import parse_platform_config
+from mlops_platform.components.data import artifact_store
+from mlops_platform.components.data.artifact_store import ArtifactAccess, ArtifactSettings, Bucket, StoreRef
+from mlops_platform.components.kit.common import ComponentArgsError
+from mlops_platform.components.kit.identity import ClusterIdentity, IdentityMode, OidcIdentity
+from mlops_platform.components.kit.spec import settings_arg
+from mlops_platform.components.services import (
     drift_monitor,
     feature_store,
-    gpu_node_pool,
     mlflow_tracking,
     model_endpoint,
     model_serving,
-    platform,
     training_pipeline,
 )
-from ._common import ComponentArgsError
-from .artifact_store import ArtifactAccess, ArtifactSettings, Bucket, StoreRef
-from .config import parse_platform_config
-from .drift_monitor import DriftMonitorSettings
-from .feature_store import FeatureStoreSettings
-from .gpu_node_pool import GpuPoolSettings
-from .identity import ClusterIdentity, IdentityMode, OidcIdentity
-from .mlflow_tracking import MlflowClient, MlflowSettings
-from .model_endpoint import EndpointSettings
-from .model_serving import KServeInstall, KServeSettings
-from .network import PrivatePlacement
-from .package_settings import (
+from mlops_platform.components.services.drift_monitor import DriftMonitorSettings
+from mlops_platform.components.services.feature_store import FeatureStoreSettings
+from mlops_platform.components.services.mlflow_tracking import MlflowClient, MlflowSettings
+from mlops_platform.components.services.model_endpoint import EndpointSettings
+from mlops_platform.components.services.model_serving import KServeInstall, KServeSettings
+from mlops_platform.components.services.training_pipeline import RetrainingJobs, TrainingSettings
+
+from .settings import (
     ArtifactSettingsInput,
     DriftMonitorSettingsInput,
     EndpointSettingsInput,
@@ -47,8 +49,6 @@ from .package_settings import (
     PlatformConfigInput,
     TrainingSettingsInput,
 )
-from .spec import settings_arg
-from .training_pipeline import RetrainingJobs, TrainingSettings
 
 VERSION = "0.1.0"
 """The package's version (a semver tag `v<VERSION>` releases it)."""

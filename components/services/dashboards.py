@@ -1,5 +1,5 @@
 """The Grafana dashboards, built with grafana-foundation-sdk's typed builders (not hand-written JSON):
-a wrong field or type fails here, at build time. `python -m components.dashboards --write` writes
+a wrong field or type fails here, at build time. `python -m components.services.dashboards --write` writes
 them to assets/dashboards/<name>.json, the files the components deploy (as ConfigMaps Grafana's
 sidecar loads) and the demo queries; a test checks the files are exactly what the builders make.
 
@@ -14,7 +14,6 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from grafana_foundation_sdk.builders import common, dashboard, prometheus, stat, timeseries
@@ -22,7 +21,9 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.common import LegendDisplayMode, LegendPlacement
 from grafana_foundation_sdk.models.dashboard import DataSourceRef, GridPos, VariableRefresh
 
-DIRECTORY = Path(__file__).resolve().parent / "assets" / "dashboards"
+from ..kit.observability import DASHBOARDS_DIR
+
+DIRECTORY = DASHBOARDS_DIR
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 MODEL = 'model=~"$model"'
 
@@ -246,7 +247,9 @@ def render(board: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m components.dashboards", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m components.services.dashboards", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--write", action="store_true", help=f"write the dashboards to {DIRECTORY}")
     args = parser.parse_args(argv)
     stale = []
@@ -257,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif not path.exists() or path.read_text() != render(board):
             stale.append(path.name)
     if stale:
-        print(f"out of date: {', '.join(stale)} (python -m components.dashboards --write)", file=sys.stderr)
+        print(f"out of date: {', '.join(stale)} (python -m components.services.dashboards --write)", file=sys.stderr)
         return 1
     return 0
 

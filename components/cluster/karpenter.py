@@ -18,10 +18,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from . import k8s as kube
-from ._common import PlatformComponent, assume_role_policy, aws_managed_policy, child, documented, tagged
-from .identity import ClusterIdentity
-from .versions import KARPENTER_CHART
+from ..kit import k8s as kube
+from ..kit.common import PlatformComponent, assume_role_policy, aws_managed_policy, child, documented, tagged
+from ..kit.identity import ClusterIdentity
+from ..kit.versions import KARPENTER_CHART
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "karpenter"

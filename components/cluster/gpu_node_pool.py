@@ -12,14 +12,14 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator, model_validator
 
-from . import guardrails
-from ._common import ComponentArgsError, PlatformComponent, child, documented, tagged
-from .gpu import ACCELERATOR_LABEL, GPU_POOL_LABEL, GPU_RESOURCE, GPU_TYPE_LABEL, gpu_spec, gpus_per_node
+from ..kit import guardrails
+from ..kit.common import ComponentArgsError, PlatformComponent, child, documented, tagged
+from ..kit.gpu import ACCELERATOR_LABEL, GPU_POOL_LABEL, GPU_RESOURCE, GPU_TYPE_LABEL, gpu_spec, gpus_per_node
+from ..kit.schedule import cron
+from ..kit.spec import Count, Issue, Spec, fail, matching, name_rule, section, settings_arg, size_range
+from ..kit.versions import KARPENTER_AMI_ALIAS
 from .karpenter import DISCOVERY_TAG, Karpenter
 from .node_group import IMDS_OPTIONS, NodeGroupSpec, managed_node_group
-from .schedule import cron
-from .spec import Count, Issue, Spec, fail, matching, name_rule, section, settings_arg, size_range
-from .versions import KARPENTER_AMI_ALIAS
 
 AUTOSCALER_TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
 NVIDIA_AMI_TYPE = "AL2023_x86_64_NVIDIA"

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import k8s as kube
-from ._common import ComponentArgsError, PlatformComponent, child, documented
-from .monitoring import DASHBOARDS_DIR, RULES_DIR, MonitoringHooks
-from .spec import Spec, settings_arg
-from .versions import (
+from ..kit import k8s as kube
+from ..kit.common import ComponentArgsError, PlatformComponent, child, documented
+from ..kit.observability import DASHBOARDS_DIR, RULES_DIR, MonitoringHooks
+from ..kit.spec import Spec, settings_arg
+from ..kit.versions import (
     CERT_MANAGER_CHART,
     KEDA_CHART,
     KNATIVE_OPERATOR_CHART,

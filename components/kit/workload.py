@@ -13,15 +13,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from . import k8s as kube
-from ._common import child
-from .artifact_store import ArtifactAccess, Grant
+from .common import child
+from .identity import WorkloadRole
 from .spec import check_names
+
+GrantT_contra = TypeVar("GrantT_contra", contravariant=True)
+
+
+class RoleIssuer(Protocol[GrantT_contra]):
+    """What gives a service account its AWS role: `ArtifactAccess` (components/data/artifact_store.py)
+    issues one reaching exactly the grants it is given on the platform's buckets."""
+
+    def role(
+        self,
+        name: str,
+        *,
+        namespace: str,
+        service_account: str,
+        grants: Sequence[GrantT_contra],
+        parent: pulumi.Resource,
+    ) -> WorkloadRole: ...
 
 
 @dataclass(frozen=True)
@@ -59,8 +76,8 @@ class Workload:
 
     def identity(
         self,
-        access: ArtifactAccess | None = None,
-        grants: Sequence[Grant] = (),
+        access: RoleIssuer[GrantT_contra] | None = None,
+        grants: Sequence[GrantT_contra] = (),
         *,
         account: str | None = None,
         automount: bool | None = False,

@@ -29,7 +29,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from . import aws_facts, quantity
-from ._common import ComponentArgsError
+from .common import ComponentArgsError
 
 Style = Literal["config", "python"]
 PathPart = str | int

@@ -9,16 +9,16 @@ from typing import Annotated, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+from mlops_platform.contracts import MonitorJobConfig, Retrain
 from pydantic import Field
 
-from . import k8s as kube
-from ._common import PlatformComponent, child, documented
-from .contracts import MonitorJobConfig, Retrain
+from ..kit import k8s as kube
+from ..kit.common import PlatformComponent, child, documented
+from ..kit.observability import DASHBOARDS_DIR, RULES_DIR, MonitoringHooks
+from ..kit.spec import DnsLabel, Memory, Spec, settings_arg
+from ..kit.workload import Workload
 from .mlflow_tracking import MlflowClient
-from .monitoring import DASHBOARDS_DIR, RULES_DIR, MonitoringHooks
-from .spec import DnsLabel, Memory, Spec, settings_arg
 from .training_pipeline import RetrainingJobs
-from .workload import Workload
 
 PORT = 8080
 CONFIG_DIR = "/etc/drift-monitor"

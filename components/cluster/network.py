@@ -13,8 +13,8 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from . import aws_facts
-from ._common import (
+from ..kit import aws_facts
+from ..kit.common import (
     ComponentArgsError,
     PlatformComponent,
     account_scoped_trust,
@@ -23,8 +23,8 @@ from ._common import (
     policy_document,
     tagged,
 )
+from ..kit.spec import RFC1918, Cidr, Issue, RetentionDays, Spec, environment, fail, matching, settings_arg
 from .karpenter import DISCOVERY_TAG
-from .spec import RFC1918, Cidr, Issue, RetentionDays, Spec, environment, fail, matching, settings_arg
 
 SubnetId = Annotated[str, matching(r"subnet-[0-9a-f]{8,17}", "a subnet id like subnet-0123456789abcdef0")]
 

@@ -7,15 +7,13 @@ from typing import Annotated, Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
+from mlops_platform.contracts import PredictorSettings
 from pydantic import Field, model_validator
 
-from . import k8s as kube
-from ._common import ComponentArgsError, PlatformComponent, child, documented
-from .contracts import PredictorSettings
-from .mlflow_tracking import MlflowClient
-from .model_serving import KServeInstall, KServeSettings, ModelServing, ServingMode
-from .monitoring import MonitoringHooks
-from .spec import (
+from ..kit import k8s as kube
+from ..kit.common import ComponentArgsError, PlatformComponent, child, documented
+from ..kit.observability import MonitoringHooks
+from ..kit.spec import (
     Cpu,
     DnsLabel,
     Issue,
@@ -28,7 +26,9 @@ from .spec import (
     render_message,
     settings_arg,
 )
-from .workload import Workload
+from ..kit.workload import Workload
+from .mlflow_tracking import MlflowClient
+from .model_serving import KServeInstall, KServeSettings, ModelServing, ServingMode
 
 HTTP_PORT = 8080
 DEFAULT_RPS = 10.0

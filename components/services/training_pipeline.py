@@ -9,17 +9,17 @@ from typing import Annotated, Any
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
+from mlops_platform.contracts import Dataset, Promotion, TrainingEnv, TrainingJobConfig
 from pydantic import Field, field_validator
 
-from . import k8s as kube
-from ._common import PlatformComponent, child, documented
-from .artifact_store import Access, ArtifactAccess, Bucket, Grant
-from .contracts import Dataset, Promotion, TrainingEnv, TrainingJobConfig
+from ..data.artifact_store import Access, ArtifactAccess, Bucket, Grant
+from ..kit import k8s as kube
+from ..kit.common import PlatformComponent, child, documented
+from ..kit.observability import RULES_DIR, MonitoringHooks
+from ..kit.schedule import cron
+from ..kit.spec import Cpu, Memory, ModelName, Spec, settings_arg
+from ..kit.workload import Workload
 from .mlflow_tracking import MlflowClient
-from .monitoring import RULES_DIR, MonitoringHooks
-from .schedule import cron
-from .spec import Cpu, Memory, ModelName, Spec, settings_arg
-from .workload import Workload
 
 DATASET_PREFIX = "datasets"
 CONFIG_DIR = "/etc/training"

@@ -10,18 +10,18 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
+from mlops_platform.contracts import FeatureRepoSettings
 from pydantic import Field, field_validator
 
-from . import k8s as kube
-from ._common import ComponentArgsError, PlatformComponent, child, documented, stateful, tagged
-from .artifact_store import Access, ArtifactAccess, Bucket, Grant
-from .contracts import FeatureRepoSettings
-from .monitoring import MonitoringHooks
-from .network import Hosting, PrivatePlacement, hosting_default
-from .schedule import cron
-from .spec import Spec, managed_class, section, settings_arg
-from .versions import REDIS_ENGINE_VERSION, REDIS_IMAGE
-from .workload import Workload
+from ..cluster.network import Hosting, PrivatePlacement, hosting_default
+from ..data.artifact_store import Access, ArtifactAccess, Bucket, Grant
+from ..kit import k8s as kube
+from ..kit.common import ComponentArgsError, PlatformComponent, child, documented, stateful, tagged
+from ..kit.observability import MonitoringHooks
+from ..kit.schedule import cron
+from ..kit.spec import Spec, managed_class, section, settings_arg
+from ..kit.versions import REDIS_ENGINE_VERSION, REDIS_IMAGE
+from ..kit.workload import Workload
 
 PORT = 6566
 METRICS_PORT = 8000

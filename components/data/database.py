@@ -12,12 +12,12 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 from pydantic import Field, ValidationInfo, field_validator
 
-from . import k8s as kube
-from ._common import ComponentArgsError, PlatformComponent, child, documented, stateful, tagged
-from .network import Hosting, PrivatePlacement, hosting_default
-from .spec import Issue, Spec, check_names, environment, fail, managed_class, settings_arg
-from .versions import POSTGRES_ENGINE_VERSION, POSTGRES_IMAGE
-from .workload import Workload
+from ..cluster.network import Hosting, PrivatePlacement, hosting_default
+from ..kit import k8s as kube
+from ..kit.common import ComponentArgsError, PlatformComponent, child, documented, stateful, tagged
+from ..kit.spec import Issue, Spec, check_names, environment, fail, managed_class, settings_arg
+from ..kit.versions import POSTGRES_ENGINE_VERSION, POSTGRES_IMAGE
+from ..kit.workload import Workload
 
 PORT = 5432
 ADMIN_USER = "mlops_admin"

@@ -4,28 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
+from mlops_platform.contracts import CREDENTIAL_KEYS, BootstrapUsersSettings, MlflowClientSettings
 from pydantic import Field, ValidationInfo, field_validator
 
-from . import k8s as kube
-from ._common import PlatformComponent, child, documented
-from .artifact_store import Access, ArtifactAccess, Bucket, Grant
-from .contracts import CREDENTIAL_KEYS, BootstrapUsersSettings, MlflowClientSettings
-from .monitoring import MonitoringHooks
-from .spec import Cpu, Issue, Memory, Spec, check_names, environment, fail, settings_arg
-from .workload import Workload
+from ..data.artifact_store import Access, ArtifactAccess, Bucket, Grant
+from ..kit import k8s as kube
+from ..kit.common import ASSETS, PlatformComponent, child, documented
+from ..kit.observability import RULES_DIR, MonitoringHooks
+from ..kit.spec import Cpu, Issue, Memory, Spec, check_names, environment, fail, settings_arg
+from ..kit.workload import Workload
 
 PORT = 5000
 ARTIFACT_PREFIX = "mlflow"
 ADMIN_USER = "admin"
 USERS_DIR = "/etc/mlflow-users"
-RULES = Path(__file__).with_name("assets") / "rules" / "mlflow.rules.yaml"
-AUTH_INI = (Path(__file__).parent / "assets" / "mlflow" / "basic_auth.ini").read_text()
+RULES = RULES_DIR / "mlflow.rules.yaml"
+AUTH_INI = (ASSETS / "mlflow" / "basic_auth.ini").read_text()
 """MLflow's basic-auth config template (the tests start a real server with it)."""
 
 

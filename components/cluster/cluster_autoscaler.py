@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from . import k8s as kube
-from ._common import PlatformComponent, child, documented, policy_document
-from .identity import ClusterIdentity
-from .versions import CLUSTER_AUTOSCALER, KUBERNETES_VERSION
+from ..kit import k8s as kube
+from ..kit.common import PlatformComponent, child, documented, policy_document
+from ..kit.identity import ClusterIdentity
+from ..kit.versions import CLUSTER_AUTOSCALER, KUBERNETES_VERSION
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"

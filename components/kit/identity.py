@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from ._common import tagged
+from .common import tagged
 
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 """Service-account annotation through which a pod assumes its IAM role (IRSA)."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from ._common import tagged
+from ..kit.common import tagged
 
 
 @dataclass(frozen=True)

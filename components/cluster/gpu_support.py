@@ -9,11 +9,11 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import k8s as kube
-from ._common import PlatformComponent, child, documented
-from .gpu import ACCELERATOR_LABEL
-from .monitoring import DASHBOARDS_DIR, RULES_DIR, MonitoringHooks
-from .versions import DCGM_EXPORTER_IMAGE, NVIDIA_DEVICE_PLUGIN_IMAGE
+from ..kit import k8s as kube
+from ..kit.common import PlatformComponent, child, documented
+from ..kit.gpu import ACCELERATOR_LABEL
+from ..kit.observability import DASHBOARDS_DIR, RULES_DIR, MonitoringHooks
+from ..kit.versions import DCGM_EXPORTER_IMAGE, NVIDIA_DEVICE_PLUGIN_IMAGE
 
 NAMESPACE = "kube-system"
 DCGM_PORT = 9400

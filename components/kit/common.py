@@ -7,10 +7,14 @@ import inspect
 import json
 import textwrap
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pulumi
 import pulumi_aws as aws
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+"""The files components deploy as they are: alert rules, dashboards, MLflow's auth config."""
 
 
 class PlatformComponent(pulumi.ComponentResource):

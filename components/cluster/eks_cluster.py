@@ -16,8 +16,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from . import guardrails
-from ._common import (
+from ..kit import guardrails
+from ..kit.common import (
     ComponentArgsError,
     PlatformComponent,
     assume_role_policy,
@@ -27,9 +27,9 @@ from ._common import (
     stateful,
     tagged,
 )
-from .identity import POD_IDENTITY_AGENT_ADDON, ClusterIdentity, IdentityMode, OidcIdentity
-from .node_group import NodeGroupSpec, managed_node_group
-from .spec import (
+from ..kit.identity import POD_IDENTITY_AGENT_ADDON, ClusterIdentity, IdentityMode, OidcIdentity
+from ..kit.k8s import SYSTEM_NODE_LABEL
+from ..kit.spec import (
     InstanceType,
     Issue,
     RetentionDays,
@@ -42,9 +42,9 @@ from .spec import (
     settings_arg,
     size_range,
 )
-from .versions import EKS_ADDONS, KUBERNETES_VERSION, SUPPORTED_KUBERNETES_VERSIONS
+from ..kit.versions import EKS_ADDONS, KUBERNETES_VERSION, SUPPORTED_KUBERNETES_VERSIONS
+from .node_group import NodeGroupSpec, managed_node_group
 
-SYSTEM_NODE_LABEL = {"mlops.platform/node-role": "system"}
 """Label of the system node group; add-ons and platform services select it, so GPU pools can reach zero."""
 
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"

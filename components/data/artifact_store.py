@@ -11,9 +11,9 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, ValidationInfo, field_validator
 
-from ._common import ComponentArgsError, PlatformComponent, child, documented, policy_document, stateful, tagged
-from .identity import ClusterIdentity, WorkloadRole
-from .spec import Issue, Spec, environment, fail, settings_arg
+from ..kit.common import ComponentArgsError, PlatformComponent, child, documented, policy_document, stateful, tagged
+from ..kit.identity import ClusterIdentity, WorkloadRole
+from ..kit.spec import Issue, Spec, environment, fail, settings_arg
 
 
 class Bucket(enum.Enum):

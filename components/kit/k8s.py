@@ -14,8 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import model_validator
 
-from ._common import child
-from .eks_cluster import SYSTEM_NODE_LABEL
+from .common import child
 from .gpu import ACCELERATOR_LABEL, GPU_POOL_LABEL, GPU_RESOURCE
 from .quantity import scale_cpu
 from .spec import Issue, Spec, fail, matching
@@ -87,6 +86,8 @@ def resources(cpu: str, memory: str, cpu_limit: str | None = None, memory_limit:
     }
 
 
+SYSTEM_NODE_LABEL = {"mlops.platform/node-role": "system"}
+"""The label of the system node group's nodes (EksCluster sets it; platform services select it)."""
 SYSTEM_NODES: dict[str, str] = dict(SYSTEM_NODE_LABEL)
 """Node selector of the system node group."""
 
