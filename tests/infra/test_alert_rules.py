@@ -53,7 +53,7 @@ def test_every_rules_file_belongs_to_a_component_that_deploys_it() -> None:
     """Components declare their own rules: each file is named by one of them, none is orphaned."""
     import re
 
-    sources = "\n".join(p.read_text() for p in (RULES_DIR.parent.parent).glob("*.py"))
+    sources = "\n".join(p.read_text() for p in (RULES_DIR.parent.parent).rglob("*.py"))
     for path in alert_rule_files():
         stem = path.name.removesuffix(".rules.yaml")
         assert re.search(rf'"{re.escape(stem)}\.rules\.yaml"', sources), f"no component deploys {path.name}"
