@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
 from .cluster.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from .cluster.eks_cluster import EksCluster, EksClusterArgs
@@ -17,7 +18,7 @@ from .config import PlatformConfig
 from .data.artifact_store import ArtifactAccess, ArtifactStore, ArtifactStoreArgs, Bucket
 from .data.database import Database, DatabaseArgs
 from .kit import k8s as kube
-from .kit.common import PlatformComponent, child, documented
+from .kit.common import PlatformComponent, child, documented, tagged
 from .services.drift_monitor import DriftMonitor, DriftMonitorArgs
 from .services.feature_store import FeatureStore, FeatureStoreArgs
 from .services.mlflow_tracking import MlflowTracking, MlflowTrackingArgs
@@ -118,6 +119,18 @@ class MlPlatform(PlatformComponent):
                 ),
                 opts=child(self, provider=self.cluster.provider),
             )
+        # Spot capacity needs EC2's service-linked role in the account (one per account: see the setting).
+        launch_after = []
+        if cfg.creates_spot_role:
+            launch_after.append(
+                aws.iam.ServiceLinkedRole(
+                    f"{name}-spot-role",
+                    aws_service_name="spot.amazonaws.com",
+                    description="EC2 spot capacity for the GPU pools",
+                    tags=tagged(tags, f"{name}-spot-role"),
+                    opts=child(self),
+                )
+            )
         self.gpu_pools = {
             pool.name: GpuNodePool(
                 f"{name}-gpu-{pool.name}",
@@ -129,7 +142,7 @@ class MlPlatform(PlatformComponent):
                     subnet_ids=None if self.karpenter else self.network.private_subnet_ids,
                     tags=tags,
                 ),
-                opts=child(self, provider=self.cluster.provider),
+                opts=child(self, provider=self.cluster.provider, depends_on=launch_after),
             )
             for pool in cfg.gpu_pools
         }

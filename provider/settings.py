@@ -353,6 +353,8 @@ class PlatformConfigInput(TypedDict, total=False):
     """What starts and stops GPU nodes: karpenter (a NodePool + EC2NodeClass per pool, spot interruption handling, consolidation) or clusterAutoscaler (a managed node group per pool). Default: karpenter for a created cluster, clusterAutoscaler for an adopted one. One of: karpenter, clusterAutoscaler."""
     gpu_pools: list[GpuPoolSettingsInput]
     """GPU node pools (each can scale to zero). Default: none."""
+    spot_service_linked_role: str
+    """EC2's service-linked role for spot (AWSServiceRoleForEC2Spot), without which an account that never used spot cannot launch a spot pool's nodes: create (when a GPU pool may use spot) or exists (the account has it - one per account, so every stack after the first in an account says exists; creating it twice fails). Default: create. One of: create, exists."""
     guardrails: GuardrailsInput
     """Cost guardrails checked here and by the policy pack."""
     artifacts: ArtifactSettingsInput

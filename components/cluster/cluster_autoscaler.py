@@ -112,5 +112,6 @@ class ClusterAutoscaler(PlatformComponent):
                 "securityContext": kube.pod_security(65534),
                 "containerSecurityContext": kube.RESTRICTED_CONTAINER,
             },
+            after=bound.credentials,
         )
         self.register_outputs({"roleArn": self.role_arn})

@@ -480,6 +480,7 @@ class EksCluster(PlatformComponent):
     ) -> aws.eks.Addon:
         role_arn = None
         associations: list[aws.eks.AddonPodIdentityAssociationArgsDict] | None = None
+        credentials: Sequence[pulumi.Resource] = ()
         if role_for is not None:
             service_account, policy = role_for
             bound = self.identity.role(
@@ -491,6 +492,7 @@ class EksCluster(PlatformComponent):
                 tags=tags,
                 opts=child(self),
             )
+            credentials = bound.credentials  # the role's policies: its pods start with the add-on
             if self.identity.mode is IdentityMode.POD_IDENTITY:
                 associations = [{"role_arn": bound.role.arn, "service_account": service_account}]
             else:
@@ -506,7 +508,7 @@ class EksCluster(PlatformComponent):
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             tags=tagged(tags, f"{name}-{addon}"),
-            opts=child(self, depends_on=list(depends_on)),
+            opts=child(self, depends_on=[*depends_on, *credentials]),
         )
 
 

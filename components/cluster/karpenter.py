@@ -28,18 +28,33 @@ SERVICE_ACCOUNT = "karpenter"
 DISCOVERY_TAG = "karpenter.sh/discovery"
 """Subnets and security groups carrying this tag (value: the cluster name) are where Karpenter launches nodes."""
 
+KARPENTER_POLICY_SOURCE = (
+    "aws/karpenter-provider-aws",
+    "website/content/en/v1.14/getting-started/getting-started-with-karpenter/cloudformation.yaml",
+    "1.14",
+)
+"""Where the IAM documents, the node role and the interruption rules below come from (repository, path,
+release): the getting-started CloudFormation of the Karpenter release versions.KARPENTER_CHART pins.
+tests/infra/test_upstream.py holds that file's facts and fails when the pin moves to another release."""
+
 INTERRUPTION_EVENTS: Mapping[str, tuple[str, str]] = {
     "scheduled-change": ("aws.health", "AWS Health Event"),
     "spot-interruption": ("aws.ec2", "EC2 Spot Instance Interruption Warning"),
     "rebalance": ("aws.ec2", "EC2 Instance Rebalance Recommendation"),
     "instance-state-change": ("aws.ec2", "EC2 Instance State-change Notification"),
+    "capacity-reservation-interruption": ("aws.ec2", "EC2 Capacity Reservation Instance Interruption Warning"),
 }
 """EventBridge events Karpenter acts on (rule suffix -> source, detail-type): it cordons and drains
 the node before the instance goes, and replaces it ahead of time."""
 
-NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
-"""The nodes' own role: join the cluster (and fetch pod-identity credentials), pull images. Pod
-networking has its own role (the vpc-cni add-on's)."""
+NODE_POLICIES = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEC2ContainerRegistryPullOnly",
+    "AmazonSSMManagedInstanceCore",
+)
+"""The nodes' own role: join the cluster (and fetch pod-identity credentials), pull images, reach
+Systems Manager (sessions without SSH). Pod networking has its own role (the vpc-cni add-on's), so
+upstream's AmazonEKS_CNI_Policy is not on the nodes."""
 
 
 @documented
@@ -126,6 +141,7 @@ class Karpenter(PlatformComponent):
                 "priorityClassName": "system-cluster-critical",
                 "controller": {"resources": kube.resources("500m", "512Mi", "1", "1Gi")},
             },
+            after=bound.credentials,
             atomic=True,
         )
         self.node_role_name = node_role.name
@@ -198,37 +214,54 @@ def queue_policy(queue_arn: str, rule_arns: Sequence[str]) -> str:
 
 
 def controller_policy(*, cluster_name: str, cluster_arn: str, region: str, queue_arn: str, node_role_arn: str) -> str:
-    """Karpenter v1's documented controller policy for one cluster: launch, tag and terminate only
-    instances, fleets, volumes and launch templates tagged as this cluster's; read regional EC2 data,
-    SSM AMI parameters and prices; consume this interruption queue; pass only this node role; manage
-    only instance profiles tagged as this cluster's; describe only this cluster."""
+    """Karpenter's controller policy for one cluster, statement for statement the six policies of its
+    getting-started CloudFormation (KARPENTER_POLICY_SOURCE; tests/infra/test_upstream.py compares them):
+    launch from this cluster's launch templates, tag and terminate only what carries this cluster's and
+    a nodepool's tags, manage only this cluster's instance profiles, pass only this node role, consume
+    this queue, describe this cluster, read regional EC2 data, SSM AMI parameters and prices."""
     partition, account = cluster_arn.split(":")[1], cluster_arn.split(":")[4]
     ec2 = f"arn:{partition}:ec2:{region}"
+    profiles = f"arn:{partition}:iam::{account}:instance-profile/*"
     owned = f"kubernetes.io/cluster/{cluster_name}"
-    created = [f"{ec2}:*:{kind}/*" for kind in ("fleet", "instance", "volume", "network-interface", "launch-template")]
+    created = [
+        f"{ec2}:*:{kind}/*"
+        for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request")
+    ]
+    request_tags = {f"aws:RequestTag/{owned}": "owned", "aws:RequestTag/eks:eks-cluster-name": cluster_name}
+    nodepool_request = {"aws:RequestTag/karpenter.sh/nodepool": "*"}
+    owned_nodepool = {
+        "StringEquals": {f"aws:ResourceTag/{owned}": "owned"},
+        "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
+    }
+    launch = ["ec2:RunInstances", "ec2:CreateFleet"]
     statements: list[dict[str, Any]] = [
+        # NodeLifecyclePolicy
         {
-            "Sid": "AllowScopedEC2InstanceActions",
+            "Sid": "AllowScopedEC2InstanceAccessActions",
             "Effect": "Allow",
             "Resource": [
                 f"{ec2}::image/*",
                 f"{ec2}::snapshot/*",
-                f"{ec2}:*:spot-instances-request/*",
                 f"{ec2}:*:security-group/*",
                 f"{ec2}:*:subnet/*",
-                f"{ec2}:*:launch-template/*",
+                f"{ec2}:*:capacity-reservation/*",
+                f"{ec2}:*:placement-group/*",
             ],
-            "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
+            "Action": launch,
+        },
+        {
+            "Sid": "AllowScopedEC2LaunchTemplateAccessActions",
+            "Effect": "Allow",
+            "Resource": f"{ec2}:*:launch-template/*",
+            "Action": launch,
+            "Condition": owned_nodepool,
         },
         {
             "Sid": "AllowScopedEC2InstanceActionsWithTags",
             "Effect": "Allow",
             "Resource": created,
-            "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
-            "Condition": {
-                "StringEquals": {f"aws:RequestTag/{owned}": "owned"},
-                "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"},
-            },
+            "Action": [*launch, "ec2:CreateLaunchTemplate"],
+            "Condition": {"StringEquals": request_tags, "StringLike": nodepool_request},
         },
         {
             "Sid": "AllowScopedResourceCreationTagging",
@@ -237,10 +270,10 @@ def controller_policy(*, cluster_name: str, cluster_arn: str, region: str, queue
             "Action": "ec2:CreateTags",
             "Condition": {
                 "StringEquals": {
-                    f"aws:RequestTag/{owned}": "owned",
+                    **request_tags,
                     "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"],
                 },
-                "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"},
+                "StringLike": nodepool_request,
             },
         },
         {
@@ -249,9 +282,11 @@ def controller_policy(*, cluster_name: str, cluster_arn: str, region: str, queue
             "Resource": f"{ec2}:*:instance/*",
             "Action": "ec2:CreateTags",
             "Condition": {
-                "StringEquals": {f"aws:ResourceTag/{owned}": "owned"},
-                "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
-                "ForAllValues:StringEquals": {"aws:TagKeys": ["karpenter.sh/nodeclaim", "Name"]},
+                **owned_nodepool,
+                "StringEqualsIfExists": {"aws:RequestTag/eks:eks-cluster-name": cluster_name},
+                "ForAllValues:StringEquals": {
+                    "aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"]
+                },
             },
         },
         {
@@ -259,22 +294,97 @@ def controller_policy(*, cluster_name: str, cluster_arn: str, region: str, queue
             "Effect": "Allow",
             "Resource": [f"{ec2}:*:instance/*", f"{ec2}:*:launch-template/*"],
             "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
+            "Condition": owned_nodepool,
+        },
+        # IAMIntegrationPolicy
+        {
+            "Sid": "AllowPassingInstanceRole",
+            "Effect": "Allow",
+            "Resource": node_role_arn,
+            "Action": "iam:PassRole",
+            "Condition": {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}},
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileCreationActions",
+            "Effect": "Allow",
+            "Resource": profiles,
+            "Action": ["iam:CreateInstanceProfile"],
             "Condition": {
-                "StringEquals": {f"aws:ResourceTag/{owned}": "owned"},
-                "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
+                "StringEquals": {**request_tags, "aws:RequestTag/topology.kubernetes.io/region": region},
+                "StringLike": {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"},
             },
         },
+        {
+            "Sid": "AllowScopedInstanceProfileTagActions",
+            "Effect": "Allow",
+            "Resource": profiles,
+            "Action": ["iam:TagInstanceProfile"],
+            "Condition": {
+                "StringEquals": {
+                    f"aws:ResourceTag/{owned}": "owned",
+                    "aws:ResourceTag/topology.kubernetes.io/region": region,
+                    **request_tags,
+                    "aws:RequestTag/topology.kubernetes.io/region": region,
+                },
+                "StringLike": {
+                    "aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*",
+                    "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*",
+                },
+            },
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileActions",
+            "Effect": "Allow",
+            "Resource": profiles,
+            "Action": [
+                "iam:AddRoleToInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile",
+                "iam:DeleteInstanceProfile",
+            ],
+            "Condition": {
+                "StringEquals": {
+                    f"aws:ResourceTag/{owned}": "owned",
+                    "aws:ResourceTag/topology.kubernetes.io/region": region,
+                },
+                "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"},
+            },
+        },
+        # EKSIntegrationPolicy
+        {
+            "Sid": "AllowAPIServerEndpointDiscovery",
+            "Effect": "Allow",
+            "Resource": cluster_arn,
+            "Action": "eks:DescribeCluster",
+        },
+        # InterruptionPolicy
+        {
+            "Sid": "AllowInterruptionQueueActions",
+            "Effect": "Allow",
+            "Resource": queue_arn,
+            "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
+        },
+        # ZonalShiftPolicy
+        {
+            "Sid": "AllowZonalShiftStatusReadOnly",
+            "Effect": "Allow",
+            "Resource": "*",
+            "Action": ["arc-zonal-shift:GetManagedResource"],
+            "Condition": {"StringEquals": {"arc-zonal-shift:ResourceIdentifier": cluster_arn}},
+        },
+        # ResourceDiscoveryPolicy
         {
             "Sid": "AllowRegionalReadActions",
             "Effect": "Allow",
             "Resource": "*",
             "Action": [
-                "ec2:DescribeAvailabilityZones",
+                "ec2:DescribeCapacityReservations",
                 "ec2:DescribeImages",
                 "ec2:DescribeInstances",
+                "ec2:DescribeInstanceStatus",
                 "ec2:DescribeInstanceTypeOfferings",
                 "ec2:DescribeInstanceTypes",
                 "ec2:DescribeLaunchTemplates",
+                "ec2:DescribePlacementGroups",
                 "ec2:DescribeSecurityGroups",
                 "ec2:DescribeSpotPriceHistory",
                 "ec2:DescribeSubnets",
@@ -289,77 +399,16 @@ def controller_policy(*, cluster_name: str, cluster_arn: str, region: str, queue
         },
         {"Sid": "AllowPricingReadActions", "Effect": "Allow", "Resource": "*", "Action": "pricing:GetProducts"},
         {
-            "Sid": "AllowInterruptionQueueActions",
+            "Sid": "AllowUnscopedInstanceProfileListAction",
             "Effect": "Allow",
-            "Resource": queue_arn,
-            "Action": ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
-        },
-        {
-            "Sid": "AllowPassingInstanceRole",
-            "Effect": "Allow",
-            "Resource": node_role_arn,
-            "Action": "iam:PassRole",
-            "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
-        },
-        {
-            "Sid": "AllowScopedInstanceProfileCreationActions",
-            "Effect": "Allow",
-            "Resource": f"arn:{partition}:iam::{account}:instance-profile/*",
-            "Action": ["iam:CreateInstanceProfile"],
-            "Condition": {
-                "StringEquals": {
-                    f"aws:RequestTag/{owned}": "owned",
-                    "aws:RequestTag/topology.kubernetes.io/region": region,
-                },
-                "StringLike": {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"},
-            },
-        },
-        {
-            "Sid": "AllowScopedInstanceProfileTagActions",
-            "Effect": "Allow",
-            "Resource": f"arn:{partition}:iam::{account}:instance-profile/*",
-            "Action": ["iam:TagInstanceProfile"],
-            "Condition": {
-                "StringEquals": {
-                    f"aws:ResourceTag/{owned}": "owned",
-                    "aws:ResourceTag/topology.kubernetes.io/region": region,
-                    f"aws:RequestTag/{owned}": "owned",
-                    "aws:RequestTag/topology.kubernetes.io/region": region,
-                },
-                "StringLike": {
-                    "aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*",
-                    "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*",
-                },
-            },
-        },
-        {
-            "Sid": "AllowScopedInstanceProfileActions",
-            "Effect": "Allow",
-            "Resource": f"arn:{partition}:iam::{account}:instance-profile/*",
-            "Action": [
-                "iam:AddRoleToInstanceProfile",
-                "iam:RemoveRoleFromInstanceProfile",
-                "iam:DeleteInstanceProfile",
-            ],
-            "Condition": {
-                "StringEquals": {
-                    f"aws:ResourceTag/{owned}": "owned",
-                    "aws:ResourceTag/topology.kubernetes.io/region": region,
-                },
-                "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"},
-            },
+            "Resource": "*",
+            "Action": "iam:ListInstanceProfiles",
         },
         {
             "Sid": "AllowInstanceProfileReadActions",
             "Effect": "Allow",
-            "Resource": f"arn:{partition}:iam::{account}:instance-profile/*",
+            "Resource": profiles,
             "Action": "iam:GetInstanceProfile",
-        },
-        {
-            "Sid": "AllowAPIServerEndpointDiscovery",
-            "Effect": "Allow",
-            "Resource": cluster_arn,
-            "Action": "eks:DescribeCluster",
         },
     ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements})

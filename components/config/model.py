@@ -190,6 +190,8 @@ class PlatformConfig(Spec):
     """What starts and stops GPU nodes: karpenter (a NodePool + EC2NodeClass per pool, spot interruption handling, consolidation) or clusterAutoscaler (a managed node group per pool). Default: karpenter for a created cluster, clusterAutoscaler for an adopted one."""
     gpu_pools: list[GpuPoolSettings] = Field(default_factory=list)
     """GPU node pools (each can scale to zero). Default: none."""
+    spot_service_linked_role: Literal["create", "exists"] = "create"
+    """EC2's service-linked role for spot (AWSServiceRoleForEC2Spot), without which an account that never used spot cannot launch a spot pool's nodes: create (when a GPU pool may use spot) or exists (the account has it - one per account, so every stack after the first in an account says exists; creating it twice fails). Default: create."""
     guardrails: Guardrails = section()
     """Cost guardrails checked here and by the policy pack."""
     artifacts: ArtifactSettings = section()
@@ -347,6 +349,13 @@ class PlatformConfig(Spec):
     @property
     def provisioner(self) -> Literal["karpenter", "clusterAutoscaler"]:
         return _provisioner_of(self.gpu_provisioner, self.cluster)
+
+    @property
+    def creates_spot_role(self) -> bool:
+        """Whether this stack creates the account's spot service-linked role: a pool may use spot and the
+        stack does not say the account has it."""
+        spot = any(pool.capacity_type in ("SPOT", "SPOT_OR_ON_DEMAND") for pool in self.gpu_pools)
+        return spot and self.spot_service_linked_role == "create"
 
     @property
     def is_prod(self) -> bool:

@@ -287,3 +287,68 @@ def gpu_budget_violations(pools: Sequence[PoolCapacity], budget: GpuBudget) -> l
     if total > budget.max_gpus_total:
         found.append((None, total_budget_message(total, budget.max_gpus_total)))
     return found
+
+
+# --------------------------------------------------------------------------- EKS Pod Identity trust
+
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
+POD_IDENTITY_SCOPE = {
+    "kubernetes-namespace": "namespace",
+    "kubernetes-service-account": "service account",
+    "eks-cluster-arn": "cluster",
+}
+"""Session tags EKS Pod Identity sets on every assume (tag -> what it pins) that a role's trust must
+match exactly, one value each: the form the EKS User Guide documents ("Create IAM role with trust
+policy required by EKS Pod Identity", session tags from "Enable or disable session tags")."""
+
+
+def pod_identity_trust_statement(namespace: str, service_account: str, cluster_arn: str) -> dict[str, Any]:
+    """The trust statement of a role only Pod Identity associations for `namespace`/`service_account`
+    in the cluster `cluster_arn` can use."""
+    values = {"kubernetes-namespace": namespace, "kubernetes-service-account": service_account}
+    values["eks-cluster-arn"] = cluster_arn
+    return {
+        "Effect": "Allow",
+        "Principal": {"Service": POD_IDENTITY_SERVICE},
+        "Action": list(POD_IDENTITY_ACTIONS),
+        "Condition": {"StringEquals": {f"aws:RequestTag/{tag}": value for tag, value in values.items()}},
+    }
+
+
+def pod_identity_trust_problems(statement: Mapping[str, Any]) -> list[str]:
+    """What keeps an Allow statement trusting pods.eks.amazonaws.com from the documented, scoped form:
+    each problem completes "trusts pods.eks.amazonaws.com ..."."""
+    actions = statement.get("Action")
+    actions = [str(a) for a in (actions if isinstance(actions, list | tuple) else [actions])]
+    problems = []
+    if "sts:TagSession" not in actions and "sts:*" not in actions:
+        problems.append("without sts:TagSession: Pod Identity tags the session, so every assume is denied")
+    conditions = statement.get("Condition") or {}
+    if not isinstance(conditions, Mapping):
+        conditions = {}
+    keys = {
+        str(key).lower(): (str(operator), value)
+        for operator, block in conditions.items()
+        for key, value in (block or {}).items()
+    }
+    if "aws:sourcearn" in keys:
+        problems.append(
+            "with aws:SourceArn, which Pod Identity does not set to the cluster's ARN: every assume is denied; "
+            "scope it by the session tags instead (aws:RequestTag/kubernetes-namespace, "
+            "aws:RequestTag/kubernetes-service-account, aws:RequestTag/eks-cluster-arn)"
+        )
+    for tag, what in POD_IDENTITY_SCOPE.items():
+        operator, value = keys.get(f"aws:requesttag/{tag}", ("", None))
+        values = [str(v) for v in (value if isinstance(value, list | tuple) else [value])] if value is not None else []
+        if not values:
+            problems.append(
+                f"for any {what} (no StringEquals on aws:RequestTag/{tag}): any Pod Identity association in the "
+                f"account can hand it out; pin it to one {what}"
+            )
+        elif operator != "StringEquals" or len(values) != 1 or any(c in values[0] for c in "*?"):
+            problems.append(
+                f"for {what}s matching {operator} aws:RequestTag/{tag} = {', '.join(values)}; pin it with StringEquals "
+                f"to exactly one {what}"
+            )
+    return problems

@@ -3,8 +3,8 @@
 Two mechanisms, one interface (`ClusterIdentity.role`):
 
 - EKS Pod Identity (the default for clusters the platform creates): the role trusts
-  `pods.eks.amazonaws.com`, only on behalf of this account and this cluster (`aws:SourceAccount`,
-  `aws:SourceArn`), and a PodIdentityAssociation binds it to one namespace/service account. The
+  `pods.eks.amazonaws.com` only for sessions Pod Identity tags with this namespace, service account
+  and cluster (the EKS User Guide's form), and a PodIdentityAssociation binds it to them. The
   `eks-pod-identity-agent` add-on hands pods their credentials; no OIDC provider is involved.
 - IRSA (for adopted clusters without the agent): the role trusts the cluster's OIDC provider for
   `system:serviceaccount:<namespace>:<name>` only, and the service account carries the role's ARN.
@@ -23,10 +23,10 @@ import pulumi
 import pulumi_aws as aws
 
 from .common import tagged
+from .guardrails import pod_identity_trust_statement
 
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 """Service-account annotation through which a pod assumes its IAM role (IRSA)."""
-POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 POD_IDENTITY_AGENT_ADDON = "eks-pod-identity-agent"
 
 
@@ -73,29 +73,17 @@ def irsa_trust_policy(oidc: OidcIdentity, namespace: str, service_account: str) 
     return pulumi.Output.all(oidc.provider_arn, oidc.issuer_url).apply(lambda v: document(v[0], v[1]))
 
 
-def pod_identity_trust_policy(cluster_arn: pulumi.Input[str]) -> pulumi.Output[str]:
-    """A trust policy EKS Pod Identity can use for this cluster only (the confused-deputy guard AWS
-    documents: the account and the cluster ARN as the request's source)."""
-
-    def document(arn: str) -> str:
-        return json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": POD_IDENTITY_SERVICE},
-                        "Action": ["sts:AssumeRole", "sts:TagSession"],
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": arn.split(":")[4]},
-                            "ArnEquals": {"aws:SourceArn": arn},
-                        },
-                    }
-                ],
-            }
+def pod_identity_trust_policy(
+    cluster_arn: pulumi.Input[str], namespace: str, service_account: str
+) -> pulumi.Output[str]:
+    """A trust policy EKS Pod Identity can use for one service account of one cluster only: the form the
+    EKS User Guide documents, scoped by the session tags Pod Identity sets (guardrails holds it, and the
+    pack's iam-trust-scoped requires it)."""
+    return pulumi.Output.from_input(cluster_arn).apply(
+        lambda arn: json.dumps(
+            {"Version": "2012-10-17", "Statement": [pod_identity_trust_statement(namespace, service_account, arn)]}
         )
-
-    return pulumi.Output.from_input(cluster_arn).apply(document)
+    )
 
 
 @dataclass(frozen=True)
@@ -105,6 +93,10 @@ class WorkloadRole:
     role: aws.iam.Role
     annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Service-account annotations (IRSA: the role ARN; Pod Identity: none)."""
+    credentials: Sequence[pulumi.Resource] = ()
+    """What a pod running as the service account must wait for, or it starts without its credentials
+    (IMDS hop limit 1 leaves no fallback): the association (Pod Identity) or the role (IRSA), and the
+    role's policies. Every workload of the service account depends on them."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +108,7 @@ class ClusterIdentity:
     cluster_name: pulumi.Input[str] | None = None
     """Pod Identity: the cluster its associations are made in."""
     cluster_arn: pulumi.Input[str] | None = None
-    """Pod Identity: `arn:<partition>:eks:<region>:<account>:cluster/<name>`, the only source its roles trust."""
+    """Pod Identity: `arn:<partition>:eks:<region>:<account>:cluster/<name>`, the only cluster its roles trust (session tag eks-cluster-arn)."""
     oidc: OidcIdentity | None = None
     """IRSA: the cluster's OIDC provider."""
 
@@ -132,7 +124,7 @@ class ClusterIdentity:
         if self.mode is IdentityMode.POD_IDENTITY:
             if self.cluster_arn is None:
                 raise ValueError("Pod Identity needs the cluster's ARN (ClusterIdentity.pod_identity)")
-            return pod_identity_trust_policy(self.cluster_arn)
+            return pod_identity_trust_policy(self.cluster_arn, namespace, service_account)
         if self.oidc is None:
             raise ValueError("IRSA needs the cluster's OIDC provider (ClusterIdentity.irsa)")
         return irsa_trust_policy(self.oidc, namespace, service_account)
@@ -167,22 +159,26 @@ class ClusterIdentity:
             tags=tagged(tags, name),
             opts=options(name),
         )
+        grants: list[pulumi.Resource] = []
         if policy is not None:
-            aws.iam.RolePolicy(name, role=role.id, policy=policy, opts=options(name))
+            grants.append(aws.iam.RolePolicy(name, role=role.id, policy=policy, opts=options(name)))
         for arn in managed_policy_arns:
             attachment = f"{name}-{arn.rsplit('/', 1)[-1]}"
-            aws.iam.RolePolicyAttachment(attachment, role=role.name, policy_arn=arn, opts=options(attachment))
-        if self.mode is IdentityMode.IRSA:
-            return WorkloadRole(role, {ROLE_ARN_ANNOTATION: role.arn})
-        if associate:
-            assert self.cluster_name is not None
-            aws.eks.PodIdentityAssociation(
-                name,
-                cluster_name=self.cluster_name,
-                namespace=namespace,
-                service_account=service_account,
-                role_arn=role.arn,
-                tags=tagged(tags, name),
-                opts=opts,
+            grants.append(
+                aws.iam.RolePolicyAttachment(attachment, role=role.name, policy_arn=arn, opts=options(attachment))
             )
-        return WorkloadRole(role)
+        if self.mode is IdentityMode.IRSA:
+            return WorkloadRole(role, {ROLE_ARN_ANNOTATION: role.arn}, [role, *grants])
+        if not associate:
+            return WorkloadRole(role, credentials=grants)  # the add-on's own association comes with the add-on
+        assert self.cluster_name is not None
+        association = aws.eks.PodIdentityAssociation(
+            name,
+            cluster_name=self.cluster_name,
+            namespace=namespace,
+            service_account=service_account,
+            role_arn=role.arn,
+            tags=tagged(tags, name),
+            opts=opts,
+        )
+        return WorkloadRole(role, credentials=[association, *grants])

@@ -82,18 +82,23 @@ class Workload:
         account: str | None = None,
         automount: bool | None = False,
     ) -> k8s.core.v1.ServiceAccount:
-        """The service account, with a role (Pod Identity or IRSA) reaching exactly `grants` when there are any."""
+        """The service account, with a role (Pod Identity or IRSA) reaching exactly `grants` when there are
+        any, created after the role's credentials (association or role, and its policies): every workload
+        running as it must depend on it (policy aws-credentials-before-workloads)."""
         account = account or self.name
         annotations: Mapping[str, pulumi.Input[str]] = {}
+        credentials: Sequence[pulumi.Resource] = ()
         if access is not None and grants:
-            annotations = access.role(
+            bound = access.role(
                 self.resource_name, namespace=self.namespace, service_account=account, grants=grants, parent=self.parent
-            ).annotations
+            )
+            annotations, credentials = bound.annotations, bound.credentials
+        # The service account exists only once its credentials do; workloads depend on it.
         return k8s.core.v1.ServiceAccount(
             f"{self.resource_name}-sa",
             metadata=kube.metadata(account, self.namespace, self.labels, annotations),
             automount_service_account_token=automount,
-            opts=child(self.parent),
+            opts=child(self.parent, depends_on=list(credentials)),
         )
 
     def deployment(

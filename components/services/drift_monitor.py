@@ -136,7 +136,7 @@ class DriftMonitor(PlatformComponent):
         monitor = Workload.of(self, name, args.service_name, args.namespace, "monitor")
         service, ns = monitor.name, monitor.namespace
         # It creates retraining Jobs through the Kubernetes API: the token is mounted.
-        monitor.identity(args.mlflow.artifacts, args.mlflow.artifact_grants(), automount=None)
+        account = monitor.identity(args.mlflow.artifacts, args.mlflow.artifact_grants(), automount=None)
         rules: Any = [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "list", "watch"]}]
         k8s.rbac.v1.Role(f"{name}-role", metadata=monitor.metadata(), rules=rules, opts=child(self))
         role_ref: Any = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": service}
@@ -231,7 +231,7 @@ class DriftMonitor(PlatformComponent):
         )
         # One replica, replaced (not rolled): the journal's volume is ReadWriteOnce.
         monitor.deployment(
-            pod, replicas=1, strategy={"type": "Recreate"}, suffix="deployment", depends_on=[config, journal]
+            pod, replicas=1, strategy={"type": "Recreate"}, suffix="deployment", depends_on=[config, journal, account]
         )
         monitor.service({"http": PORT})
         scrapers = [args.monitoring.namespace] if args.monitoring is not None else []

@@ -128,7 +128,7 @@ class FeatureStore(PlatformComponent):
         else:
             host = self._in_cluster_redis(name, args, password)
             connection = pulumi.Output.format("{0}:{1},password={2}", host, REDIS_PORT, password)
-        server.identity(args.artifacts, [Grant(Bucket.DATA, DATA_PREFIX, Access.READ_WRITE)])
+        account = server.identity(args.artifacts, [Grant(Bucket.DATA, DATA_PREFIX, Access.READ_WRITE)])
         config = k8s.core.v1.Secret(
             f"{name}-config",
             metadata=server.metadata(name=f"{service}-config"),
@@ -161,7 +161,7 @@ class FeatureStore(PlatformComponent):
             ],
             topologySpreadConstraints=[kube.spread_over_zones(server.selector)],
         )
-        server.deployment(pod, replicas=settings.server_replicas, depends_on=[config, repo])
+        server.deployment(pod, replicas=settings.server_replicas, depends_on=[config, repo, account])
         server.service({"http": PORT, "metrics": METRICS_PORT})
         server.disruption_budget(settings.server_replicas)
         server.admit(PORT, args.allowed_client_namespaces)
@@ -176,7 +176,7 @@ class FeatureStore(PlatformComponent):
             f"{name}-apply",
             metadata=kube.metadata(f"{service}-apply", ns, job_labels),
             spec=apply,
-            opts=child(self, depends_on=[config, repo]),
+            opts=child(self, depends_on=[config, repo, account]),
         )
         materialize_labels = kube.labels(service, "materialize")
         materialize = ["sh", "-c", 'exec feast materialize-incremental "$(date -u +%Y-%m-%dT%H:%M:%S)"']

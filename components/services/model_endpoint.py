@@ -229,7 +229,7 @@ class ModelEndpoint(PlatformComponent):
         ns = args.namespace
         predictor_name = f"{isvc}-predictor"
         workload = Workload(self, name, isvc, ns, "predictor")
-        workload.identity(args.mlflow.artifacts, args.mlflow.artifact_grants(), account=predictor_name)
+        account = workload.identity(args.mlflow.artifacts, args.mlflow.artifact_grants(), account=predictor_name)
         resources = kube.resources(endpoint.cpu, endpoint.memory)
         predictor: dict[str, Any] = {
             "serviceAccountName": predictor_name,
@@ -287,7 +287,7 @@ class ModelEndpoint(PlatformComponent):
             kind="InferenceService",
             metadata=kube.metadata(isvc, ns, workload.labels, annotations),
             spec={"predictor": predictor},
-            opts=child(self, depends_on=list(args.serving.ready)),
+            opts=child(self, depends_on=[*args.serving.ready, account]),
         )
         # Predictors are the cluster's inference API: any namespace may call them (the namespace denies by default).
         pods = {"serving.kserve.io/inferenceservice": isvc}

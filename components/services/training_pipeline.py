@@ -105,7 +105,7 @@ class TrainingPipeline(PlatformComponent):
             Grant(Bucket.DATA, f"{DATASET_PREFIX}/{settings.model}", Access.READ),
             *args.mlflow.artifact_grants(Access.READ_WRITE),
         ]
-        runs.identity(args.artifacts, grants)
+        account = runs.identity(args.artifacts, grants)
         self.service_account = service
         self.job_template_configmap = f"{service}-job-template"
         config_map = f"{service}-config"
@@ -140,7 +140,7 @@ class TrainingPipeline(PlatformComponent):
             "jobTemplate": {"metadata": {"labels": runs.labels}, "spec": job_spec},
         }
         k8s.batch.v1.CronJob(
-            f"{name}-cron", metadata=runs.metadata(), spec=cron_job, opts=child(self, depends_on=[config])
+            f"{name}-cron", metadata=runs.metadata(), spec=cron_job, opts=child(self, depends_on=[config, account])
         )
         template = pulumi.Output.from_input(job_spec).apply(
             lambda spec: yaml.safe_dump(

@@ -11,6 +11,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
+from components.kit.guardrails import POD_IDENTITY_SERVICE, pod_identity_trust_problems
 from policies.rules.common import as_list, dig, json_document, resource_rule, setting, statements, truthy
 
 KMS_KEY = {"aws:kms/key:Key"}
@@ -49,7 +50,6 @@ SOURCE_ACCOUNT_CONFIG = {
             "config.amazonaws.com",
             "sns.amazonaws.com",
             "monitoring.rds.amazonaws.com",
-            "pods.eks.amazonaws.com",
         ],
         "description": "Service principals whose AWS documentation scopes the trust with aws:SourceAccount or "
         "aws:SourceArn (the confused-deputy guard).",
@@ -141,7 +141,10 @@ def iam_trust_scoped(args: ResourceValidationArgs, report: ReportViolation) -> N
                 "name the account or role that assumes it"
             )
         for service in principals.get("Service", []):
-            if service in scoped_services and not {"aws:sourceaccount", "aws:sourcearn"} & set(conditions):
+            if service == POD_IDENTITY_SERVICE:
+                for problem in pod_identity_trust_problems(statement):
+                    report(f"IAM role '{args.name}' trusts {service} {problem}")
+            elif service in scoped_services and not {"aws:sourceaccount", "aws:sourcearn"} & set(conditions):
                 report(
                     f"IAM role '{args.name}' trusts {service} without aws:SourceAccount or aws:SourceArn; add the "
                     "condition so the service can assume it only on this account's behalf (confused deputy)"
@@ -182,7 +185,8 @@ POLICIES = [
     ),
     resource_rule(
         "iam-trust-scoped",
-        "Trust policies are never open to every principal; service trusts name the account.",
+        "Trust policies are never open to every principal; service trusts name the account; EKS Pod Identity "
+        "trusts pin one namespace, service account and cluster by the session tags it sets.",
         ROLE,
         iam_trust_scoped,
         config=SOURCE_ACCOUNT_CONFIG,

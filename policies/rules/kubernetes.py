@@ -41,6 +41,7 @@ WORKLOAD_PATCHES = {f"{t}Patch" for t in WORKLOADS}
 """pulumi-kubernetes' server-side-apply patches of workloads: what they set is judged (privileged,
 host namespaces...); what they leave out belongs to the object they patch."""
 DEPLOYMENT = {"kubernetes:apps/v1:Deployment"}
+CONFIG_MAP = {"kubernetes:core/v1:ConfigMap"}
 KSERVE_COMPONENTS = ("predictor", "transformer", "explainer")
 KSERVE_FRAMEWORKS = (
     "model",
@@ -58,7 +59,32 @@ KSERVE_FRAMEWORKS = (
 )
 """An InferenceService component's container-shaped fields (besides `containers`)."""
 
-SECRET_NAME = re.compile(r"(?i)(password|passwd|secret|token|api_?key|access_?key|private_?key|credential)")
+SECRET_WORDS = re.compile(
+    r"(?i)(password|passwd|passwrd|passphrase|secret|credential|api_?key|access_?key|private_?key)"
+)
+"""Spelled out anywhere in a variable's name (DB_PASSWORD, PGPASSWORD, MYSQL_ROOT_PASSWD, CLIENT_SECRET)."""
+SECRET_ABBREVIATIONS = frozenset({"pass", "pwd", "pw", "pswd", "passw", "creds", "cred", "apikey", "pat"})
+"""Abbreviations people use, as a whole word of the name (DB_PASS, MYSQL_PWD, ADMIN_PW, dbPass, GH_PAT)."""
+
+
+def _words(name: str) -> list[str]:
+    """A name's words: split at _ - . and at camelCase (dbPassWord -> db, pass, word)."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return [w for w in re.split(r"[_\-.\s]+", spaced.lower()) if w]
+
+
+def secret_name(name: str) -> bool:
+    """Whether a variable (or ConfigMap key) named so holds a credential: a secret word spelled out, a
+    common abbreviation as a word, or a token (HF_TOKEN, authToken - not TOKENIZERS_PARALLELISM or
+    MAX_TOKENS, which are not credentials)."""
+    words = _words(name)
+    return (
+        bool(SECRET_WORDS.search(name))
+        or any(w in SECRET_ABBREVIATIONS for w in words)
+        or any(w == "token" or (w.endswith("token") and w != "token") for w in words)
+    )
+
+
 SECRET_VALUES = (
     (re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"), "a URL with a password"),
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key"),
@@ -262,19 +288,51 @@ def _names_a_file(variable: Any) -> bool:
     return name.endswith(("_FILE", "_PATH", "_DIR")) and value.startswith("/") and secret_value(value) is None
 
 
+def _working_directory(variable: Any) -> bool:
+    """PWD=/app: the shell's working directory, not a password."""
+    return str(variable.get("name")) == "PWD" and str(variable.get("value")).startswith("/")
+
+
+OBJECT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _names_a_secret(variable: Any) -> bool:
+    """SECRET_NAME=kserve-webhook-server-cert: which Secret to read (a Kubernetes object name), not a secret."""
+    words = _words(str(variable.get("name")))
+    return bool(words) and words[-1] in ("name", "ref") and bool(OBJECT_NAME.match(str(variable.get("value"))))
+
+
 def secret_value(text: str) -> str | None:
     """What credential a plain value carries, if any."""
     return next((what for pattern, what in SECRET_VALUES if pattern.search(text)), None)
 
 
+def _config_map_secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """A ConfigMap is readable by whoever may read the namespace's configuration: no credential in it,
+    under a credential's name or inside a file it holds."""
+    where = f"ConfigMap {workload_id(args.props, args.name)}"
+    for key, value in (args.props.get("data") or {}).items():
+        text = str(value)
+        single = "\n" not in text.strip()
+        variable = {"name": key, "value": text}
+        if single and text and secret_name(str(key)) and not _names_a_secret(variable) and not _names_a_file(variable):
+            report(f"Key '{key}' of {where} holds a secret in plain text; put it in a Secret")
+        elif what := secret_value(text):
+            report(f"Key '{key}' of {where} holds {what} in plain text; put it in a Secret")
+
+
 def k8s_no_plaintext_secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type.removesuffix("Patch") in CONFIG_MAP:
+        _config_map_secrets(args, report)
+        return
     for _, container in all_containers(args):
         where = f"container '{container.get('name')}' in {workload_id(args.props, args.name)}"
         for variable in as_list(container.get("env")):
             value = variable.get("value")
             if not value:
                 continue
-            if SECRET_NAME.search(str(variable.get("name"))) and not _names_a_file(variable):
+            harmless = _names_a_file(variable) or _working_directory(variable) or _names_a_secret(variable)
+            if secret_name(str(variable.get("name"))) and not harmless:
                 report(
                     f"Env var '{variable.get('name')}' of {where} holds a secret in plain text; use valueFrom.secretKeyRef"
                 )
@@ -406,8 +464,9 @@ POLICIES = [
     ),
     resource_rule(
         "k8s-no-plaintext-secrets",
-        "No credential in a plain env value, command or argument - by its name or by its value.",
-        POD_CARRIERS | WORKLOAD_PATCHES,
+        "No credential in a plain env value, command, argument or ConfigMap - by its name (abbreviations included) "
+        "or by its value.",
+        POD_CARRIERS | WORKLOAD_PATCHES | CONFIG_MAP | {f"{t}Patch" for t in CONFIG_MAP},
         k8s_no_plaintext_secrets,
     ),
     resource_rule(

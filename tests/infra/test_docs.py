@@ -99,8 +99,11 @@ def test_the_example_grants_are_least_privilege_and_trusted_by_this_cluster_only
     ]
     assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
     assert trust["Condition"] == {
-        "StringEquals": {"aws:SourceAccount": "123456789012"},
-        "ArnEquals": {"aws:SourceArn": "arn:aws:eks:us-east-1:123456789012:cluster/c"},
+        "StringEquals": {
+            "aws:RequestTag/kubernetes-namespace": "vision",
+            "aws:RequestTag/kubernetes-service-account": "trainer",
+            "aws:RequestTag/eks-cluster-arn": "arn:aws:eks:us-east-1:123456789012:cluster/c",
+        }
     }
 
 

@@ -106,7 +106,11 @@ def test_karpenter_nodes_join_through_an_access_entry_with_a_role_of_their_own(g
         for a in graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
         if a.name.startswith("mlops-karpenter-node-")
     )
-    assert attached == ["AmazonEC2ContainerRegistryReadOnly", "AmazonEKSWorkerNodePolicy"]
+    assert attached == [
+        "AmazonEC2ContainerRegistryPullOnly",
+        "AmazonEKSWorkerNodePolicy",
+        "AmazonSSMManagedInstanceCore",
+    ]
     entry = graph.one("aws:eks/accessEntry:AccessEntry", "mlops-karpenter-node")
     assert entry.get("type") == "EC2_LINUX"
 
@@ -122,6 +126,7 @@ def test_karpenter_controller_is_pinned_on_system_nodes_and_wired_to_its_interru
     rules = {r.name: json.loads(r.get("eventPattern")) for r in graph.of_type("aws:cloudwatch/eventRule:EventRule")}
     assert sorted(p["detail-type"][0] for p in rules.values()) == [
         "AWS Health Event",
+        "EC2 Capacity Reservation Instance Interruption Warning",
         "EC2 Instance Rebalance Recommendation",
         "EC2 Instance State-change Notification",
         "EC2 Spot Instance Interruption Warning",
@@ -132,7 +137,7 @@ def test_karpenter_controller_is_pinned_on_system_nodes_and_wired_to_its_interru
     policy = json.loads(graph.one("aws:sqs/queuePolicy:QueuePolicy").get("policy"))
     allow, deny = policy["Statement"]
     assert allow["Principal"] == {"Service": "events.amazonaws.com"} and allow["Action"] == "sqs:SendMessage"
-    assert len(allow["Condition"]["ArnEquals"]["aws:SourceArn"]) == 4
+    assert len(allow["Condition"]["ArnEquals"]["aws:SourceArn"]) == 5
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
@@ -143,8 +148,11 @@ def test_karpenter_may_only_touch_this_clusters_instances_queue_and_node_role(gr
     owned = f"kubernetes.io/cluster/{cluster}"
     assert by_sid["AllowScopedDeletion"]["Condition"]["StringEquals"] == {f"aws:ResourceTag/{owned}": "owned"}
     assert by_sid["AllowScopedEC2InstanceActionsWithTags"]["Condition"]["StringEquals"] == {
-        f"aws:RequestTag/{owned}": "owned"
+        f"aws:RequestTag/{owned}": "owned",
+        "aws:RequestTag/eks:eks-cluster-name": cluster,
     }
+    launch_templates = by_sid["AllowScopedEC2LaunchTemplateAccessActions"]
+    assert launch_templates["Condition"]["StringEquals"] == {f"aws:ResourceTag/{owned}": "owned"}
     assert by_sid["AllowPassingInstanceRole"]["Resource"] == "arn:aws:iam::123456789012:role/mlops-karpenter-node"
     assert "interruptions" in by_sid["AllowInterruptionQueueActions"]["Resource"]
     assert by_sid["AllowAPIServerEndpointDiscovery"]["Resource"].endswith(f":cluster/{cluster}")
@@ -389,10 +397,7 @@ def test_pod_identity_binds_each_role_to_one_service_account_of_this_cluster_onl
         (statement,) = json.loads(role.get("assumeRolePolicy"))["Statement"]
         assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}, role.name
         assert statement["Action"] == ["sts:AssumeRole", "sts:TagSession"], role.name
-        assert statement["Condition"] == {
-            "StringEquals": {"aws:SourceAccount": "123456789012"},
-            "ArnEquals": {"aws:SourceArn": cluster_arn},
-        }, role.name
+        assert statement["Condition"]["StringEquals"]["aws:RequestTag/eks-cluster-arn"] == cluster_arn, role.name
         assert role.name in bound, f"{role.name} is bound to no service account"
     sa_annotations = [
         sa.get("metadata.annotations") or {} for sa in graph.kubernetes_objects() if sa.get("kind") == "ServiceAccount"
@@ -550,9 +555,9 @@ def test_an_adopted_cluster_with_the_pod_identity_agent_gets_roles_trusted_by_it
     assert roles
     for role in roles:
         (statement,) = json.loads(role.get("assumeRolePolicy"))["Statement"]
-        assert statement["Condition"]["ArnEquals"] == {
-            "aws:SourceArn": "arn:aws:eks:us-east-1:123456789012:cluster/shared-eks"
-        }, role.name
+        assert statement["Condition"]["StringEquals"]["aws:RequestTag/eks-cluster-arn"] == (
+            "arn:aws:eks:us-east-1:123456789012:cluster/shared-eks"
+        ), role.name
     associations = graph.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
     assert associations and {a.get("clusterName") for a in associations} == {"shared-eks"}
 

@@ -1285,6 +1285,61 @@ RULES: list[tuple[str, str, dict[str, Any], list[tuple[dict[str, Any], list[str]
         None,
     ),
     (
+        "iam-trust-scoped",
+        "aws:iam/role:Role",
+        {
+            "assumeRolePolicy": '{"Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"], "Condition": {"StringEquals": {"aws:RequestTag/kubernetes-namespace": "mlops", "aws:RequestTag/kubernetes-service-account": "mlflow", "aws:RequestTag/eks-cluster-arn": "arn:aws:eks:us-east-1:123456789012:cluster/c"}}}]}'
+        },
+        [
+            (
+                {
+                    "assumeRolePolicy": '{"Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"], "Condition": {"StringEquals": {"aws:RequestTag/kubernetes-namespace": "mlops", "aws:RequestTag/kubernetes-service-account": "mlflow"}}}]}'
+                },
+                [
+                    "IAM role 'res' trusts pods.eks.amazonaws.com for any cluster (no StringEquals on aws:RequestTag/eks-cluster-arn): any Pod Identity association in the account can hand it out; pin it to one cluster"
+                ],
+            ),
+            (
+                {
+                    "assumeRolePolicy": '{"Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"], "Condition": {"StringEquals": {"aws:RequestTag/kubernetes-namespace": "mlops", "aws:RequestTag/kubernetes-service-account": "*", "aws:RequestTag/eks-cluster-arn": "arn:aws:eks:us-east-1:123456789012:cluster/c"}}}]}'
+                },
+                [
+                    "IAM role 'res' trusts pods.eks.amazonaws.com for service accounts matching StringEquals aws:RequestTag/kubernetes-service-account = *; pin it with StringEquals to exactly one service account"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "resource-policy-not-public",
+        "aws:s3/bucketPolicy:BucketPolicy",
+        {
+            "bucket": "other",
+            "policy": '{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1a2b"}}}, {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]}',
+        },
+        [
+            (
+                {
+                    "bucket": "other",
+                    "policy": '{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:SourceVpce": "*"}}}]}',
+                },
+                [
+                    "BucketPolicy 'res' has a resource policy that allows everyone (s3:GetObject) with no condition naming who (aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID, aws:SourceVpce...); name the account, organisation or endpoint, or list it under exceptions with the reason it is public"
+                ],
+            ),
+            (
+                {
+                    "bucket": "other",
+                    "policy": '{"Statement": {"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::1:root"}, "NotAction": "s3:DeleteObject", "Resource": "*"}}',
+                },
+                [
+                    "BucketPolicy 'res' has a resource policy that allows everyone (every action but s3:DeleteObject) with no condition naming who (aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID, aws:SourceVpce...); name the account, organisation or endpoint, or list it under exceptions with the reason it is public"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
         "gpu-pool-gpu-types-only",
         "aws:eks/nodeGroup:NodeGroup",
         {"instanceTypes": ["g5.xlarge", "g6.xlarge"], "amiType": "AL2023_x86_64_NVIDIA"},

@@ -1,4 +1,5 @@
-"""A Pod Identity role without the confused-deputy guard: any cluster's association could hand it out."""
+"""A Pod Identity role open to every association: no session-tag condition, so any association in the
+account (any cluster, namespace, service account) could hand it out."""
 
 import json
 
