@@ -18,7 +18,7 @@ help:
 	@echo "make plan STACK=prod BASE=<dir of an earlier plan>   ... plus what the change creates, updates, replaces, deletes"
 	@echo "make plans           plan every Pulumi.<stack>.yaml in the repository"
 	@echo "make charts          pull the pinned Helm charts into the chart cache (CHART_CACHE, default .cache/charts)"
-	@echo "make bench           benchmarks (serving vs MLServer and mlflow models serve, drift vs Evidently, CBPE vs NannyML)"
+	@echo "make bench           benchmarks (serving vs MLServer and mlflow models serve, drift vs Evidently, CBPE vs NannyML, the plan with a chart-sized release)"
 	@echo "make lock            re-resolve requirements/*.in into the lock files"
 
 $(UV):
@@ -89,10 +89,11 @@ demo: .venv-apps/.stamp
 	$(APPS)/python -m apps.demo
 
 # Not part of `make test`: minutes of load on purpose. Each prints a BENCH line and writes build/bench/*.json.
-bench: .venv-apps/.stamp .venv-bench/.stamp .venv-mlserver/.stamp system-deps
+bench: .venv/.stamp .venv-checkov/.stamp .venv-apps/.stamp .venv-bench/.stamp .venv-mlserver/.stamp system-deps
 	$(APPS)/python -m bench.serving
 	$(APPS)/python -m bench.drift
 	$(APPS)/python -m bench.performance
+	$(INFRA)/python -m bench.plan
 
 # `make plan` fails (make's own status, 2) when the plan does: `python -m offline.plan` itself exits 2
 # on an invalid config and 1 on a failed check, and make's message quotes which ("Error 1"/"Error 2").

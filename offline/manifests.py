@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import subprocess
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
+import kubernetes_validate.utils
+import referencing
 import yaml
+from kubernetes_validate.utils import major_minor, schema_contents
 
 from components.testing import Graph, Resource, redact
 from offline import custom_resources
@@ -20,6 +26,35 @@ from offline import custom_resources
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOV_SKIPS = Path(__file__).with_name("checkov_skips.yaml")
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+CHECKOV_KINDS = frozenset(
+    {
+        "AdmissionConfiguration",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ConfigMap",
+        "CronJob",
+        "DaemonSet",
+        "Deployment",
+        "DeploymentConfig",
+        "Ingress",
+        "Job",
+        "NetworkPolicy",
+        "Pod",
+        "PodSecurityPolicy",
+        "PodTemplate",
+        "ReplicaSet",
+        "ReplicationController",
+        "Role",
+        "RoleBinding",
+        "Secret",
+        "Service",
+        "ServiceAccount",
+        "StatefulSet",
+    }
+)
+"""The kinds checkov's Kubernetes checks look at (its resource checks' registry and its graph checks'
+resource types, NetworkPolicy among them, at the pinned checkov; tests/infra/test_plan.py asks it).
+Only these are handed to it: it would parse a chart's megabytes of CRDs to check nothing there."""
 PLATFORM = "platform"
 """The source of the program's own objects (the others come from a Helm release)."""
 
@@ -66,16 +101,34 @@ def helm_release(resource: Resource) -> dict[str, Any]:
     }
 
 
+class ManifestDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """How the plan writes objects: libyaml's emitter (the pure-Python one is ~10x slower on the charts'
+    megabytes of CRDs), multi-line strings - config files in ConfigMaps - as literal blocks a reviewer
+    can read."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value.rstrip("\n") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+ManifestDumper.add_representer(str, _text)
+
+
+def dump_yaml(obj: Any) -> str:
+    return yaml.dump(obj, Dumper=ManifestDumper, sort_keys=False, allow_unicode=True)
+
+
 def write_manifests(graph: Graph, directory: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Write every object and Helm release to `directory`; return (objects, releases)."""
     directory.mkdir(parents=True, exist_ok=True)
     objects = [manifest(r) for r in graph.kubernetes_objects()]
     for obj in objects:
-        (directory / file_name(obj)).write_text(yaml.safe_dump(obj, sort_keys=False))
+        (directory / file_name(obj)).write_text(dump_yaml(obj))
     releases = [helm_release(r) for r in graph.of_type("kubernetes:helm.sh/v3:Release")]
     for release in releases:
         name = f"HelmRelease--{release['namespace']}--{release['release']}.yaml"
-        (directory / name).write_text(yaml.safe_dump(release, sort_keys=False))
+        (directory / name).write_text(dump_yaml(release))
     return objects, releases
 
 
@@ -107,16 +160,37 @@ def validate_objects(
     results = []
     for obj in objects:
         oid = object_id(obj)
-        try:
-            kubernetes_validate.validate(dict(obj), f"{kubernetes_version}.0", strict=True)
-            results.append(SchemaResult(oid, True, f"Kubernetes {kubernetes_version} schema", source))
-        except kubernetes_validate.SchemaNotFoundError:
+        validator = builtin_validator(kubernetes_version, str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+        if validator is None:
             checked = custom_resources.validate(obj, kubernetes_version, crds)
             results.append(SchemaResult(oid, checked.ok, checked.detail, source, checked.unchecked))
-        except kubernetes_validate.ValidationError as error:
+            continue
+        error = jsonschema.exceptions.best_match(validator.iter_errors(dict(obj)))
+        if error is None:
+            results.append(SchemaResult(oid, True, f"Kubernetes {kubernetes_version} schema", source))
+        else:
             where = ".".join(map(str, error.path)) or "<root>"
             results.append(SchemaResult(oid, False, f"{where}: {error.message}", source))
     return results
+
+
+@functools.cache
+def builtin_validator(kubernetes_version: str, api_version: str, kind: str) -> jsonschema.Draft202012Validator | None:
+    """kubernetes-validate's strict schema of a built-in kind, built once per kind (its own validate()
+    re-reads the 3 MB definitions file for every object); None for a kind it does not have."""
+    desired = f"{kubernetes_version}.0"
+    version = [v for v in kubernetes_validate.utils.all_versions() if major_minor(v) <= major_minor(desired)][-1]
+    directory = f"kubernetes-json-schema/v{version}-local-strict"
+    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    try:
+        schema = schema_contents(f"{directory}/{kind.lower()}-{group}.json", desired)
+    except FileNotFoundError:
+        return None
+    definitions = schema_contents(f"{directory}/_definitions.json", desired)
+    registry = referencing.Resource.from_contents(definitions) @ (
+        referencing.Resource.from_contents(schema) @ referencing.Registry()
+    )
+    return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
 # --------------------------------------------------------------------------- checkov
@@ -184,25 +258,16 @@ def run_checkov(directory: Path, skips: list[Skip] | None = None) -> list[Checko
         raise FileNotFoundError(f"{CHECKOV} not found: run `make venv`")
     skips = load_skips() if skips is None else skips
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
-    proc = subprocess.run(
-        [
-            str(CHECKOV),
-            "-d",
-            str(directory),
-            "--framework",
-            "kubernetes",
-            "--skip-download",
-            "-o",
-            "json",
-            "--quiet",
-            "--compact",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=600,
-    )
+    with tempfile.TemporaryDirectory(prefix="checkov-") as scan:
+        for path in directory.rglob("*.yaml"):  # the files of the kinds it checks, linked in the same layout
+            if path.name.split("--", 1)[0] in CHECKOV_KINDS:
+                target = Path(scan) / path.relative_to(directory)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.link(path, target)
+        command = [str(CHECKOV), "-d", scan, "--framework", "kubernetes", "--skip-download", "-o", "json"]
+        proc = subprocess.run(
+            [*command, "--quiet", "--compact"], capture_output=True, text=True, env=env, check=False, timeout=600
+        )
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"checkov failed ({proc.returncode}): {proc.stderr[-2000:]}")
     report = json.loads(proc.stdout or "{}")

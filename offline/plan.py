@@ -32,8 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from components.config import ConfigError
 from components.config.loader import check_stack
 from components.kit import guardrails
@@ -68,6 +66,8 @@ class PlanResult:
     """The whole plan, config to report."""
     unchecked: tuple[str, ...] = ()
     """Config checks the plan could not make (and so did not pass)."""
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds per phase (config, program, charts, schema, checkov, policies...), in order."""
 
     @property
     def releases(self) -> list[Release]:
@@ -174,6 +174,7 @@ def plan(
         if config_error is None:
             raise
         raise config_error from None
+    program_seconds = time.perf_counter() - started - config_seconds
 
     if policy_config is not None:
         pack, pack_source = load_pack_config(policy_config), policy_config.name
@@ -192,11 +193,15 @@ def plan(
         require_charts=require_charts,
     )
     result.config_seconds = config_seconds
+    result.phases = {"config": config_seconds, "program (mocks)": program_seconds, **result.phases}
     result.unchecked = tuple(platform.unchecked())
-    result.seconds = time.perf_counter() - started
+    report_started = time.perf_counter()
+    result.seconds = report_started - started
     report = render_report(stack, result, pack_source, notice=notice)
     (out / "report.md").write_text(report)
     (out / "review.md").write_text(report.split(SUMMARY_HEADING, 1)[0])
+    result.phases["report"] = time.perf_counter() - report_started
+    result.seconds = time.perf_counter() - started
     return result
 
 
@@ -211,16 +216,29 @@ def check(
     require_charts: bool = False,
 ) -> PlanResult:
     """Every check over a recorded graph, its files written to `out` (all but the report)."""
+    phases: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        phases[name] = phases.get(name, 0.0) + now - clock
+        clock = now
+
     out.mkdir(parents=True, exist_ok=True)
     entries = [resource_entry(r) for r in graph]
     (out / "pack-config.json").write_text(json.dumps(pack, indent=2) + "\n")
     (out / "resources.json").write_text(json.dumps(entries, indent=2, default=str) + "\n")
     version = kubernetes_version(graph)
-
     objects, _ = manifests.write_manifests(graph, out / "manifests")
+    lap("resources.json + platform manifests")
     rendered = render_all(graph, chart_cache, chart_lock)
+    phases["charts: Helm render"] = sum(r.seconds.get("helm", 0.0) for r in rendered)
+    phases["charts: YAML read"] = sum(r.seconds.get("read", 0.0) for r in rendered)
+    clock = time.perf_counter()
     for release in rendered:
         write_objects(release.objects, out / "manifests" / release.release.release)
+    lap("charts: manifests written")
     crds = {}  # what the cluster will have, where a chart installs it
     for release in rendered:
         crds.update(
@@ -229,23 +247,31 @@ def check(
     schema = manifests.validate_objects(objects, version, crds=crds)
     for release in rendered:
         schema += manifests.validate_objects(release.objects, version, source=release.release.release, crds=crds)
+    lap("schema + CEL")
+    scanned = manifests.run_checkov(out / "manifests") if objects or any(r.objects for r in rendered) else []
+    lap("checkov")
     everything = Graph([*graph, *chart_resources(rendered)], graph.outputs)
+    policies = evaluate(everything, ALL_POLICIES, pack)
+    lap("policies")
+    changes = diff.compare(diff.load(base), entries) if base is not None else None
+    lap("changes")
     return PlanResult(
         graph=graph,
         schema=schema,
-        checkov=manifests.run_checkov(out / "manifests") if objects or any(r.objects for r in rendered) else [],
-        policies=evaluate(everything, ALL_POLICIES, pack),
+        checkov=scanned,
+        policies=policies,
         charts=rendered,
-        changes=diff.compare(diff.load(base), entries) if base is not None else None,
+        changes=changes,
         base=str(base or ""),
         require_charts=require_charts,
+        phases=phases,
     )
 
 
 def write_objects(objects: Iterable[Mapping[str, Any]], directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for obj in objects:
-        (directory / manifests.file_name(obj)).write_text(yaml.safe_dump(dict(obj), sort_keys=False))
+        (directory / manifests.file_name(obj)).write_text(manifests.dump_yaml(dict(obj)))
 
 
 def chart_resources(rendered: Iterable[Rendered]) -> list[Resource]:
@@ -407,7 +433,7 @@ def render_report(stack: str, result: PlanResult, pack_source: str, *, notice: s
         f"| GPU pools | {len(pools)}, up to {sum(p['max_gpus'] for p in pools if isinstance(p['max_gpus'], int))} GPUs |",
         f"| stack config checked (YAML 1.2, model, AWS data) | in {result.config_seconds:.2f} s; "
         f"{len(result.unchecked)} check(s) not made |",
-        f"| plan took | {result.seconds:.1f} s |",
+        f"| plan took | {result.seconds:.1f} s ({', '.join(f'{k} {v:.1f}' for k, v in result.phases.items() if v >= 0.05)}) |",
         f"| verdict | {result.verdict} |",
         "",
         "## GPU pools",

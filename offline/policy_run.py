@@ -23,6 +23,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from components.testing import Graph, Resource, unwrap
+from policies.rules.common import RESOURCE_CHECKS
 
 POLICY_CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
 
@@ -121,21 +122,29 @@ def evaluate(graph: Graph, policies: Sequence[Policy], pack_config: Mapping[str,
 
         return report
 
+    # Each resource's inputs are unwrapped and proxied once (the rules only read them), and a rule is
+    # called only for the types it looks at: hundreds of chart objects times sixty rules add up.
+    cache: dict[str, tuple[Any, PolicyResourceOptions]] = {}
+
+    def seen_as(resource: Resource) -> tuple[Any, PolicyResourceOptions]:
+        if resource.urn not in cache:  # only for resources some rule looks at (not a chart's CRDs)
+            cache[resource.urn] = (unknown_checking_proxy(unwrap(resource.inputs)), _options(resource))
+        return cache[resource.urn]
+
+    every_checked_type = frozenset(t for types, _ in RESOURCE_CHECKS.values() for t in types)
     for policy in policies:
         level, config = settings_for(policy, pack_config)
         if level is EnforcementLevel.DISABLED:
             continue
         if isinstance(policy, ResourceValidationPolicy):
+            types = (
+                every_checked_type if policy.name == "cannot-verify" else RESOURCE_CHECKS.get(policy.name, (None,))[0]
+            )
             for resource in resources:
-                args = ResourceValidationArgs(
-                    resource.type,
-                    unknown_checking_proxy(unwrap(resource.inputs)),
-                    resource.urn,
-                    resource.name,
-                    _options(resource),
-                    None,
-                    config,
-                )
+                if types is not None and resource.type not in types:
+                    continue
+                props, options = seen_as(resource)
+                args = ResourceValidationArgs(resource.type, props, resource.urn, resource.name, options, None, config)
                 try:
                     policy.validate(args, reporter(policy, level, resource.name, honour_urn=False))
                 except UnknownValueError as error:

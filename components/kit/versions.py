@@ -69,7 +69,9 @@ CERT_MANAGER_CHART = HelmChart("cert-manager", "v1.17.0", "https://charts.jetsta
 # OCI charts: the chart reference is the full oci:// URL, no repository.
 KSERVE_CRD_CHART = HelmChart("oci://ghcr.io/kserve/charts/kserve-crd", "v0.20.0", "")
 KSERVE_CHART = HelmChart("oci://ghcr.io/kserve/charts/kserve-resources", "v0.20.0", "")
-KNATIVE_OPERATOR_CHART = HelmChart("knative-operator", "v1.21.1", "https://knative.github.io/operator")
+KNATIVE_OPERATOR_CHART = HelmChart("knative-operator", "1.21.1", "https://knative.github.io/operator")
+"""Chart versions are what the repository's index lists (Knative's release drops the `v` of the tag
+knative-v1.21.1): `helm pull` names the archive `<chart>-<that version>.tgz`."""
 KNATIVE_SERVING_VERSION = "1.21.1"
 
 CHARTS = (

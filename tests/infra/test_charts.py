@@ -367,3 +367,131 @@ def test_a_crd_cel_rule_refuses_what_the_schema_alone_accepts() -> None:
     assert refused.ok is False
     assert "must specify exactly one of ['role', 'instanceProfile']" in refused.detail
     assert "family is not supported" in refused.detail
+
+
+# --------------------------------------------------------------------------- patterns of the pinned charts
+# Fixture charts written to reproduce what the nine upstream charts do (tests/fixtures/charts/*): a bare
+# `=` in a CRD enum, keys whose default is null, maps handed on whole, a values.schema.json, and an
+# archive named by its repository index's version.
+
+PATTERNS = ROOT / "tests" / "fixtures" / "charts" / "upstream-patterns"
+SCHEMA_JUDGED = ROOT / "tests" / "fixtures" / "charts" / "schema-judged"
+
+
+def packaged(chart: Path, directory: Path) -> Path:
+    directory.mkdir(exist_ok=True)
+    return Path(helm.package(str(chart), destination=str(directory)))
+
+
+def render_fixture(tmp_path: Path, chart: Path, values: Mapping[str, Any]) -> charts.Rendered:
+    archive = packaged(chart, tmp_path / "cache")
+    name, version = archive.name.removesuffix(".tgz").rsplit("-", 1)
+    release = charts.Release("rel", "team", name, version, "https://charts.example.com", values)
+    return charts.render(release, archive.parent, {archive.name: charts.sha256(archive)})
+
+
+def test_a_bare_equals_in_a_crd_enum_is_read_as_the_api_server_reads_it(tmp_path: Path) -> None:
+    with pytest.raises(yaml.constructor.ConstructorError):  # what PyYAML's own reading does with it
+        yaml.safe_load((PATTERNS / "crds" / "matchers.yaml").read_text())
+    result = render_fixture(tmp_path, PATTERNS, {})
+    assert result.status == "rendered", result.detail
+    (crd,) = [o for o in result.objects if o["kind"] == "CustomResourceDefinition"]
+    operator = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["operator"]
+    assert operator["enum"] == ["=", "==", "!=", "In"]
+
+
+def test_yaml_11_scalars_are_still_read_as_go_yaml_reads_them() -> None:
+    (doc,) = charts.documents("a: yes\nb: 010\nc: =\nd: '='\ne: 1.5\nf: null\n")
+    assert doc == {"a": True, "b": 8, "c": "=", "d": "=", "e": 1.5, "f": None}
+
+
+def test_a_document_that_cannot_be_read_fails_its_release_naming_file_and_line(tmp_path: Path) -> None:
+    broken = "kind: ConfigMap\napiVersion: v1\ndata: {a: [b, c}\n"
+    result = render_fixture(tmp_path, PATTERNS, {"rawDocument": broken})
+    assert result.status == "refused" and result.objects == []
+    # the line of the rendered template (its first line is the blank line the if-block leaves)
+    assert result.detail.startswith("upstream-patterns/templates/raw.yaml: line 4: cannot be read as YAML"), (
+        result.detail
+    )
+    with pytest.raises(charts.UnreadableDocument, match=r"^t\.yaml: line 5: "):
+        charts.documents("a: 1\n---\nb: 2\n--- # next\nc: [d, e}\n", "t.yaml")
+
+
+def test_keys_the_chart_reads_are_not_false_alarms(tmp_path: Path) -> None:
+    """The eleven false alarms the real charts raised, in the patterns that raised them."""
+    values = {
+        "autoDiscovery": {"clusterName": "mlops-prod"},  # null default
+        "extraArgs": {  # free-form map with defaults, iterated
+            "skip-nodes-with-system-pods": False,
+            "expander": "least-waste",
+            "balance-similar-node-groups": True,
+            "scale-down-unneeded-time": "10m",
+        },
+        "nodeSelector": {"mlops.platform/node-role": "system"},  # label map with a default entry, toYaml
+        "securityContext": {"runAsGroup": 65534, "seccompProfile": {"type": "RuntimeDefault"}},  # with + toYaml .
+    }
+    result = render_fixture(tmp_path, PATTERNS, values)
+    assert result.status == "rendered" and result.problems == []
+    (deployment,) = [o for o in result.objects if o["kind"] == "Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"kubernetes.io/os": "linux", "mlops.platform/node-role": "system"}
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert "--expander=least-waste" in pod["containers"][0]["args"]
+
+
+def test_keys_the_chart_cannot_read_are_still_caught(tmp_path: Path) -> None:
+    values = {
+        "nodeSelecter": {"a": "b"},
+        "image": {"tga": "2.0.1"},
+        "autoDiscovery": {"clusterNmae": "x"},
+    }
+    result = render_fixture(tmp_path, PATTERNS, values)
+    assert result.problems == [
+        "values.nodeSelecter: chart upstream-patterns 0.3.0 has no such value (did you mean nodeSelector?)",
+        "values.image.tga: chart upstream-patterns 0.3.0 has no such value (did you mean image.tag?)",
+        "values.autoDiscovery.clusterNmae: chart upstream-patterns 0.3.0 has no such value (did you mean autoDiscovery.clusterName?)",
+    ]
+
+
+def test_a_chart_with_values_schema_is_judged_by_its_schema(tmp_path: Path) -> None:
+    allowed = render_fixture(
+        tmp_path, SCHEMA_JUDGED, {"webhook": {"nodeSelector": {"mlops.platform/node-role": "system"}}}
+    )
+    assert allowed.status == "rendered" and allowed.problems == []
+    typo = render_fixture(tmp_path, SCHEMA_JUDGED, {"webhook": {"replcas": 2}})
+    assert typo.status == "refused" and typo.objects == []
+    assert typo.detail == (
+        "values refused by the chart's values.schema.json: "
+        "schema-judged: - at '/webhook': additional properties 'replcas' not allowed"
+    )
+    wrong_type = render_fixture(tmp_path, SCHEMA_JUDGED, {"webhook": {"nodeSelector": "system"}})
+    assert wrong_type.status == "refused" and "/webhook/nodeSelector" in wrong_type.detail
+
+
+def test_the_maps_a_template_hands_on_whole_are_found_in_its_source() -> None:
+    template = (PATTERNS / "templates" / "deployment.yaml").read_text()
+    assert charts.passed_whole(template) == {("securityContext",), ("nodeSelector",), ("extraArgs",)}
+    assert charts.passed_whole("{{ .Values.image.tag }} {{ with .Values.a }}{{ .b }}{{ end }}") == set()
+    assert charts.passed_whole("x: {{- .Values.podLabels | toYaml | nindent 4 }}") == {("podLabels",)}
+
+
+def test_each_pinned_chart_is_looked_up_under_the_name_helm_writes(tmp_path: Path) -> None:
+    """`helm pull` names an archive by the chart's version in its repository index; knative-operator's
+    is 1.21.1 (the tag is knative-v1.21.1), so a pin of v1.21.1 would look for an archive that never exists."""
+    from components.kit.versions import KNATIVE_OPERATOR_CHART
+
+    archive = packaged(ROOT / "tests" / "fixtures" / "charts" / "knative-operator", tmp_path / "pulled")
+    assert archive.name == charts.archive_name(KNATIVE_OPERATOR_CHART.chart, KNATIVE_OPERATOR_CHART.version)
+    release = charts.Release(
+        "knative-operator",
+        "knative-operator",
+        KNATIVE_OPERATOR_CHART.chart,
+        KNATIVE_OPERATOR_CHART.version,
+        KNATIVE_OPERATOR_CHART.repo,
+        {},
+    )
+    assert charts.render(release, archive.parent, {}).status == "rendered"
+    for chart in CHARTS:  # OCI references: the archive is named by the reference's last segment
+        assert (
+            charts.archive_name(chart.chart, chart.version) == f"{chart.chart.rsplit('/', 1)[-1]}-{chart.version}.tgz"
+        )

@@ -60,16 +60,24 @@ def test_the_import_reader_sees_relative_and_absolute_imports(tmp_path: Path) ->
     assert {"components.kit.k8s", "components.kit.common", "components.kit.identity"} <= found
 
 
-@pytest.mark.parametrize("folder", ["apps", "bench"])
-def test_apps_import_the_contracts_and_nothing_of_components(folder: str) -> None:
+APP_BENCHMARKS = ("bench/serving.py", "bench/drift.py", "bench/performance.py")
+"""Benchmarks of the apps, run in the apps' environment (bench/plan.py is the plan's own)."""
+
+
+@pytest.mark.parametrize("files", ["apps", "app benchmarks"])
+def test_apps_import_the_contracts_and_nothing_of_components(files: str) -> None:
+    paths = sources("apps") if files == "apps" else [ROOT / b for b in APP_BENCHMARKS]
     offending = [
         f"{path.relative_to(ROOT)} imports {name}"
-        for path in sources(folder)
+        for path in paths
         for name in imports(path)
         if in_tree(name, "components") or in_tree(name, "provider") or in_tree(name, "offline")
     ]
     assert offending == []
     assert any(in_tree(name, "contracts") for path in sources("apps") for name in imports(path))
+    assert sorted(
+        str(p.relative_to(ROOT)) for p in sources("bench") if p.name not in ("__init__.py", "plan.py")
+    ) == sorted(APP_BENCHMARKS), "a new benchmark of the apps is listed in APP_BENCHMARKS"
 
 
 def test_components_know_neither_the_package_nor_the_offline_plan() -> None:

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from components.testing import SECRET_PLACEHOLDER, unwrap
+from offline import manifests
 from offline.manifests import Skip, _skip_reason, load_skips
 from offline.plan import ROOT, main
 
@@ -214,3 +215,32 @@ def test_the_recorded_graph_is_the_same_on_every_run() -> None:
     ]
     assert len(json.loads(runs[0])) > 80
     assert runs[0] == runs[1]
+
+
+CHECKOV_KINDS_PROBE = """
+import glob, json, os
+import checkov.kubernetes.checks.resource.k8s  # registers the resource checks
+from checkov.kubernetes.checks.resource.registry import registry
+import checkov.kubernetes.checks.graph_checks as graph
+kinds = set(registry.checks)
+def walk(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("resource_types", "connected_resource_types"):
+                kinds.update(value if isinstance(value, list) else [value])
+            walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            walk(item)
+for path in glob.glob(os.path.join(os.path.dirname(graph.__file__), "*.json")):
+    walk(json.load(open(path)))
+print(json.dumps(sorted(kinds)))
+"""
+
+
+def test_checkov_is_handed_every_kind_it_has_a_check_for() -> None:
+    """The plan gives checkov only the kinds it checks (not a chart's megabytes of CRDs): the list is
+    what the pinned checkov's resource and graph checks name, asked of checkov itself."""
+    python = manifests.CHECKOV.parent / "python"
+    done = subprocess.run([str(python), "-c", CHECKOV_KINDS_PROBE], capture_output=True, text=True, check=True)
+    assert set(json.loads(done.stdout)) == manifests.CHECKOV_KINDS
