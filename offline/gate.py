@@ -56,7 +56,7 @@ def pack_imports(root: Path) -> set[str]:
             tree = ast.parse((root / current).read_text())
         except (OSError, SyntaxError):
             continue
-        for module in _imported(tree, current):
+        for module in imported(tree, current):
             if module.split(".")[0] != "components":
                 continue
             for candidate in (f"{module.replace('.', '/')}.py", f"{module.replace('.', '/')}/__init__.py"):
@@ -66,7 +66,9 @@ def pack_imports(root: Path) -> set[str]:
     return found
 
 
-def _imported(tree: ast.AST, path: str) -> Iterable[str]:
+def imported(tree: ast.AST, path: str) -> Iterable[str]:
+    """Every module a file (`path`, relative to the repository root) imports, relative imports resolved,
+    each imported name also as a candidate submodule (`from . import k8s` -> `<package>.k8s`)."""
     package = path.rsplit("/", 1)[0].replace("/", ".")
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from offline.gate import imported
+
 ROOT = Path(__file__).resolve().parents[2]
 
 FOLDERS_BELOW = {
@@ -28,25 +30,9 @@ def sources(folder: str) -> list[Path]:
     return sorted(p for p in (ROOT / folder).rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
 def imports(path: Path) -> Iterator[str]:
-    """Every module `path` imports, relative imports resolved, with each imported name as a candidate
-    submodule (`from . import k8s` imports `<package>.k8s`)."""
-    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")
-                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
-            yield base
-            yield from (f"{base}.{alias.name}" for alias in node.names)
+    """Every module `path` imports, as the review gate reads them (offline/gate.py)."""
+    yield from imported(ast.parse(path.read_text(), str(path)), path.relative_to(ROOT).as_posix())
 
 
 def in_tree(name: str, top: str) -> bool:
