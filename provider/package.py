@@ -10,6 +10,7 @@ model, the same messages - and builds that component as its child.
 No `from __future__ import annotations` here: the analyzer reads annotations as written.
 """
 
+import inspect
 from typing import Required, TypedDict
 
 import pulumi
@@ -602,3 +603,6 @@ COMPONENTS = (
     MlPlatform,
 )
 """What the package hosts (provider/__main__.py) and its schema describes."""
+
+for _component in COMPONENTS:  # the schema's descriptions: the docstrings without their source indentation
+    _component.__doc__ = inspect.cleandoc(_component.__doc__ or "")

@@ -267,3 +267,34 @@ def test_the_plugin_installs_from_its_own_requirements_and_serves_its_schema(tmp
     with provider_process(venv / "bin" / "python", tmp_path) as stub:
         served = json.loads(stub.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=60).schema)
     assert served == json.loads(package.SCHEMA.read_text())
+
+
+METASCHEMA = ROOT / "tests" / "fixtures" / "pulumi" / "package-metaschema.json"
+
+
+def test_the_committed_schema_is_valid_against_pulumis_package_metaschema() -> None:
+    """What Pulumi's generators check a package schema against, before they generate an SDK."""
+    import re
+
+    import jsonschema
+
+    text = re.sub(r"\(\?<([A-Za-z_][A-Za-z0-9_]*)>", r"(?P<\1>", METASCHEMA.read_text())  # JS -> Python groups
+    metaschema = json.loads(text)
+    schema = json.loads(package.SCHEMA.read_text())
+    errors = sorted(jsonschema.Draft202012Validator(metaschema).iter_errors(schema), key=str)
+    assert [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors] == []
+    broken = {**schema, "version": "one"}
+    assert list(jsonschema.Draft202012Validator(metaschema).iter_errors(broken)), "the check can fail"
+
+
+def test_descriptions_carry_no_source_indentation() -> None:
+    schema = json.loads(package.SCHEMA.read_text())
+    indented = [
+        f"{section}:{name}"
+        for section in ("resources", "types")
+        for name, spec in schema[section].items()
+        if "\n " in (spec.get("description") or "")
+        or any("\n " in (p.get("description") or "") for p in (spec.get("properties") or {}).values())
+        or any("\n " in (p.get("description") or "") for p in (spec.get("inputProperties") or {}).values())
+    ]
+    assert indented == []
