@@ -67,6 +67,15 @@ def _release_service_accounts(values: Any) -> Iterator[str]:
             yield from _release_service_accounts(item)
 
 
+def _names_an_irsa_role(values: Any) -> bool:
+    """Whether a chart's values annotate a service account with an IRSA role."""
+    if isinstance(values, Mapping):
+        if isinstance(values.get("annotations"), Mapping) and ROLE_ARN_ANNOTATION in values["annotations"]:
+            return True
+        return any(_names_an_irsa_role(v) for v in values.values())
+    return isinstance(values, list) and any(_names_an_irsa_role(v) for v in values)
+
+
 def runs_as(resource: PolicyResource) -> set[tuple[str, str]]:
     """The (namespace, service account) pairs whose pods this resource starts."""
     if resource.resource_type in POD_CARRIERS:
@@ -117,6 +126,11 @@ def credentials_before_workloads(args: StackValidationArgs, report: ReportViolat
             pairs = runs_as(resource)
             needed = [source for pair in sorted(pairs) for source in sources.get(pair, [])]
             accounts = ", ".join(f"{ns}/{sa}" for ns, sa in sorted(pairs) if (ns, sa) in sources)
+            if resource.resource_type == RELEASE and _names_an_irsa_role(resource.props.get("values")):
+                # IRSA through the chart's own service account: the role its values name, and its policies
+                roles = [r for r in _refers_to(resource, "values") if r.resource_type == ROLE]
+                needed += [*roles, *(p for role in roles for p in _role_policies(role, resources))]
+                accounts = accounts or ", ".join(f"{ns}/{sa}" for ns, sa in sorted(pairs))
         if not needed:
             continue
         waited = waits_for(resource, resources)

@@ -530,3 +530,18 @@ def test_a_misspelt_spot_role_setting_is_refused() -> None:
     platform["spotServiceLinkedRole"] = "exist"
     with pytest.raises(ConfigError, match=r"platform\.spotServiceLinkedRole = \"exist\""):
         check_stack({"aws:region": "us-east-1", "mlops-platform:platform": platform}, ())
+
+
+def test_every_workload_waits_for_its_credentials_on_both_identity_paths(graph: Graph, legacy_graph: Graph) -> None:
+    """Pod Identity (the shipped stacks) and IRSA (clusterAutoscaler + irsa): the whole-graph rule
+    finds nothing, and it does look - each path has workloads with credentials to wait for."""
+    from offline.policy_run import evaluate
+    from policies.rules import credentials
+
+    for each in (graph, legacy_graph):
+        outcome = evaluate(each, credentials.POLICIES, {})
+        assert outcome.violations == [] and outcome.not_run == []
+    releases = [
+        r for r in legacy_graph.of_type("kubernetes:helm.sh/v3:Release") if r.get("name") == "cluster-autoscaler"
+    ]
+    assert releases and "eks.amazonaws.com/role-arn" in str(releases[0].get("values"))
