@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import enum
 import json
+import re
 import sys
 import types
 import typing
@@ -66,23 +67,41 @@ def _choices(annotation: Any) -> list[str]:
     return [c for a in args for c in _choices(a)] if origin in (Union, types.UnionType, typing.Annotated) else []
 
 
-def _python_type(annotation: Any, nested: list[type[BaseModel]]) -> str:
+ENUM_NAMES = {("managed", "inCluster"): "Hosting", ("Standard", "Serverless"): "ServingMode"}
+"""Enum names where the field's own name is too generic to stand alone in an SDK (several `mode`s)."""
+
+
+def _pascal(text: str) -> str:
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text).replace("-", "_").split("_")
+    return "".join(w[:1].upper() + w[1:].lower() for w in words if w)
+
+
+def _enum_name(field: str, choices: list[str], enums: dict[str, tuple[str, ...]]) -> str:
+    """One enum per closed set: named for its field (or ENUM_NAMES), shared by fields with the same set."""
+    name = ENUM_NAMES.get(tuple(choices), _pascal(field))
+    if enums.get(name, tuple(choices)) != tuple(choices):
+        raise ValueError(f"two closed sets would both be the enum {name}: {enums[name]} and {tuple(choices)}")
+    enums[name] = tuple(choices)
+    return name
+
+
+def _python_type(annotation: Any, nested: list[type[BaseModel]], field: str, enums: dict[str, tuple[str, ...]]) -> str:
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is typing.Annotated:
-        return _python_type(args[0], nested)
+        return _python_type(args[0], nested, field, enums)
     if origin in (Union, types.UnionType):
-        kinds = sorted({_python_type(a, nested) for a in args if a is not type(None)})
+        kinds = sorted({_python_type(a, nested, field, enums) for a in args if a is not type(None)})
         return kinds[0] if len(kinds) == 1 else "str"  # e.g. a duration or "Never": both strings
     if origin is typing.Literal or (isinstance(annotation, type) and issubclass(annotation, enum.Enum)):
-        return "str"
+        return _enum_name(field, _choices(annotation), enums)
     if origin is list:
-        return f"list[{_python_type(args[0], nested)}]"
+        return f"list[{_python_type(args[0], nested, field, enums)}]"
     if origin is dict:
-        return f"dict[str, {_python_type(args[1], nested)}]"
+        return f"dict[str, {_python_type(args[1], nested, field, enums)}]"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         if annotation not in nested:
             nested.append(annotation)
-        return f"{annotation.__name__}Input"
+        return annotation.__name__
     if annotation is IPv4Network:
         return "str"
     if annotation in (str, int, float, bool):
@@ -90,33 +109,38 @@ def _python_type(annotation: Any, nested: list[type[BaseModel]]) -> str:
     raise TypeError(f"no schema type for {annotation!r}")
 
 
-def _typeddict(model: type[BaseModel], nested: list[type[BaseModel]]) -> str:
+def _typeddict(model: type[BaseModel], nested: list[type[BaseModel]], enums: dict[str, tuple[str, ...]]) -> str:
     doc = " ".join((model.__doc__ or model.__name__).split("Settings:")[0].split())
-    lines = [f"class {model.__name__}Input(TypedDict, total=False):", f'    """{doc}"""', ""]
+    lines = [f"class {model.__name__}(TypedDict, total=False):", f'    """{doc}"""', ""]
     for name, field in model.model_fields.items():
-        kind = _python_type(field.annotation, nested)
+        kind = _python_type(field.annotation, nested, name, enums)
         if field.is_required():
             kind = f"Required[{kind}]"
         description = " ".join((field.description or "").split())
-        choices = _choices(field.annotation)
-        if choices and "one of" not in description.lower():
-            description += f" One of: {', '.join(choices)}."
         description = description.replace("\\", "\\\\").replace('"""', "'''")
         lines += [f"    {name}: {kind}", f'    """{description}"""']
     return "\n".join(lines)
 
 
+def _enum(name: str, choices: tuple[str, ...]) -> str:
+    # each member documented: the schema's enum values need a description (null is not valid there)
+    members = "".join(f'    {_pascal(choice)} = "{choice}"\n    """{choice}"""\n' for choice in choices)
+    return f'class {name}(str, enum.Enum):\n    """One of: {", ".join(choices)}."""\n\n{members.rstrip()}'
+
+
 def settings_module() -> str:
-    """The source of provider/settings.py: each model after the models it refers to."""
+    """The source of provider/settings.py: the closed sets as enums, then each model after the models
+    it refers to, each named as its settings model is (an SDK adds its own suffix: GpuPoolSettingsArgs)."""
     classes: list[str] = []
     done: set[type[BaseModel]] = set()
+    enums: dict[str, tuple[str, ...]] = {}
 
     def visit(model: type[BaseModel]) -> None:
         if model in done:
             return
         done.add(model)
         nested: list[type[BaseModel]] = []
-        source = _typeddict(model, nested)
+        source = _typeddict(model, nested, enums)
         for child in nested:
             visit(child)
         classes.append(source)
@@ -127,9 +151,11 @@ def settings_module() -> str:
         '"""GENERATED by `python -m offline.package --write` (make schema) from the settings models - do not\n'
         "edit. The package's settings as TypedDicts Pulumi's schema analyzer reads (no `from __future__ import\n"
         'annotations`: it reads annotations as written)."""\n\n'
+        "import enum\n"
         "from typing import Required, TypedDict\n"
     )
-    return header + "\n\n" + "\n\n\n".join(classes) + "\n"
+    blocks = [_enum(name, choices) for name, choices in sorted(enums.items())] + classes
+    return header + "\n\n" + "\n\n\n".join(blocks) + "\n"
 
 
 def schema() -> dict[str, Any]:

@@ -20,9 +20,10 @@ from mlops_platform.components.cluster.gpu_node_pool import GpuPoolSettings
 from mlops_platform.components.cluster.network import PrivatePlacement
 from mlops_platform.components.config import parse_platform_config
 from mlops_platform.components.data import artifact_store
-from mlops_platform.components.data.artifact_store import ArtifactAccess, ArtifactSettings, Bucket, StoreRef
+from mlops_platform.components.data.artifact_store import ArtifactAccess, ArtifactSettings, Bucket
+from mlops_platform.components.kit import identity as workload_identity
 from mlops_platform.components.kit.common import ComponentArgsError
-from mlops_platform.components.kit.identity import ClusterIdentity, IdentityMode, OidcIdentity
+from mlops_platform.components.kit.identity import IdentityMode, OidcIdentity
 from mlops_platform.components.kit.spec import settings_arg
 from mlops_platform.components.services import (
     drift_monitor,
@@ -34,22 +35,12 @@ from mlops_platform.components.services import (
 )
 from mlops_platform.components.services.drift_monitor import DriftMonitorSettings
 from mlops_platform.components.services.feature_store import FeatureStoreSettings
-from mlops_platform.components.services.mlflow_tracking import MlflowClient, MlflowSettings
+from mlops_platform.components.services.mlflow_tracking import MlflowSettings
 from mlops_platform.components.services.model_endpoint import EndpointSettings
 from mlops_platform.components.services.model_serving import KServeInstall, KServeSettings
-from mlops_platform.components.services.training_pipeline import RetrainingJobs, TrainingSettings
+from mlops_platform.components.services.training_pipeline import TrainingSettings
 
-from .settings import (
-    ArtifactSettingsInput,
-    DriftMonitorSettingsInput,
-    EndpointSettingsInput,
-    FeatureStoreSettingsInput,
-    GpuPoolSettingsInput,
-    KServeSettingsInput,
-    MlflowSettingsInput,
-    PlatformConfigInput,
-    TrainingSettingsInput,
-)
+from . import settings as sdk
 
 VERSION = "0.1.0"
 """The package's version (a semver tag `v<VERSION>` releases it)."""
@@ -60,7 +51,7 @@ def _inside(parent: pulumi.Resource) -> pulumi.ResourceOptions:
 
 
 class GpuNodePoolArgs(TypedDict, total=False):
-    pool: Required[GpuPoolSettingsInput]
+    pool: Required[sdk.GpuPoolSettings]
     """The pool: NVIDIA GPU instance types of one GPU model (AWS data), capacity type, sizes, disk and labels."""
     cluster_name: Required[pulumi.Input[str]]
     """EKS cluster the pool joins."""
@@ -103,7 +94,7 @@ class GpuNodePool(pulumi.ComponentResource):
 
 
 class ArtifactStoreArgs(TypedDict, total=False):
-    settings: ArtifactSettingsInput
+    settings: sdk.ArtifactSettings
     """Version expiry, access-log retention and whether a destroy may empty the buckets. Default: the defaults."""
     protect: bool
     """Protect buckets and the key from deletion (and retain them if removed from the program). Default: false."""
@@ -151,7 +142,7 @@ class ArtifactStore(pulumi.ComponentResource):
 
 
 class ModelServingArgs(TypedDict, total=False):
-    settings: KServeSettingsInput
+    settings: sdk.KServeSettings
     """The deployment mode. Default: Standard."""
     namespace: str
     """Namespace of the KServe controller (created by the caller). Default: kserve."""
@@ -179,7 +170,7 @@ class ModelServing(pulumi.ComponentResource):
 
 
 class MlPlatformArgs(TypedDict, total=False):
-    config: Required[PlatformConfigInput]
+    config: Required[sdk.PlatformConfig]
     """The platform's settings: what a stack file holds under `mlops-platform:platform`, checked by the same rules (every problem at once, each naming the key)."""
     stack: Required[str]
     """Stack name: names the cluster (mlops-<stack>) unless the config does."""
@@ -239,7 +230,7 @@ class MlPlatform(pulumi.ComponentResource):
 # --------------------------------------------------------------------------- what the services share
 
 
-class StoreRefInput(TypedDict):
+class StoreRef(TypedDict):
     """An artifact store as workloads reach it (an ArtifactStore's outputs)."""
 
     artifact_bucket: pulumi.Input[str]
@@ -250,7 +241,7 @@ class StoreRefInput(TypedDict):
     """ARN of the buckets' KMS key (ArtifactStore.kmsKeyArn)."""
 
 
-class WorkloadIdentityInput(TypedDict, total=False):
+class ClusterIdentity(TypedDict, total=False):
     """How the cluster gives a pod its IAM role."""
 
     mode: Required[str]
@@ -265,7 +256,7 @@ class WorkloadIdentityInput(TypedDict, total=False):
     """IRSA: the cluster's OIDC issuer URL."""
 
 
-class MlflowClientInput(TypedDict):
+class MlflowClient(TypedDict):
     """MLflow as one workload uses it: the server and that workload's own account."""
 
     url: pulumi.Input[str]
@@ -274,12 +265,14 @@ class MlflowClientInput(TypedDict):
     """The Secret, in the workload's namespace, with its account's credentials (MlflowTracking.credentials[user])."""
 
 
-def _access(component: str, name: str, store: StoreRefInput, identity: WorkloadIdentityInput) -> ArtifactAccess:
+def _access(component: str, name: str, store: StoreRef, identity: ClusterIdentity) -> ArtifactAccess:
     mode = identity.get("mode")
     if mode == IdentityMode.POD_IDENTITY.value and identity.get("cluster_name") and identity.get("cluster_arn"):
-        cluster = ClusterIdentity.pod_identity(identity["cluster_name"], identity["cluster_arn"])
+        cluster = workload_identity.ClusterIdentity.pod_identity(identity["cluster_name"], identity["cluster_arn"])
     elif mode == IdentityMode.IRSA.value and identity.get("oidc_provider_arn") and identity.get("oidc_issuer_url"):
-        cluster = ClusterIdentity.irsa(OidcIdentity(identity["oidc_provider_arn"], identity["oidc_issuer_url"]))
+        cluster = workload_identity.ClusterIdentity.irsa(
+            OidcIdentity(identity["oidc_provider_arn"], identity["oidc_issuer_url"])
+        )
     else:
         raise ComponentArgsError(
             component,
@@ -290,11 +283,11 @@ def _access(component: str, name: str, store: StoreRefInput, identity: WorkloadI
             ],
         )
     names = {Bucket.ARTIFACTS: store["artifact_bucket"], Bucket.DATA: store["data_bucket"]}
-    return ArtifactAccess(StoreRef(bucket_names=names, kms_key_arn=store["kms_key_arn"]), cluster)
+    return ArtifactAccess(artifact_store.StoreRef(bucket_names=names, kms_key_arn=store["kms_key_arn"]), cluster)
 
 
-def _client(mlflow: MlflowClientInput) -> MlflowClient:
-    return MlflowClient(mlflow["url"], mlflow["credentials_secret"])
+def _client(mlflow: MlflowClient) -> mlflow_tracking.MlflowClient:
+    return mlflow_tracking.MlflowClient(mlflow["url"], mlflow["credentials_secret"])
 
 
 # --------------------------------------------------------------------------- services
@@ -309,11 +302,11 @@ class MlflowTrackingArgs(TypedDict, total=False):
     """SQLAlchemy URL of the tracking/registry database (pass a secret)."""
     auth_url: Required[pulumi.Input[str]]
     """SQLAlchemy URL of the authentication database (pass a secret)."""
-    artifact_store: Required[StoreRefInput]
+    artifact_store: Required[StoreRef]
     """Where artifacts go: s3://<artifacts bucket>/mlflow."""
-    identity: Required[WorkloadIdentityInput]
+    identity: Required[ClusterIdentity]
     """How the server's service account gets its role."""
-    settings: MlflowSettingsInput
+    settings: sdk.MlflowSettings
     """Replicas, resources, ingress, artifact proxying. Default: the defaults."""
     users: dict[str, str]
     """Workload accounts to create: user name -> namespace that receives its credentials Secret. Default: none."""
@@ -363,11 +356,11 @@ class FeatureStoreArgs(TypedDict, total=False):
     """The features image (apps/features: Feast and the feature repository), pinned to a release."""
     registry_url: Required[pulumi.Input[str]]
     """SQLAlchemy URL of the Feast registry database (pass a secret)."""
-    artifact_store: Required[StoreRefInput]
+    artifact_store: Required[StoreRef]
     """Offline store: s3://<data bucket>/feast."""
-    identity: Required[WorkloadIdentityInput]
+    identity: Required[ClusterIdentity]
     """How the feature server's service account gets its role."""
-    settings: FeatureStoreSettingsInput
+    settings: sdk.FeatureStoreSettings
     """Redis (in-cluster or ElastiCache), materialisation schedule, replicas. Default: the defaults."""
     vpc_id: pulumi.Input[str]
     """For a managed (ElastiCache) Redis: the VPC."""
@@ -423,13 +416,13 @@ class TrainingPipelineArgs(TypedDict, total=False):
     """Namespace of the CronJob and its Jobs (created by the caller)."""
     image: Required[str]
     """The training image (apps/training), pinned to a release."""
-    mlflow: Required[MlflowClientInput]
+    mlflow: Required[MlflowClient]
     """MLflow and the training account."""
-    artifact_store: Required[StoreRefInput]
+    artifact_store: Required[StoreRef]
     """Datasets are read from s3://<data bucket>/datasets/<model>."""
-    identity: Required[WorkloadIdentityInput]
+    identity: Required[ClusterIdentity]
     """How the training service account gets its role."""
-    settings: TrainingSettingsInput
+    settings: sdk.TrainingSettings
     """Model, schedule, resources, GPUs, promotion rule. Default: the defaults."""
 
 
@@ -470,7 +463,7 @@ class TrainingPipeline(pulumi.ComponentResource):
         self.register_outputs({"jobTemplateConfigmap": self.job_template_configmap})
 
 
-class RetrainingInput(TypedDict):
+class RetrainingJobs(TypedDict):
     """The retraining Job the monitor may launch (a TrainingPipeline's outputs) - and all it may hold."""
 
     job_template_configmap: str
@@ -492,13 +485,13 @@ class DriftMonitorArgs(TypedDict, total=False):
     """The monitor image (apps/monitor), pinned to a release."""
     model: Required[str]
     """Registered model to watch."""
-    mlflow: Required[MlflowClientInput]
+    mlflow: Required[MlflowClient]
     """MLflow and the monitor account."""
-    retraining: Required[RetrainingInput]
+    retraining: Required[RetrainingJobs]
     """What the monitor may launch when drift persists."""
     alias: str
     """Alias of the serving version. Default: champion."""
-    settings: DriftMonitorSettingsInput
+    settings: sdk.DriftMonitorSettings
     """Windows, thresholds, retraining rule. Default: the defaults."""
     allowed_client_namespaces: list[str]
     """Namespaces whose predictors may send prediction logs. Default: none."""
@@ -523,7 +516,7 @@ class DriftMonitor(pulumi.ComponentResource):
                 image=args["image"],
                 model=args["model"],
                 mlflow=_client(args["mlflow"]),
-                retraining=RetrainingJobs(
+                retraining=training_pipeline.RetrainingJobs(
                     retraining["job_template_configmap"],
                     retraining["service_account"],
                     retraining["image"],
@@ -543,13 +536,13 @@ class DriftMonitor(pulumi.ComponentResource):
 
 
 class ModelEndpointArgs(TypedDict, total=False):
-    endpoint: Required[EndpointSettingsInput]
+    endpoint: Required[sdk.EndpointSettings]
     """Model and alias to serve, replicas, autoscaling, resources, GPUs."""
     namespace: Required[str]
     """Namespace of the InferenceService (created by the caller)."""
     image: Required[str]
     """The serving image (apps/serving), pinned to a release."""
-    mlflow: Required[MlflowClientInput]
+    mlflow: Required[MlflowClient]
     """MLflow and a read-only account."""
     serving_mode: str
     """The mode KServe runs in (ModelServing.mode): Standard or Serverless. Default: Standard."""

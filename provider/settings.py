@@ -2,10 +2,103 @@
 edit. The package's settings as TypedDicts Pulumi's schema analyzer reads (no `from __future__ import
 annotations`: it reads annotations as written)."""
 
+import enum
 from typing import Required, TypedDict
 
 
-class FrozenWindowInput(TypedDict, total=False):
+class Autoscaler(str, enum.Enum):
+    """One of: hpa, keda."""
+
+    Hpa = "hpa"
+    """hpa"""
+    Keda = "keda"
+    """keda"""
+
+
+class CapacityType(str, enum.Enum):
+    """One of: ON_DEMAND, SPOT, SPOT_OR_ON_DEMAND."""
+
+    OnDemand = "ON_DEMAND"
+    """ON_DEMAND"""
+    Spot = "SPOT"
+    """SPOT"""
+    SpotOrOnDemand = "SPOT_OR_ON_DEMAND"
+    """SPOT_OR_ON_DEMAND"""
+
+
+class ConsolidationPolicy(str, enum.Enum):
+    """One of: WhenEmpty, WhenEmptyOrUnderutilized."""
+
+    WhenEmpty = "WhenEmpty"
+    """WhenEmpty"""
+    WhenEmptyOrUnderutilized = "WhenEmptyOrUnderutilized"
+    """WhenEmptyOrUnderutilized"""
+
+
+class Environment(str, enum.Enum):
+    """One of: dev, prod."""
+
+    Dev = "dev"
+    """dev"""
+    Prod = "prod"
+    """prod"""
+
+
+class GpuProvisioner(str, enum.Enum):
+    """One of: karpenter, clusterAutoscaler."""
+
+    Karpenter = "karpenter"
+    """karpenter"""
+    ClusterAutoscaler = "clusterAutoscaler"
+    """clusterAutoscaler"""
+
+
+class Hosting(str, enum.Enum):
+    """One of: managed, inCluster."""
+
+    Managed = "managed"
+    """managed"""
+    InCluster = "inCluster"
+    """inCluster"""
+
+
+class NatGateways(str, enum.Enum):
+    """One of: single, perAz."""
+
+    Single = "single"
+    """single"""
+    PerAz = "perAz"
+    """perAz"""
+
+
+class ServingMode(str, enum.Enum):
+    """One of: Standard, Serverless."""
+
+    Standard = "Standard"
+    """Standard"""
+    Serverless = "Serverless"
+    """Serverless"""
+
+
+class SpotServiceLinkedRole(str, enum.Enum):
+    """One of: create, exists."""
+
+    Create = "create"
+    """create"""
+    Exists = "exists"
+    """exists"""
+
+
+class WorkloadIdentity(str, enum.Enum):
+    """One of: podIdentity, irsa."""
+
+    PodIdentity = "podIdentity"
+    """podIdentity"""
+    Irsa = "irsa"
+    """irsa"""
+
+
+class FrozenWindow(TypedDict, total=False):
     """A time when Karpenter may not take the pool's nodes away (consolidation, drift, expiry)."""
 
     schedule: Required[str]
@@ -14,30 +107,30 @@ class FrozenWindowInput(TypedDict, total=False):
     """How long it stays open, e.g. 10h."""
 
 
-class PoolDisruptionInput(TypedDict, total=False):
+class PoolDisruption(TypedDict, total=False):
     """How Karpenter may disrupt the pool's nodes to save money (gpuProvisioner karpenter only)."""
 
-    consolidation_policy: str
-    """WhenEmpty removes only idle nodes; WhenEmptyOrUnderutilized also repacks pods onto fewer or cheaper nodes. Default: WhenEmptyOrUnderutilized. One of: WhenEmpty, WhenEmptyOrUnderutilized."""
+    consolidation_policy: ConsolidationPolicy
+    """WhenEmpty removes only idle nodes; WhenEmptyOrUnderutilized also repacks pods onto fewer or cheaper nodes. Default: WhenEmptyOrUnderutilized."""
     consolidate_after: str
     """How long a node must be idle or underused before it goes (Never: no consolidation). Default: 5m."""
     expire_after: str
     """Replace nodes older than this (picks up new AMIs and patches). Default: 720h."""
     max_unavailable: str
     """Most nodes disrupted at once. Default: 10%."""
-    frozen: list[FrozenWindowInput]
+    frozen: list[FrozenWindow]
     """Windows when no node may be disrupted (e.g. a serving pool's business hours). Default: none."""
 
 
-class GpuPoolSettingsInput(TypedDict, total=False):
+class GpuPoolSettings(TypedDict, total=False):
     """A GPU node pool: NVIDIA nodes of one GPU model, able to scale to zero."""
 
     name: Required[str]
     """Pool name, unique in the stack (lower-case letters, digits, dashes)."""
     instance_types: Required[list[str]]
     """NVIDIA GPU instance types for x86_64, all with the same GPU model, count and memory, each offered in one of the stack's zones (AWS data; e.g. [g5.xlarge, g5.2xlarge])."""
-    capacity_type: str
-    """ON_DEMAND, SPOT, or SPOT_OR_ON_DEMAND (spot while EC2 has it, else on-demand; gpuProvisioner karpenter only). Default: ON_DEMAND. One of: ON_DEMAND, SPOT, SPOT_OR_ON_DEMAND."""
+    capacity_type: CapacityType
+    """ON_DEMAND, SPOT, or SPOT_OR_ON_DEMAND (spot while EC2 has it, else on-demand; gpuProvisioner karpenter only). Default: ON_DEMAND."""
     min_size: int
     """Minimum nodes; 0 lets the pool scale to zero when no GPU pod is pending. Default: 0."""
     max_size: int
@@ -48,11 +141,11 @@ class GpuPoolSettingsInput(TypedDict, total=False):
     """Root volume size, GiB (gp3, encrypted): room for CUDA images. Default: 100."""
     labels: dict[str, str]
     """Extra node labels. Default: none."""
-    disruption: PoolDisruptionInput
+    disruption: PoolDisruption
     """Consolidation, expiry and disruption budgets (gpuProvisioner karpenter only)."""
 
 
-class ArtifactSettingsInput(TypedDict, total=False):
+class ArtifactSettings(TypedDict, total=False):
     """S3 storage for artifacts, models and datasets."""
 
     noncurrent_version_expiration_days: int
@@ -63,7 +156,7 @@ class ArtifactSettingsInput(TypedDict, total=False):
     """Let `pulumi destroy` delete non-empty buckets (never in prod). Default: false."""
 
 
-class IngressSettingsInput(TypedDict, total=False):
+class IngressSettings(TypedDict, total=False):
     """Publish a service through an Ingress (the AWS Load Balancer Controller's `alb` class by default)."""
 
     host: Required[str]
@@ -76,7 +169,7 @@ class IngressSettingsInput(TypedDict, total=False):
     """ACM certificate for HTTPS. Required when internal is false."""
 
 
-class MlflowSettingsInput(TypedDict, total=False):
+class MlflowSettings(TypedDict, total=False):
     """MLflow tracking server and model registry."""
 
     replicas: int
@@ -85,29 +178,29 @@ class MlflowSettingsInput(TypedDict, total=False):
     """CPU request per replica (limit: twice). Default: 500m."""
     memory: str
     """Memory request and limit per replica. Default: 1Gi."""
-    ingress: IngressSettingsInput
+    ingress: IngressSettings
     """Publish the UI/API through an Ingress (authentication stays on). Default: cluster-internal only."""
     proxy_artifacts: bool
     """Serve artifacts through MLflow (clients need no AWS access; MLflow permissions apply). With false, clients read and write S3 directly through their own IRSA roles. Default: true."""
 
 
-class RedisInput(TypedDict, total=False):
+class Redis(TypedDict, total=False):
     """The online store."""
 
-    mode: str
-    """`managed` (ElastiCache, TLS + auth token) or `inCluster` (a Redis StatefulSet). Default: managed in prod, inCluster in dev. One of: managed, inCluster."""
+    mode: Hosting
+    """`managed` (ElastiCache, TLS + auth token) or `inCluster` (a Redis StatefulSet). Default: managed in prod, inCluster in dev."""
     node_type: str
     """ElastiCache node type; must mirror an EC2 type that exists (AWS data). Default: cache.t4g.small."""
     replicas: int
     """ElastiCache nodes (primary + replicas; 2 or more enables failover). Default: 2."""
 
 
-class FeatureStoreSettingsInput(TypedDict, total=False):
+class FeatureStoreSettings(TypedDict, total=False):
     """Feast feature store."""
 
     enabled: bool
     """Deploy Feast. Default: true."""
-    redis: RedisInput
+    redis: Redis
     """The online store."""
     materialize_schedule: str
     """Cron schedule of `feast materialize-incremental`. Default: hourly."""
@@ -115,14 +208,14 @@ class FeatureStoreSettingsInput(TypedDict, total=False):
     """Feature server replicas. Default: 1."""
 
 
-class KServeSettingsInput(TypedDict, total=False):
+class KServeSettings(TypedDict, total=False):
     """How KServe runs predictors."""
 
-    mode: str
-    """KServe deployment mode: Standard (Deployments + HPA; no scale to zero, no canary) or Serverless (Knative: scale to zero, canary rollouts). Default: Standard. One of: Standard, Serverless."""
+    mode: ServingMode
+    """KServe deployment mode: Standard (Deployments + HPA; no scale to zero, no canary) or Serverless (Knative: scale to zero, canary rollouts). Default: Standard."""
 
 
-class EndpointSettingsInput(TypedDict, total=False):
+class EndpointSettings(TypedDict, total=False):
     """One InferenceService serving a registered model by alias."""
 
     name: Required[str]
@@ -133,8 +226,8 @@ class EndpointSettingsInput(TypedDict, total=False):
     """Registry alias served (`models:/<model>@<alias>`). Default: champion."""
     min_replicas: int
     """Fewest replicas (0 only in Serverless mode, never in prod). Default: 1."""
-    autoscaler: str
-    """Standard mode: hpa (a HorizontalPodAutoscaler on CPU) or keda (KEDA scales on the request rate Prometheus measures; the platform installs KEDA). Serverless mode scales with Knative and takes neither. Default: hpa in Standard mode. One of: hpa, keda."""
+    autoscaler: Autoscaler
+    """Standard mode: hpa (a HorizontalPodAutoscaler on CPU) or keda (KEDA scales on the request rate Prometheus measures; the platform installs KEDA). Serverless mode scales with Knative and takes neither. Default: hpa in Standard mode."""
     target_requests_per_second: float
     """With autoscaler keda: requests per second one replica should take (replicas = total rate / this). Default: 10."""
     max_replicas: int
@@ -151,7 +244,7 @@ class EndpointSettingsInput(TypedDict, total=False):
     """GPU pool to run on. Default: any pool (when gpus > 0)."""
 
 
-class DriftMonitorSettingsInput(TypedDict, total=False):
+class DriftMonitorSettings(TypedDict, total=False):
     """The drift monitor."""
 
     endpoint: str
@@ -166,7 +259,7 @@ class DriftMonitorSettingsInput(TypedDict, total=False):
     """Volume journaling accepted records and labels, so a restart loses none. Default: 5Gi."""
 
 
-class TrainingSettingsInput(TypedDict, total=False):
+class TrainingSettings(TypedDict, total=False):
     """The training pipeline CronJob."""
 
     model: str
@@ -185,7 +278,7 @@ class TrainingSettingsInput(TypedDict, total=False):
     """A challenger must beat the champion's ROC AUC by this much to be promoted. Default: 0.005."""
 
 
-class TagsInput(TypedDict, total=False):
+class Tags(TypedDict, total=False):
     """Ownership and cost tags for every taggable AWS resource."""
 
     owner: Required[str]
@@ -196,7 +289,7 @@ class TagsInput(TypedDict, total=False):
     """Further tags added to every taggable AWS resource. Default: none."""
 
 
-class ExistingVpcInput(TypedDict, total=False):
+class ExistingVpc(TypedDict, total=False):
     """A VPC adopted by id: nothing in it is created or changed."""
 
     vpc_id: Required[str]
@@ -209,24 +302,24 @@ class ExistingVpcInput(TypedDict, total=False):
     """The VPC's CIDR blocks (`aws ec2 describe-vpcs`): the Kubernetes Service range must lie outside them, and the plan cannot look them up offline."""
 
 
-class NetworkSettingsInput(TypedDict, total=False):
+class NetworkSettings(TypedDict, total=False):
     """The VPC."""
 
-    existing_vpc: ExistingVpcInput
+    existing_vpc: ExistingVpc
     """Adopt an existing VPC instead of creating one. Default: create one."""
     vpc_cidr: str
     """VPC address range, /16 to /20; private and public subnets are carved from it. Default: 10.0.0.0/16."""
     availability_zones: list[str]
     """Availability zones of aws:region (AWS data) to spread subnets over, 2 to 6. Required unless existingVpc is set."""
-    nat_gateways: str
-    """One shared NAT gateway (`single`) or one per AZ (`perAz`). Default: single in dev, perAz in prod. One of: single, perAz."""
+    nat_gateways: NatGateways
+    """One shared NAT gateway (`single`) or one per AZ (`perAz`). Default: single in dev, perAz in prod."""
     service_cidr: str
     """Kubernetes Service range, /12 to /24, in RFC 1918 space and apart from the VPC. Default: 172.20.0.0/16."""
     flow_log_retention_days: int
     """Days VPC flow logs are kept in CloudWatch. Default: 90."""
 
 
-class SystemNodesInput(TypedDict, total=False):
+class SystemNodes(TypedDict, total=False):
     """The system node group: add-ons and platform services run here, so GPU pools can reach zero."""
 
     instance_types: list[str]
@@ -241,7 +334,7 @@ class SystemNodesInput(TypedDict, total=False):
     """Root volume size, GiB (gp3, encrypted). Default: 50."""
 
 
-class ExistingClusterInput(TypedDict, total=False):
+class ExistingCluster(TypedDict, total=False):
     """An EKS cluster adopted by name: its kubeconfig comes from a secret config key."""
 
     name: Required[str]
@@ -256,7 +349,7 @@ class ExistingClusterInput(TypedDict, total=False):
     """Security group of its nodes (databases and caches admit it)."""
 
 
-class ClusterSettingsInput(TypedDict, total=False):
+class ClusterSettings(TypedDict, total=False):
     """The EKS control plane and system nodes."""
 
     name: str
@@ -271,15 +364,15 @@ class ClusterSettingsInput(TypedDict, total=False):
     """IAM roles/users given cluster-admin through EKS access entries. Default: none (only the creator)."""
     log_retention_days: int
     """Days control-plane logs are kept in CloudWatch. Default: 90."""
-    system_nodes: SystemNodesInput
+    system_nodes: SystemNodes
     """The system node group that runs add-ons and platform services."""
-    existing: ExistingClusterInput
+    existing: ExistingCluster
     """Adopt an existing cluster instead of creating one (requires network.existingVpc). Default: create one."""
-    workload_identity: str
-    """How the platform's pods get their IAM roles: podIdentity (EKS Pod Identity; the platform installs the eks-pod-identity-agent add-on on a cluster it creates) or irsa (the cluster's OIDC provider). Default: podIdentity for a created cluster, irsa for an adopted one (whether it runs the agent is not in the config). One of: podIdentity, irsa."""
+    workload_identity: WorkloadIdentity
+    """How the platform's pods get their IAM roles: podIdentity (EKS Pod Identity; the platform installs the eks-pod-identity-agent add-on on a cluster it creates) or irsa (the cluster's OIDC provider). Default: podIdentity for a created cluster, irsa for an adopted one (whether it runs the agent is not in the config)."""
 
 
-class GuardrailsInput(TypedDict, total=False):
+class Guardrails(TypedDict, total=False):
     """Cost guardrails checked here and by the policy pack."""
 
     max_gpus_per_pool: int
@@ -290,7 +383,7 @@ class GuardrailsInput(TypedDict, total=False):
     """Whether GPU pools may use SPOT capacity. Default: true."""
 
 
-class ImagesInput(TypedDict, total=False):
+class Images(TypedDict, total=False):
     """Where the platform's own images come from."""
 
     registry: Required[str]
@@ -299,11 +392,11 @@ class ImagesInput(TypedDict, total=False):
     """Tag of the training, serving, monitor and mlflow-server images (a release, never `latest`). Default: 0.1.0."""
 
 
-class DatabaseSettingsInput(TypedDict, total=False):
+class DatabaseSettings(TypedDict, total=False):
     """Postgres for MLflow (tracking, registry, auth) and the Feast registry."""
 
-    mode: str
-    """`managed` (RDS Postgres) or `inCluster` (a Postgres StatefulSet). Default: managed in prod, inCluster in dev. One of: managed, inCluster."""
+    mode: Hosting
+    """`managed` (RDS Postgres) or `inCluster` (a Postgres StatefulSet). Default: managed in prod, inCluster in dev."""
     instance_class: str
     """RDS instance class; must mirror an EC2 type that exists (AWS data). Default: db.t4g.medium."""
     storage_gib: int
@@ -316,64 +409,64 @@ class DatabaseSettingsInput(TypedDict, total=False):
     """Standby in a second AZ. Default: true in prod, false in dev."""
 
 
-class MonitoringSettingsInput(TypedDict, total=False):
+class MonitoringSettings(TypedDict, total=False):
     """Prometheus, Alertmanager and Grafana."""
 
     retention: str
     """Prometheus retention. Default: 15d."""
     storage_gib: int
     """Prometheus volume size. Default: 50."""
-    grafana_ingress: IngressSettingsInput
+    grafana_ingress: IngressSettings
     """Publish Grafana through an Ingress. Default: cluster-internal only."""
     gpu_profiling_metrics: bool
     """Export DCGM's profiling metrics (DCGM_FI_PROF_*), which gives the exporter SYS_ADMIN; dashboards and alerts use only DCGM_FI_DEV_*. Default: false."""
 
 
-class ServingSettingsInput(TypedDict, total=False):
+class ServingSettings(TypedDict, total=False):
     """KServe and the inference endpoints."""
 
-    mode: str
-    """KServe deployment mode: Standard (Deployments + HPA; no scale to zero, no canary) or Serverless (Knative: scale to zero, canary rollouts). Default: Standard. One of: Standard, Serverless."""
-    endpoints: list[EndpointSettingsInput]
+    mode: ServingMode
+    """KServe deployment mode: Standard (Deployments + HPA; no scale to zero, no canary) or Serverless (Knative: scale to zero, canary rollouts). Default: Standard."""
+    endpoints: list[EndpointSettings]
     """One InferenceService per entry. Default: none."""
 
 
-class PlatformConfigInput(TypedDict, total=False):
+class PlatformConfig(TypedDict, total=False):
     """`mlops-platform:platform` - everything that differs between environments."""
 
-    environment: Required[str]
-    """dev or prod: prod turns on protection, multi-AZ NAT and the strict checks. Required. One of: dev, prod."""
-    tags: Required[TagsInput]
+    environment: Required[Environment]
+    """dev or prod: prod turns on protection, multi-AZ NAT and the strict checks. Required."""
+    tags: Required[Tags]
     """Ownership and cost tags for every taggable AWS resource. Required."""
-    network: Required[NetworkSettingsInput]
+    network: Required[NetworkSettings]
     """The VPC."""
-    cluster: Required[ClusterSettingsInput]
+    cluster: Required[ClusterSettings]
     """The EKS control plane and system nodes."""
-    gpu_provisioner: str
-    """What starts and stops GPU nodes: karpenter (a NodePool + EC2NodeClass per pool, spot interruption handling, consolidation) or clusterAutoscaler (a managed node group per pool). Default: karpenter for a created cluster, clusterAutoscaler for an adopted one. One of: karpenter, clusterAutoscaler."""
-    gpu_pools: list[GpuPoolSettingsInput]
+    gpu_provisioner: GpuProvisioner
+    """What starts and stops GPU nodes: karpenter (a NodePool + EC2NodeClass per pool, spot interruption handling, consolidation) or clusterAutoscaler (a managed node group per pool). Default: karpenter for a created cluster, clusterAutoscaler for an adopted one."""
+    gpu_pools: list[GpuPoolSettings]
     """GPU node pools (each can scale to zero). Default: none."""
-    spot_service_linked_role: str
-    """EC2's service-linked role for spot (AWSServiceRoleForEC2Spot), without which an account that never used spot cannot launch a spot pool's nodes: create (when a GPU pool may use spot) or exists (the account has it - one per account, so every stack after the first in an account says exists; creating it twice fails). Default: create. One of: create, exists."""
-    guardrails: GuardrailsInput
+    spot_service_linked_role: SpotServiceLinkedRole
+    """EC2's service-linked role for spot (AWSServiceRoleForEC2Spot), without which an account that never used spot cannot launch a spot pool's nodes: create (when a GPU pool may use spot) or exists (the account has it - one per account, so every stack after the first in an account says exists; creating it twice fails). Default: create."""
+    guardrails: Guardrails
     """Cost guardrails checked here and by the policy pack."""
-    artifacts: ArtifactSettingsInput
+    artifacts: ArtifactSettings
     """S3 storage for artifacts, models and datasets."""
     protect_state: bool
     """Protect stateful resources (buckets, keys, databases) from deletion. Default: true in prod, false in dev."""
-    images: Required[ImagesInput]
+    images: Required[Images]
     """Where the platform's own images (training, serving, monitor, mlflow-server) come from. Required."""
-    database: DatabaseSettingsInput
+    database: DatabaseSettings
     """Postgres for MLflow (tracking, registry, auth) and the Feast registry."""
-    mlflow: MlflowSettingsInput
+    mlflow: MlflowSettings
     """MLflow tracking server and model registry."""
-    feature_store: FeatureStoreSettingsInput
+    feature_store: FeatureStoreSettings
     """Feast feature store."""
-    monitoring: MonitoringSettingsInput
+    monitoring: MonitoringSettings
     """Prometheus, Alertmanager and Grafana."""
-    serving: ServingSettingsInput
+    serving: ServingSettings
     """KServe and the inference endpoints."""
-    training: TrainingSettingsInput
+    training: TrainingSettings
     """The training pipeline CronJob."""
-    monitor: DriftMonitorSettingsInput
+    monitor: DriftMonitorSettings
     """The drift monitor."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from typing import Any
 
 import grpc
 import pytest
+import yaml
 from mlops_platform.provider.package import COMPONENTS
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
@@ -51,13 +51,55 @@ def test_the_schema_documents_every_input_and_output_for_other_languages() -> No
             undocumented = [key for key, prop in resource[kind].items() if not prop.get("description")]
             assert undocumented == [], f"{token} {kind}: {undocumented}"
     for token, typ in schema["types"].items():
-        undocumented = [key for key, prop in typ["properties"].items() if not prop.get("description")]
+        undocumented = [key for key, prop in (typ.get("properties") or {}).items() if not prop.get("description")]
+        undocumented += [value["name"] for value in typ.get("enum") or [] if not value.get("description")]
         assert undocumented == [], f"{token}: {undocumented}"
-    pool = schema["types"]["mlops:index:GpuPoolSettingsInput"]
+    pool = schema["types"]["mlops:index:GpuPoolSettings"]
     assert pool["required"] == ["instanceTypes", "name"]
-    assert "One of: ON_DEMAND, SPOT, SPOT_OR_ON_DEMAND." in pool["properties"]["capacityType"]["description"]
-    platform = schema["types"]["mlops:index:PlatformConfigInput"]
+    assert pool["properties"]["capacityType"]["$ref"] == "#/types/mlops:index:CapacityType"
+    platform = schema["types"]["mlops:index:PlatformConfig"]
     assert set(platform["required"]) == {"cluster", "environment", "images", "network", "tags"}
+
+
+def test_closed_sets_are_enums_and_type_names_read_as_another_language_would() -> None:
+    """A settings field with a closed set of values (a Literal or an Enum in its model) is an enum in the
+    schema, so every SDK gets a typed value; no type name carries Python's `Input` (an SDK adds its own
+    suffix: GpuPoolSettingsArgs in TypeScript and Go)."""
+    from offline.package import _choices, exposed_settings
+
+    schema = json.loads(package.SCHEMA.read_text())
+    assert not [t for t in schema["types"] if t.endswith("Input")]
+    enums = {t: [v["value"] for v in spec["enum"]] for t, spec in schema["types"].items() if "enum" in spec}
+    assert len(enums) >= 10
+    import typing
+
+    from pydantic import BaseModel
+
+    models: list[type[BaseModel]] = []
+
+    def collect(annotation: Any) -> None:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and annotation not in models:
+            models.append(annotation)
+            for field in annotation.model_fields.values():
+                collect(field.annotation)
+        for arg in typing.get_args(annotation):
+            collect(arg)
+
+    for exposed in exposed_settings():
+        collect(exposed)
+    found = 0
+    for model in models:
+        spec = schema["types"].get(f"mlops:index:{model.__name__}")
+        assert spec is not None, model.__name__
+        for name, field in model.model_fields.items():
+            choices = _choices(field.annotation)
+            if not choices:
+                continue
+            prop = next(p for key, p in spec["properties"].items() if key.lower() == name.replace("_", "").lower())
+            ref = prop.get("$ref") or prop.get("items", {}).get("$ref", "")
+            assert enums[ref.removeprefix("#/types/")] == choices, f"{model.__name__}.{name}"
+            found += 1
+    assert found == 12  # the closed sets the settings hold today
 
 
 @contextlib.contextmanager
@@ -246,20 +288,20 @@ def test_the_readme_yaml_example_config_passes_the_stack_rules() -> None:
 
 
 def test_the_plugin_installs_from_its_own_requirements_and_serves_its_schema(tmp_path: Any) -> None:
-    """As Pulumi installs it: a fresh virtualenv from provider/requirements.txt (the repository's
-    package with its declared dependencies, pinned by the lock) - a dependency the package forgot to
-    declare fails here, not in a consumer's `pulumi package add`."""
-    uv = ROOT / ".cache" / "uv" / "bin" / "uv"
+    """As Pulumi installs it, with the toolchain PulumiPlugin.yaml declares (pip, a virtualenv named
+    venv): `python -m venv`, then pip from provider/requirements.txt (the repository's packages with
+    their declared dependencies, pinned by the lock) - a dependency the package forgot to declare fails
+    here, not in a consumer's `pulumi package add`."""
+    plugin = yaml.safe_load((ROOT / "provider" / "PulumiPlugin.yaml").read_text())
+    assert plugin["runtime"]["options"] == {"toolchain": "pip", "virtualenv": "venv"}
     venv = tmp_path / "venv"
-    subprocess.run([str(uv), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     installed = subprocess.run(
-        # --refresh-package: build the package from the working tree, never from a wheel uv cached earlier.
-        [str(uv), "pip", "install", "--quiet", "--refresh-package", "mlops-platform", "-r", "requirements.txt"],
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-cache-dir", "-r", "requirements.txt"],
         cwd=ROOT / "provider",
-        env={**os.environ, "VIRTUAL_ENV": str(venv)},
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
         check=False,
     )
     assert installed.returncode == 0, installed.stderr[-3000:]

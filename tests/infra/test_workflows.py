@@ -121,3 +121,12 @@ def test_the_credentialed_preview_takes_the_pack_and_its_config_from_the_base_br
     assert config["run"].strip().startswith("base/.venv/bin/python -m offline.pack_config")
     assert config["env"] == {"PYTHONPATH": "base"}
     assert job["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+
+
+def test_the_release_publishes_the_git_source_at_the_tag_not_a_bare_schema() -> None:
+    """A schema alone tells a registry user no way to fetch the plugin; Pulumi publishes a component
+    package from its git source at a tag, whose provider/ the user's `pulumi package add` then installs."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text())
+    publish = next(s for s in workflow["jobs"]["release"]["steps"] if "package publish" in s.get("run", ""))["run"]
+    assert 'package publish "github.com/${GITHUB_REPOSITORY}/provider@${GITHUB_REF_NAME#v}"' in publish
+    assert "schema.json" not in publish
