@@ -125,7 +125,7 @@ def _typeddict(model: type[BaseModel], nested: list[type[BaseModel]], enums: dic
 def _enum(name: str, choices: tuple[str, ...]) -> str:
     # each member documented: the schema's enum values need a description (null is not valid there)
     members = "".join(f'    {_pascal(choice)} = "{choice}"\n    """{choice}"""\n' for choice in choices)
-    return f'class {name}(str, enum.Enum):\n    """One of: {", ".join(choices)}."""\n\n{members.rstrip()}'
+    return f'class {name}(enum.StrEnum):\n    """One of: {", ".join(choices)}."""\n\n{members.rstrip()}'
 
 
 def settings_module() -> str:

@@ -6,7 +6,7 @@ import enum
 from typing import Required, TypedDict
 
 
-class Autoscaler(str, enum.Enum):
+class Autoscaler(enum.StrEnum):
     """One of: hpa, keda."""
 
     Hpa = "hpa"
@@ -15,7 +15,7 @@ class Autoscaler(str, enum.Enum):
     """keda"""
 
 
-class CapacityType(str, enum.Enum):
+class CapacityType(enum.StrEnum):
     """One of: ON_DEMAND, SPOT, SPOT_OR_ON_DEMAND."""
 
     OnDemand = "ON_DEMAND"
@@ -26,7 +26,7 @@ class CapacityType(str, enum.Enum):
     """SPOT_OR_ON_DEMAND"""
 
 
-class ConsolidationPolicy(str, enum.Enum):
+class ConsolidationPolicy(enum.StrEnum):
     """One of: WhenEmpty, WhenEmptyOrUnderutilized."""
 
     WhenEmpty = "WhenEmpty"
@@ -35,7 +35,7 @@ class ConsolidationPolicy(str, enum.Enum):
     """WhenEmptyOrUnderutilized"""
 
 
-class Environment(str, enum.Enum):
+class Environment(enum.StrEnum):
     """One of: dev, prod."""
 
     Dev = "dev"
@@ -44,7 +44,7 @@ class Environment(str, enum.Enum):
     """prod"""
 
 
-class GpuProvisioner(str, enum.Enum):
+class GpuProvisioner(enum.StrEnum):
     """One of: karpenter, clusterAutoscaler."""
 
     Karpenter = "karpenter"
@@ -53,7 +53,7 @@ class GpuProvisioner(str, enum.Enum):
     """clusterAutoscaler"""
 
 
-class Hosting(str, enum.Enum):
+class Hosting(enum.StrEnum):
     """One of: managed, inCluster."""
 
     Managed = "managed"
@@ -62,7 +62,7 @@ class Hosting(str, enum.Enum):
     """inCluster"""
 
 
-class NatGateways(str, enum.Enum):
+class NatGateways(enum.StrEnum):
     """One of: single, perAz."""
 
     Single = "single"
@@ -71,7 +71,7 @@ class NatGateways(str, enum.Enum):
     """perAz"""
 
 
-class ServingMode(str, enum.Enum):
+class ServingMode(enum.StrEnum):
     """One of: Standard, Serverless."""
 
     Standard = "Standard"
@@ -80,7 +80,7 @@ class ServingMode(str, enum.Enum):
     """Serverless"""
 
 
-class SpotServiceLinkedRole(str, enum.Enum):
+class SpotServiceLinkedRole(enum.StrEnum):
     """One of: create, exists."""
 
     Create = "create"
@@ -89,7 +89,7 @@ class SpotServiceLinkedRole(str, enum.Enum):
     """exists"""
 
 
-class WorkloadIdentity(str, enum.Enum):
+class WorkloadIdentity(enum.StrEnum):
     """One of: podIdentity, irsa."""
 
     PodIdentity = "podIdentity"
