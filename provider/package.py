@@ -11,7 +11,7 @@ No `from __future__ import annotations` here: the analyzer reads annotations as 
 """
 
 import inspect
-from typing import Required, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 from mlops_platform.components import platform
@@ -206,7 +206,7 @@ class MlPlatform(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MlPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:MlPlatform", name, None, opts)
-        config = parse_platform_config(args["config"], region=args["region"])
+        config = parse_platform_config(args["config"], region=args["region"], python_names=True)
         built = platform.MlPlatform(
             name,
             platform.MlPlatformArgs(
@@ -261,7 +261,7 @@ class MlflowClient(TypedDict):
 
     url: pulumi.Input[str]
     """MLflow's URL (MlflowTracking.url)."""
-    credentials_secret: str
+    credentials_secret: pulumi.Input[str]
     """The Secret, in the workload's namespace, with its account's credentials (MlflowTracking.credentials[user])."""
 
 
@@ -458,23 +458,24 @@ class TrainingPipeline(pulumi.ComponentResource):
         jobs = pipeline.retraining
         self.job_template_configmap = pulumi.Output.from_input(jobs.template_configmap)
         self.service_account = pulumi.Output.from_input(jobs.service_account)
-        self.config_maps = pulumi.Output.from_input(list(jobs.config_maps))
-        self.secrets = pulumi.Output.from_input(list(jobs.secrets))
+        resolved = jobs.resolved()
+        self.config_maps = resolved.apply(lambda r: [str(c) for c in r.config_maps])  # type: ignore[union-attr]
+        self.secrets = resolved.apply(lambda r: [str(s) for s in r.secrets])  # type: ignore[union-attr]
         self.register_outputs({"jobTemplateConfigmap": self.job_template_configmap})
 
 
 class RetrainingJobs(TypedDict):
     """The retraining Job the monitor may launch (a TrainingPipeline's outputs) - and all it may hold."""
 
-    job_template_configmap: str
+    job_template_configmap: pulumi.Input[str]
     """TrainingPipeline.jobTemplateConfigmap."""
-    service_account: str
+    service_account: pulumi.Input[str]
     """TrainingPipeline.serviceAccount."""
-    image: str
+    image: pulumi.Input[str]
     """The training image."""
-    secrets: list[str]
+    secrets: pulumi.Input[list[str]]
     """TrainingPipeline.secrets."""
-    config_maps: list[str]
+    config_maps: pulumi.Input[list[str]]
     """TrainingPipeline.configMaps."""
 
 
@@ -520,8 +521,8 @@ class DriftMonitor(pulumi.ComponentResource):
                     retraining["job_template_configmap"],
                     retraining["service_account"],
                     retraining["image"],
-                    tuple(retraining["secrets"]),
-                    tuple(retraining["config_maps"]),
+                    retraining["secrets"],
+                    retraining["config_maps"],
                 ),
                 alias=args.get("alias") or "champion",
                 settings=settings_arg(
@@ -544,8 +545,8 @@ class ModelEndpointArgs(TypedDict, total=False):
     """The serving image (apps/serving), pinned to a release."""
     mlflow: Required[MlflowClient]
     """MLflow and a read-only account."""
-    serving_mode: str
-    """The mode KServe runs in (ModelServing.mode): Standard or Serverless. Default: Standard."""
+    serving_mode: pulumi.Input[str]
+    """The mode KServe runs in (ModelServing.mode, an output): Standard or Serverless. Default: Standard. A string, not the ServingMode enum: Pulumi's Python provider cannot take an output into an enum input."""
     prometheus_url: pulumi.Input[str]
     """Prometheus KEDA reads request rates from; required for endpoint.autoscaler keda (and KEDA installed)."""
     monitor_url: pulumi.Input[str]
@@ -564,9 +565,17 @@ class ModelEndpoint(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:ModelEndpoint", name, None, opts)
-        mode = settings_arg(
-            KServeSettings, {"mode": args.get("serving_mode") or "Standard"}, "serving_mode", "ModelEndpoint", name
-        ).mode
+
+        def checked(given: Any) -> Any:
+            return settings_arg(KServeSettings, {"mode": given}, "serving_mode", "ModelEndpoint", name).mode
+
+        given: Any = args.get("serving_mode") or "Standard"
+        # A plain mode is checked now; ModelServing.mode (an output) when it resolves.
+        mode = (
+            checked(given)
+            if isinstance(given, str)
+            else pulumi.Output.from_input(given).apply(lambda m: checked(m).value)
+        )
         endpoint = model_endpoint.ModelEndpoint(
             name,
             model_endpoint.ModelEndpointArgs(

@@ -46,10 +46,12 @@ CREDENTIAL_KEYS = ("aws:accessKey", "aws:secretKey", "aws:token")
 
 
 def parse_platform_config(
-    raw: Any, *, secrets: SecretSource | None = None, region: str | None = None
+    raw: Any, *, secrets: SecretSource | None = None, region: str | None = None, python_names: bool = False
 ) -> PlatformConfig:
     """Validate the raw `platform` object; raise ConfigError listing every problem. With `region`
-    (a real one), availability zones and instance offerings are checked against AWS's data."""
+    (a real one), availability zones and instance offerings are checked against AWS's data. Keys are the
+    stack file's (camelCase); `python_names`: the fields' own names, as the package's provider hands an
+    object of the schema's types to a component (it maps each property to its Python name)."""
     if raw is None:
         raise ConfigError([Problem(ROOT, f"not set; add `{PROJECT}:{CONFIG_KEY}` to the stack file", has_value=False)])
     environment = raw.get("environment") if isinstance(raw, Mapping) else None
@@ -60,7 +62,7 @@ def parse_platform_config(
     }
     try:
         return PlatformConfig.model_validate_json(
-            json.dumps(raw), strict=True, context=context, by_alias=True, by_name=False
+            json.dumps(raw), strict=True, context=context, by_alias=not python_names, by_name=python_names
         )
     except ValidationError as error:
         raise ConfigError(config_problems(error, PlatformConfig)) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -33,7 +33,12 @@ def retraining_policy(retraining: RetrainingJobs, username: str) -> dict[str, An
     so a Job leaving one out is denied by its message, not by an evaluation error. CEL; tests evaluate
     it with cel-python."""
     spec = "object.spec.template.spec"
-    secrets, config_maps = json.dumps(list(retraining.secrets)), json.dumps(list(retraining.config_maps))
+    # a resolved bundle (RetrainingJobs.resolved): every value a plain one
+    names = {
+        "secrets": cast(Sequence[str], retraining.secrets),
+        "config_maps": cast(Sequence[str], retraining.config_maps),
+    }
+    secrets, config_maps = json.dumps(list(names["secrets"])), json.dumps(list(names["config_maps"]))
     checks = [
         (
             f"has({spec}.serviceAccountName) && {spec}.serviceAccountName == {json.dumps(retraining.service_account)}",
@@ -47,18 +52,18 @@ def retraining_policy(retraining: RetrainingJobs, username: str) -> dict[str, An
         (
             f"!has({spec}.volumes) || {spec}.volumes.all(v, has(v.emptyDir)"
             f" || (has(v.configMap) && has(v.configMap.name) && v.configMap.name in {config_maps}))",
-            f"retraining Jobs mount emptyDirs and the ConfigMaps {', '.join(retraining.config_maps)} only",
+            f"retraining Jobs mount emptyDirs and the ConfigMaps {', '.join(names['config_maps'])} only",
         ),
         (
             f"{spec}.containers.all(c, !has(c.envFrom)"
             f" || c.envFrom.all(e, has(e.secretRef) && has(e.secretRef.name) && e.secretRef.name in {secrets}))",
-            f"retraining Jobs take envFrom the Secrets {', '.join(retraining.secrets)} only",
+            f"retraining Jobs take envFrom the Secrets {', '.join(names['secrets'])} only",
         ),
         (
             f"{spec}.containers.all(c, !has(c.env) || c.env.all(e, !has(e.valueFrom)"
             f" || !has(e.valueFrom.secretKeyRef)"
             f" || (has(e.valueFrom.secretKeyRef.name) && e.valueFrom.secretKeyRef.name in {secrets})))",
-            f"retraining Jobs read the Secrets {', '.join(retraining.secrets)} only",
+            f"retraining Jobs read the Secrets {', '.join(names['secrets'])} only",
         ),
     ]
     return {
@@ -146,7 +151,7 @@ class DriftMonitor(PlatformComponent):
         )
         # Creating Jobs in its namespace could start a pod mounting any Secret there: admit only retraining Jobs.
         username = f"system:serviceaccount:{ns}:{service}"
-        policy_spec: Any = retraining_policy(args.retraining, username)
+        policy_spec: Any = args.retraining.resolved().apply(lambda retraining: retraining_policy(retraining, username))
         binding_spec: Any = {
             "policyName": f"{service}-retraining-only",
             "validationActions": ["Deny"],

@@ -62,7 +62,7 @@ class MlflowClient:
     artifacts, access to the artifact store (the workload's role then reads `mlflow/` in S3)."""
 
     url: pulumi.Input[str]
-    credentials_secret: str
+    credentials_secret: pulumi.Input[str]
     artifacts: ArtifactAccess | None = None
 
     def env(self) -> list[Any]:

@@ -215,17 +215,14 @@ class ModelEndpoint(PlatformComponent):
         endpoint = settings_arg(EndpointSettings, args.endpoint, "endpoint", "ModelEndpoint", name)
         isvc = endpoint.name
         check_names("ModelEndpoint", name, {"namespace": args.namespace})
-        mode = args.serving.mode
-        problems = [
-            f"endpoint.{i.path[0]} = {i.value!r}: {render_message(i.message, 'python')}"
-            for i in mode_issues(endpoint, mode)
-        ]
         if endpoint.autoscaler == "keda" and args.serving.keda_query_url is None:
-            problems.append(
-                "endpoint.autoscaler = 'keda': the ModelServing given installs no KEDA (ModelServingArgs.keda, with monitoring)"
+            raise ComponentArgsError(
+                "ModelEndpoint",
+                name,
+                [
+                    "endpoint.autoscaler = 'keda': the ModelServing given installs no KEDA (ModelServingArgs.keda, with monitoring)"
+                ],
             )
-        if problems:
-            raise ComponentArgsError("ModelEndpoint", name, problems)
         ns = args.namespace
         predictor_name = f"{isvc}-predictor"
         workload = Workload(self, name, isvc, ns, "predictor")
@@ -264,29 +261,52 @@ class ModelEndpoint(PlatformComponent):
             ],
             "volumes": [kube.tmp_volume(size="2Gi")],
         }
-        annotations = {"serving.kserve.io/deploymentMode": mode.kserve_name}
-        if mode is ServingMode.STANDARD:
-            rollout = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
-            predictor["deploymentStrategy"] = rollout
-            if endpoint.autoscaler == "keda":
-                annotations["serving.kserve.io/autoscalerClass"] = "keda"
-                predictor["autoScaling"] = request_rate_scaling(
-                    args.serving, ns, predictor_name, endpoint.target_requests_per_second or DEFAULT_RPS
-                )
+
+        def by_mode(mode: ServingMode) -> tuple[dict[str, str], dict[str, Any]]:
+            """The annotations and predictor of `mode`, the endpoint's settings checked against it."""
+            problems = [
+                f"endpoint.{i.path[0]} = {i.value!r}: {render_message(i.message, 'python')}"
+                for i in mode_issues(endpoint, mode)
+            ]
+            if problems:
+                raise ComponentArgsError("ModelEndpoint", name, problems)
+            annotations = {"serving.kserve.io/deploymentMode": mode.kserve_name}
+            shaped = dict(predictor)
+            if mode is ServingMode.STANDARD:
+                rollout = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+                shaped["deploymentStrategy"] = rollout
+                if endpoint.autoscaler == "keda":
+                    annotations["serving.kserve.io/autoscalerClass"] = "keda"
+                    shaped["autoScaling"] = request_rate_scaling(
+                        args.serving, ns, predictor_name, endpoint.target_requests_per_second or DEFAULT_RPS
+                    )
+                else:
+                    annotations["serving.kserve.io/autoscalerClass"] = "hpa"
+                    shaped.update({"scaleMetric": "cpu", "scaleTarget": 70})
             else:
-                annotations["serving.kserve.io/autoscalerClass"] = "hpa"
-                predictor.update({"scaleMetric": "cpu", "scaleTarget": 70})
+                shaped.update({"scaleMetric": "concurrency", "scaleTarget": 20})
+                if endpoint.canary_traffic_percent is not None:
+                    shaped["canaryTrafficPercent"] = endpoint.canary_traffic_percent
+            kube.request_gpus(shaped, resources, endpoint.gpus, endpoint.gpu_pool)
+            return annotations, shaped
+
+        # A known mode is checked now, before anything is declared; one that is another component's output
+        # (ModelServing.mode from another stack or language) is checked when it resolves.
+        metadata: Any
+        spec: Any
+        if isinstance(args.serving.mode, ServingMode):
+            annotations, shaped = by_mode(args.serving.mode)
+            metadata, spec = kube.metadata(isvc, ns, workload.labels, annotations), {"predictor": shaped}
         else:
-            predictor.update({"scaleMetric": "concurrency", "scaleTarget": 20})
-            if endpoint.canary_traffic_percent is not None:
-                predictor["canaryTrafficPercent"] = endpoint.canary_traffic_percent
-        kube.request_gpus(predictor, resources, endpoint.gpus, endpoint.gpu_pool)
+            shaped_by_mode = pulumi.Output.from_input(args.serving.mode).apply(lambda m: by_mode(ServingMode(m)))
+            metadata = shaped_by_mode.apply(lambda s: kube.metadata(isvc, ns, workload.labels, s[0]))
+            spec = shaped_by_mode.apply(lambda s: {"predictor": s[1]})
         k8s.apiextensions.CustomResource(
             f"{name}-isvc",
             api_version="serving.kserve.io/v1beta1",
             kind="InferenceService",
-            metadata=kube.metadata(isvc, ns, workload.labels, annotations),
-            spec={"predictor": predictor},
+            metadata=metadata,
+            spec=spec,
             opts=child(self, depends_on=[*args.serving.ready, account]),
         )
         # Predictors are the cluster's inference API: any namespace may call them (the namespace denies by default).

@@ -52,7 +52,9 @@ class KServeInstall:
     KEDA reads request rates (None: no KEDA). ModelServing is one; a stack whose KServe another stack
     installed states it with this."""
 
-    mode: ServingMode
+    mode: ServingMode | pulumi.Output[str]
+    """The deployment mode, or ModelServing.mode as an output (an endpoint then checks itself against it
+    when it resolves)."""
     ready: Sequence[pulumi.Resource] = ()
     keda_query_url: pulumi.Input[str] | None = None
 

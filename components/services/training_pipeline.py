@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -71,16 +72,23 @@ class RetrainingJobs:
     """What a retraining Job is: where its template is, and what any Job made from it may hold - the
     drift monitor's admission policy admits nothing else from it."""
 
-    template_configmap: str
+    template_configmap: pulumi.Input[str]
     """ConfigMap holding the Job template (key job-template.yaml)."""
-    service_account: str
+    service_account: pulumi.Input[str]
     """The training service account (IRSA: the datasets, the MLflow artifacts)."""
-    image: str
+    image: pulumi.Input[str]
     """The training image."""
-    secrets: tuple[str, ...]
+    secrets: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Secrets the template reads (the training account's MLflow credentials)."""
-    config_maps: tuple[str, ...]
+    config_maps: pulumi.Input[Sequence[pulumi.Input[str]]]
     """ConfigMaps the template mounts (the run's config)."""
+
+    def resolved(self) -> pulumi.Output[RetrainingJobs]:
+        """The same bundle with every value known (each may be another component's output)."""
+        fields = (self.template_configmap, self.service_account, self.image, self.secrets, self.config_maps)
+        return pulumi.Output.all(*fields).apply(
+            lambda v: RetrainingJobs(str(v[0]), str(v[1]), str(v[2]), tuple(v[3]), tuple(v[4]))
+        )
 
 
 class TrainingPipeline(PlatformComponent):

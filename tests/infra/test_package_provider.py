@@ -340,3 +340,171 @@ def test_descriptions_carry_no_source_indentation() -> None:
         or any("\n " in (p.get("description") or "") for p in (spec.get("inputProperties") or {}).values())
     ]
     assert indented == []
+
+
+# --------------------------------------------------------------------------- outputs flow in
+
+MLFLOW_CLIENT = {"url": "http://mlflow.team.svc.cluster.local:5000", "credentialsSecret": "mlflow-team"}
+LITERAL_INPUTS: dict[str, dict[str, Any]] = {
+    "GpuNodePool": {
+        "pool": {"name": "vision", "instanceTypes": ["g6.xlarge"], "maxSize": 2},
+        "clusterName": "shared-eks",
+        "nodeRoleArn": "arn:aws:iam::123456789012:role/node",
+        "subnetIds": ["subnet-0a", "subnet-0b"],
+    },
+    "ArtifactStore": {"tags": {"owner": "team"}},
+    "MlflowTracking": {
+        "namespace": "team",
+        "image": "r/mlflow:1",
+        "backendUrl": "postgresql://u:p@db/mlflow",
+        "authUrl": "postgresql://u:p@db/auth",
+        "artifactStore": STORE,
+        "identity": POD_IDENTITY,
+    },
+    "FeatureStore": {
+        "namespace": "team",
+        "image": "r/features:1",
+        "registryUrl": "postgresql://u:p@db/feast",
+        "artifactStore": STORE,
+        "identity": POD_IDENTITY,
+    },
+    "ModelServing": {},
+    "ModelEndpoint": {
+        "endpoint": {"name": "fraud", "model": "fraud-classifier"},
+        "namespace": "team",
+        "image": "r/serving:1",
+        "mlflow": MLFLOW_CLIENT,
+        "servingMode": "Standard",
+        "monitorUrl": "http://monitor.team.svc.cluster.local:8080",
+    },
+    "DriftMonitor": {
+        "namespace": "team",
+        "image": "r/monitor:1",
+        "model": "fraud-classifier",
+        "mlflow": MLFLOW_CLIENT,
+        "retraining": {
+            "jobTemplateConfigmap": "training-job-template",
+            "serviceAccount": "training",
+            "image": "r/training:1",
+            "secrets": ["mlflow-training"],
+            "configMaps": ["training-config"],
+        },
+    },
+    "TrainingPipeline": {
+        "namespace": "team",
+        "image": "r/training:1",
+        "mlflow": MLFLOW_CLIENT,
+        "artifactStore": STORE,
+        "identity": POD_IDENTITY,
+        "settings": {"model": "fraud"},
+    },
+    "MlPlatform": {
+        "stack": "dev",
+        "region": "us-east-1",
+        "config": {
+            "environment": "dev",
+            "tags": {"owner": "ml-platform", "costCenter": "ml-dev-0001"},
+            "network": {"vpcCidr": "10.20.0.0/16", "availabilityZones": ["us-east-1a", "us-east-1b"]},
+            "cluster": {"endpointPublicAccess": False},
+            "images": {"registry": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlops", "tag": "0.1.0"},
+        },
+    },
+}
+"""A valid set of inputs for each component, as a stack in another language would write them."""
+
+
+def _schema_type(ref: str) -> dict[str, Any]:
+    return json.loads(package.SCHEMA.read_text())["types"][ref.removeprefix("#/types/")]
+
+
+def wrapped(properties: dict[str, Any], values: dict[str, Any], wrap: Any) -> dict[str, Any]:
+    """`values` with every input the schema does not mark plain passed through `wrap` (an Output), also
+    inside plain objects (an artifact store's bucket names, MLflow's URL and credentials Secret)."""
+    out = {}
+    for key, value in values.items():
+        spec = properties[key]
+        if not spec.get("plain"):
+            out[key] = wrap(value)
+        elif "$ref" in spec and isinstance(value, dict) and "properties" in _schema_type(spec["$ref"]):
+            out[key] = wrapped(_schema_type(spec["$ref"])["properties"], value, wrap)
+        else:
+            out[key] = value
+    return out
+
+
+def construct_with(type_name: str, wrap_kind: str) -> Any:
+    import asyncio
+
+    import pulumi
+
+    schema = json.loads(package.SCHEMA.read_text())
+    properties = schema["resources"][f"mlops:index:{type_name}"]["inputProperties"]
+
+    def known(value: Any) -> Any:
+        return pulumi.Output.from_input(value)
+
+    def unknown(value: Any) -> Any:  # as in a first preview: a value no resource has produced yet
+        loop = asyncio.get_event_loop()
+        result, is_known = loop.create_future(), loop.create_future()
+        result.set_result(value)
+        is_known.set_result(False)
+        return pulumi.Output(set(), result, is_known)
+
+    results: dict[str, Any] = {}
+
+    def program() -> None:
+        inputs = wrapped(properties, LITERAL_INPUTS[type_name], known if wrap_kind == "outputs" else unknown)
+        provider = ComponentProvider(list(COMPONENTS), "mlops", version="0.1.0")
+        results["construct"] = provider.construct("c", f"mlops:index:{type_name}", inputs, None)
+
+    graph = run_program(program, config={}, project="consumer", stack="test")
+    return graph, results["construct"]
+
+
+def test_the_six_wiring_inputs_take_outputs() -> None:
+    """The inputs documented as another component's output are Inputs in the schema, not plain."""
+    schema = json.loads(package.SCHEMA.read_text())
+    endpoint = schema["resources"]["mlops:index:ModelEndpoint"]["inputProperties"]
+    # a string: Pulumi's Python provider converts an enum input with ServingMode(value), which an output fails
+    assert not endpoint["servingMode"].get("plain") and endpoint["servingMode"]["type"] == "string"
+    assert not schema["types"]["mlops:index:MlflowClient"]["properties"]["credentialsSecret"].get("plain")
+    retraining = schema["types"]["mlops:index:RetrainingJobs"]["properties"]
+    for key in ("jobTemplateConfigmap", "serviceAccount", "secrets", "configMaps", "image"):
+        assert not retraining[key].get("plain"), key
+
+
+@pytest.mark.parametrize("wrap_kind", ["outputs", "unknown"])
+@pytest.mark.parametrize("type_name", sorted(LITERAL_INPUTS))
+def test_every_component_constructs_with_its_inputs_as_outputs_and_unknown(type_name: str, wrap_kind: str) -> None:
+    graph, result = construct_with(type_name, wrap_kind)
+    assert result.urn, type_name
+    declared = [r for r in graph if r.parent and r.type != f"mlops:index:{type_name}"]
+    assert declared, f"{type_name} declared nothing under {wrap_kind} inputs"
+
+
+def test_outputs_reach_the_resources_they_configure() -> None:
+    graph, _ = construct_with("DriftMonitor", "outputs")
+    policy = graph.one("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy")
+    messages = [v["message"] for v in policy.get("spec.validations")]
+    assert "retraining Jobs run as the training service account" in messages
+    assert "retraining Jobs read the Secrets mlflow-training only" in messages
+    graph, _ = construct_with("ModelEndpoint", "outputs")
+    isvc = graph.one("kubernetes:serving.kserve.io/v1beta1:InferenceService")
+    assert isvc.get("metadata.annotations")["serving.kserve.io/deploymentMode"] == "Standard"
+    assert isvc.get("spec.predictor.containers")[0]["envFrom"] == [{"secretRef": {"name": "mlflow-team"}}]
+
+
+def test_a_serving_mode_output_is_still_checked_when_it_resolves() -> None:
+    import pulumi
+
+    inputs = {**LITERAL_INPUTS["ModelEndpoint"], "endpoint": {"name": "f", "model": "m", "canaryTrafficPercent": 10}}
+
+    def program() -> None:
+        provider = ComponentProvider(list(COMPONENTS), "mlops", version="0.1.0")
+        provider.construct(
+            "c", "mlops:index:ModelEndpoint", {**inputs, "servingMode": pulumi.Output.from_input("Standard")}, None
+        )
+
+    with pytest.raises(ProgramFailed) as failed:
+        run_program(program, config={}, project="consumer", stack="test")
+    assert "canary" in str(failed.value).lower()
