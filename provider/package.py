@@ -296,7 +296,7 @@ def _client(mlflow: MlflowClient) -> mlflow_tracking.MlflowClient:
 class MlflowTrackingArgs(TypedDict, total=False):
     namespace: Required[str]
     """Namespace of the server (created by the caller)."""
-    image: Required[str]
+    image: Required[pulumi.Input[str]]
     """The mlflow-server image (apps/mlflow_server), pinned to a release."""
     backend_url: Required[pulumi.Input[str]]
     """SQLAlchemy URL of the tracking/registry database (pass a secret)."""
@@ -352,7 +352,7 @@ class MlflowTracking(pulumi.ComponentResource):
 class FeatureStoreArgs(TypedDict, total=False):
     namespace: Required[str]
     """Namespace of the feature server and jobs (created by the caller)."""
-    image: Required[str]
+    image: Required[pulumi.Input[str]]
     """The features image (apps/features: Feast and the feature repository), pinned to a release."""
     registry_url: Required[pulumi.Input[str]]
     """SQLAlchemy URL of the Feast registry database (pass a secret)."""
@@ -414,7 +414,7 @@ class FeatureStore(pulumi.ComponentResource):
 class TrainingPipelineArgs(TypedDict, total=False):
     namespace: Required[str]
     """Namespace of the CronJob and its Jobs (created by the caller)."""
-    image: Required[str]
+    image: Required[pulumi.Input[str]]
     """The training image (apps/training), pinned to a release."""
     mlflow: Required[MlflowClient]
     """MLflow and the training account."""
@@ -482,7 +482,7 @@ class RetrainingJobs(TypedDict):
 class DriftMonitorArgs(TypedDict, total=False):
     namespace: Required[str]
     """Namespace of the monitor (the training Jobs' namespace)."""
-    image: Required[str]
+    image: Required[pulumi.Input[str]]
     """The monitor image (apps/monitor), pinned to a release."""
     model: Required[str]
     """Registered model to watch."""
@@ -541,7 +541,7 @@ class ModelEndpointArgs(TypedDict, total=False):
     """Model and alias to serve, replicas, autoscaling, resources, GPUs."""
     namespace: Required[str]
     """Namespace of the InferenceService (created by the caller)."""
-    image: Required[str]
+    image: Required[pulumi.Input[str]]
     """The serving image (apps/serving), pinned to a release."""
     mlflow: Required[MlflowClient]
     """MLflow and a read-only account."""

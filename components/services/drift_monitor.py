@@ -105,7 +105,7 @@ class DriftMonitorSettings(Spec):
 class DriftMonitorArgs:
     namespace: str
     """Namespace of the monitor and of the retraining Jobs it creates."""
-    image: str
+    image: pulumi.Input[str]
     """The monitor image (apps/monitor)."""
     model: str
     """Registered model whose predictions are monitored."""

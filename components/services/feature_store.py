@@ -82,7 +82,7 @@ class FeatureStoreSettings(Spec):
 class FeatureStoreArgs:
     namespace: str
     """Namespace of the feature server and jobs."""
-    image: str
+    image: pulumi.Input[str]
     """The features image (apps/features: Feast + the example feature repository)."""
     registry_url: pulumi.Input[str]
     """SQLAlchemy URL of the registry database (secret)."""

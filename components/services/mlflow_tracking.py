@@ -81,7 +81,7 @@ class MlflowClient:
 class MlflowTrackingArgs:
     namespace: str
     """Namespace of the server."""
-    image: str
+    image: pulumi.Input[str]
     """The mlflow-server image (apps/mlflow_server: MLflow + Postgres driver + boto3)."""
     backend_url: pulumi.Input[str]
     """SQLAlchemy URL of the tracking/registry database (secret)."""

@@ -186,7 +186,7 @@ class ModelEndpointArgs:
     """Model and alias to serve, replicas, resources, GPUs."""
     namespace: str
     """Namespace of the InferenceService."""
-    image: str
+    image: pulumi.Input[str]
     """The serving image (apps/serving)."""
     mlflow: MlflowClient
     """MLflow's URL and a read-only account (MlflowTracking.client("serving"))."""

@@ -53,7 +53,7 @@ class TrainingSettings(Spec):
 class TrainingPipelineArgs:
     namespace: str
     """Namespace of the CronJob and its Jobs."""
-    image: str
+    image: pulumi.Input[str]
     """The training image (apps/training)."""
     mlflow: MlflowClient
     """MLflow's URL and the training account's credentials (MlflowTracking.client("training"))."""
@@ -175,7 +175,7 @@ class TrainingPipeline(PlatformComponent):
     def job_spec(
         service: str,
         config_map: str,
-        image: str,
+        image: pulumi.Input[str],
         mlflow: MlflowClient,
         settings: TrainingSettings,
         pushgateway_url: pulumi.Input[str] | None,
