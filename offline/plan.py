@@ -459,10 +459,22 @@ def render_report(stack: str, result: PlanResult, pack_source: str, *, notice: s
         "## Helm releases",
         "",
         "Rendered by Helm's own library from the chart cache (`make charts`); each archive's sha256 is checked "
-        "against requirements/charts.lock. Objects in manifests/<release>/.",
+        "against requirements/charts.lock. Objects in manifests/<release>/. How each release's findings end: "
+        "fixed through the chart's values or judged by a rule (then they are not here), accepted by name with "
+        "its reason (checkov's below, the pack's in policies/config/exceptions.json), or failing.",
         "",
         *_table(
-            ("release", "namespace", "chart", "version", "status", "objects"),
+            (
+                "release",
+                "namespace",
+                "chart",
+                "version",
+                "status",
+                "objects",
+                "checkov failing",
+                "checkov accepted",
+                "pack violations",
+            ),
             (
                 (
                     r.release.release,
@@ -471,6 +483,9 @@ def render_report(stack: str, result: PlanResult, pack_source: str, *, notice: s
                     r.release.version,
                     f"{r.status}: {r.detail}" if r.detail else r.status,
                     len(r.objects),
+                    sum(f.source == r.release.release and f.skip_reason is None for f in result.checkov),
+                    sum(f.source == r.release.release and f.skip_reason is not None for f in result.checkov),
+                    sum(v.resource.startswith(f"{r.release.release}:") for v in result.policies.violations),
                 )
                 for r in result.charts
             ),

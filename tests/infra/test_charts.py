@@ -495,3 +495,14 @@ def test_each_pinned_chart_is_looked_up_under_the_name_helm_writes(tmp_path: Pat
         assert (
             charts.archive_name(chart.chart, chart.version) == f"{chart.chart.rsplit('/', 1)[-1]}-{chart.version}.tgz"
         )
+
+
+def test_the_report_says_per_release_how_its_findings_end(tmp_path: Path, cache: Path) -> None:
+    from offline.plan import render_report
+
+    result = run_check(tmp_path, cache, pinned(cache))
+    report = render_report("test", result, "test pack")
+    (row,) = [line for line in report.splitlines() if line.startswith("| demo | demo | demo-app |")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    failing = sum(f.source == "demo" and f.skip_reason is None for f in result.checkov)
+    assert failing >= 2 and cells[6:] == [str(failing), "0", "1"]  # checkov failing, accepted, pack violations
