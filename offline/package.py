@@ -160,7 +160,7 @@ def settings_module() -> str:
 
 def schema() -> dict[str, Any]:
     """The package schema, inferred the way the provider infers it."""
-    from mlops_platform.provider.package import COMPONENTS, VERSION
+    from mlops_platform.provider.package import COMPONENTS, NAMESPACE, VERSION
     from pulumi.provider.experimental.analyzer import Analyzer
     from pulumi.provider.experimental.schema import generate_schema
 
@@ -168,7 +168,7 @@ def schema() -> dict[str, Any]:
     generated = generate_schema(
         PACKAGE,
         VERSION,
-        None,
+        NAMESPACE,
         result["component_definitions"],
         result["type_definitions"],
         sorted(result["dependencies"], key=lambda d: f"{d.name}{d.version}"),

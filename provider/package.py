@@ -44,6 +44,9 @@ from . import settings as sdk
 
 VERSION = "0.1.0"
 """The package's version (a semver tag `v<VERSION>` releases it)."""
+NAMESPACE = "mlops-platform"
+"""The package's namespace: SDKs are named after it (TypeScript `@mlops-platform/mlops`, Python
+`mlops_platform_mlops`) wherever the package is installed from - without it, a git source's owner."""
 
 
 def _inside(parent: pulumi.Resource) -> pulumi.ResourceOptions:

@@ -508,3 +508,45 @@ def test_a_serving_mode_output_is_still_checked_when_it_resolves() -> None:
     with pytest.raises(ProgramFailed) as failed:
         run_program(program, config={}, project="consumer", stack="test")
     assert "canary" in str(failed.value).lower()
+
+
+# --------------------------------------------------------------------------- names the generators produce
+# pulumi/pulumi, read at commit 35cb711dec94: pkg/cmd/pulumi/packages/packages.go (getNodeJSPkgName: the
+# nodejs packageName, else "@<namespace>/<name>", else "@pulumi/<name>"; setSpecNamespace: a git
+# source's owner when the schema sets none; `pulumi package add` writes sdks/<namespace>-<name>) and
+# pkg/codegen/python/gen.go (PyPack: "<namespace>_<name>" with - as _, "pulumi_<name>" without one).
+# Go and TypeScript name a resource's inputs <Resource>Args and an object type's input shape <Type>Args.
+
+
+def node_package(schema: dict[str, Any]) -> str:
+    explicit = schema.get("language", {}).get("nodejs", {}).get("packageName")
+    if explicit:
+        return str(explicit)
+    return f"@{schema['namespace']}/{schema['name']}" if schema.get("namespace") else f"@pulumi/{schema['name']}"
+
+
+def python_package(schema: dict[str, Any]) -> str:
+    return f"{(schema.get('namespace') or 'pulumi').replace('-', '_')}_{schema['name'].replace('-', '_')}"
+
+
+def test_readme_snippets_use_the_names_the_generators_produce() -> None:
+    import re
+
+    schema = json.loads(package.SCHEMA.read_text())
+    assert schema["namespace"] == "mlops-platform", "set, so a git source's owner does not rename the SDKs"
+    assert (node_package(schema), python_package(schema)) == ("@mlops-platform/mlops", "mlops_platform_mlops")
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Use the components from TypeScript, Go or YAML", 1)[1].split("\n## ", 1)[0]
+    typescript = section.split("```typescript\n", 1)[1].split("```", 1)[0]
+    go = section.split("```go\n", 1)[1].split("```", 1)[0]
+    assert f'import * as mlops from "{node_package(schema)}";' in typescript
+    assert f"sdks/{schema['namespace']}-{schema['name']}" in section
+    resources = {token.rsplit(":", 1)[1] for token in schema["resources"]}
+    types = {token.rsplit(":", 1)[1] for token in schema["types"]}
+    for used in re.findall(r"new mlops\.(\w+)\(", typescript):
+        assert used in resources, used
+    for used in re.findall(r"mlops\.New(\w+)\(", go):
+        assert used in resources, used
+    for used in re.findall(r"mlops\.(\w+)Args\{", go):
+        assert used in resources | types, f"{used}Args names no resource or type of the schema"
+    assert "GpuPoolSettingsArgs{" in go, "a plain object input binds to its ...Args shape in Go"
