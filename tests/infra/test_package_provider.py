@@ -550,3 +550,24 @@ def test_readme_snippets_use_the_names_the_generators_produce() -> None:
     for used in re.findall(r"mlops\.(\w+)Args\{", go):
         assert used in resources | types, f"{used}Args names no resource or type of the schema"
     assert "GpuPoolSettingsArgs{" in go, "a plain object input binds to its ...Args shape in Go"
+
+
+def test_the_readme_yaml_wiring_example_names_real_outputs_and_inputs() -> None:
+    """Every `${resource.output}` names an output of that resource's type, every property an input."""
+    import re
+
+    schema = json.loads(package.SCHEMA.read_text())
+    section = (ROOT / "README.md").read_text().split("## Use the components from TypeScript, Go or YAML", 1)[1]
+    blocks = [b.split("```", 1)[0] for b in section.split("```yaml\n")[1:]]
+    program = next(yaml.safe_load(b) for b in blocks if "${store." in b)
+    types = {name: r["type"].replace("mlops:", "mlops:index:") for name, r in program["resources"].items()}
+    for name, resource in program["resources"].items():
+        spec = schema["resources"][types[name]]
+        assert set(resource["properties"]) <= set(spec["inputProperties"]), name
+        text = json.dumps(resource["properties"])
+        for ref, output in re.findall(r"\$\{(\w+)\.(\w+)\}", text):
+            assert output in schema["resources"][types[ref]]["properties"], f"{ref}.{output}"
+    training = program["resources"]["training"]["properties"]
+    assert set(training["artifactStore"]) == set(schema["types"]["mlops:index:StoreRef"]["properties"])
+    for ref, output in re.findall(r"\$\{(\w+)\.(\w+)\}", json.dumps(program["outputs"])):
+        assert output in schema["resources"][types[ref]]["properties"], f"{ref}.{output}"
