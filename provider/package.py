@@ -55,7 +55,7 @@ def _inside(parent: pulumi.Resource) -> pulumi.ResourceOptions:
 
 class GpuNodePoolArgs(TypedDict, total=False):
     pool: Required[sdk.GpuPoolSettings]
-    """The pool: NVIDIA GPU instance types of one GPU model (AWS data), capacity type, sizes, disk and labels."""
+    """The pool: NVIDIA GPU instance types of one GPU model (AWS data), capacity type, sizes, disk and labels. Plain: checked, every problem at once, before any resource is declared."""
     cluster_name: Required[pulumi.Input[str]]
     """EKS cluster the pool joins."""
     node_role_arn: Required[pulumi.Input[str]]
@@ -63,7 +63,7 @@ class GpuNodePoolArgs(TypedDict, total=False):
     subnet_ids: Required[pulumi.Input[list[str]]]
     """Private subnets for the nodes."""
     tags: dict[str, str]
-    """Tags for every AWS resource. Default: none."""
+    """Tags for every AWS resource. Default: none. Plain: merged into each resource's tags."""
 
 
 class GpuNodePool(pulumi.ComponentResource):
@@ -98,11 +98,11 @@ class GpuNodePool(pulumi.ComponentResource):
 
 class ArtifactStoreArgs(TypedDict, total=False):
     settings: sdk.ArtifactSettings
-    """Version expiry, access-log retention and whether a destroy may empty the buckets. Default: the defaults."""
+    """Version expiry, access-log retention and whether a destroy may empty the buckets. Default: the defaults. Plain: checked, every problem at once, before any resource is declared."""
     protect: bool
-    """Protect buckets and the key from deletion (and retain them if removed from the program). Default: false."""
+    """Protect buckets and the key from deletion (and retain them if removed from the program). Default: false. Plain: a resource option."""
     tags: dict[str, str]
-    """Tags for every resource. Default: none."""
+    """Tags for every resource. Default: none. Plain: merged into each resource's tags."""
 
 
 class ArtifactStore(pulumi.ComponentResource):
@@ -146,9 +146,9 @@ class ArtifactStore(pulumi.ComponentResource):
 
 class ModelServingArgs(TypedDict, total=False):
     settings: sdk.KServeSettings
-    """The deployment mode. Default: Standard."""
+    """The deployment mode. Default: Standard. Plain: checked, every problem at once, before any resource is declared."""
     namespace: str
-    """Namespace of the KServe controller (created by the caller). Default: kserve."""
+    """Namespace of the KServe controller (created by the caller). Default: kserve. Plain: it names the objects (a DNS label, checked before any resource is declared)."""
 
 
 class ModelServing(pulumi.ComponentResource):
@@ -174,11 +174,11 @@ class ModelServing(pulumi.ComponentResource):
 
 class MlPlatformArgs(TypedDict, total=False):
     config: Required[sdk.PlatformConfig]
-    """The platform's settings: what a stack file holds under `mlops-platform:platform`, checked by the same rules (every problem at once, each naming the key)."""
+    """The platform's settings: what a stack file holds under `mlops-platform:platform`, checked by the same rules (every problem at once, each naming the key). Plain: checked, every problem at once, before any resource is declared."""
     stack: Required[str]
-    """Stack name: names the cluster (mlops-<stack>) unless the config does."""
+    """Stack name: names the cluster (mlops-<stack>) unless the config does. Plain: it names the cluster."""
     region: Required[str]
-    """AWS region of the stack (zones and instance types are checked against AWS's data for it)."""
+    """AWS region of the stack (zones and instance types are checked against AWS's data for it). Plain: the AWS data the config is checked against."""
     kubeconfig: pulumi.Input[str]
     """Kubeconfig of an adopted cluster (pass a secret); required when config.cluster.existing is set."""
 
@@ -298,7 +298,7 @@ def _client(mlflow: MlflowClient) -> mlflow_tracking.MlflowClient:
 
 class MlflowTrackingArgs(TypedDict, total=False):
     namespace: Required[str]
-    """Namespace of the server (created by the caller)."""
+    """Namespace of the server (created by the caller). Plain: it names the objects (a DNS label, checked before any resource is declared)."""
     image: Required[pulumi.Input[str]]
     """The mlflow-server image (apps/mlflow_server), pinned to a release."""
     backend_url: Required[pulumi.Input[str]]
@@ -306,15 +306,15 @@ class MlflowTrackingArgs(TypedDict, total=False):
     auth_url: Required[pulumi.Input[str]]
     """SQLAlchemy URL of the authentication database (pass a secret)."""
     artifact_store: Required[StoreRef]
-    """Where artifacts go: s3://<artifacts bucket>/mlflow."""
+    """Where artifacts go: s3://<artifacts bucket>/mlflow. A plain object; its fields take outputs."""
     identity: Required[ClusterIdentity]
-    """How the server's service account gets its role."""
+    """How the server's service account gets its role. A plain object; its fields take outputs."""
     settings: sdk.MlflowSettings
-    """Replicas, resources, ingress, artifact proxying. Default: the defaults."""
+    """Replicas, resources, ingress, artifact proxying. Default: the defaults. Plain: checked, every problem at once, before any resource is declared."""
     users: dict[str, str]
-    """Workload accounts to create: user name -> namespace that receives its credentials Secret. Default: none."""
+    """Workload accounts to create: user name -> namespace that receives its credentials Secret. Default: none. Plain: each user is an account and a Secret of its own."""
     allowed_client_namespaces: list[str]
-    """Namespaces whose pods may call the server (its own always may). Default: none."""
+    """Namespaces whose pods may call the server (its own always may). Default: none. Plain: each one is a NetworkPolicy rule, checked as a DNS label."""
 
 
 class MlflowTracking(pulumi.ComponentResource):
@@ -354,17 +354,17 @@ class MlflowTracking(pulumi.ComponentResource):
 
 class FeatureStoreArgs(TypedDict, total=False):
     namespace: Required[str]
-    """Namespace of the feature server and jobs (created by the caller)."""
+    """Namespace of the feature server and jobs (created by the caller). Plain: it names the objects (a DNS label, checked before any resource is declared)."""
     image: Required[pulumi.Input[str]]
     """The features image (apps/features: Feast and the feature repository), pinned to a release."""
     registry_url: Required[pulumi.Input[str]]
     """SQLAlchemy URL of the Feast registry database (pass a secret)."""
     artifact_store: Required[StoreRef]
-    """Offline store: s3://<data bucket>/feast."""
+    """Offline store: s3://<data bucket>/feast. A plain object; its fields take outputs."""
     identity: Required[ClusterIdentity]
-    """How the feature server's service account gets its role."""
+    """How the feature server's service account gets its role. A plain object; its fields take outputs."""
     settings: sdk.FeatureStoreSettings
-    """Redis (in-cluster or ElastiCache), materialisation schedule, replicas. Default: the defaults."""
+    """Redis (in-cluster or ElastiCache), materialisation schedule, replicas. Default: the defaults. Plain: checked, every problem at once, before any resource is declared."""
     vpc_id: pulumi.Input[str]
     """For a managed (ElastiCache) Redis: the VPC."""
     private_subnet_ids: pulumi.Input[list[str]]
@@ -372,11 +372,11 @@ class FeatureStoreArgs(TypedDict, total=False):
     node_security_group_id: pulumi.Input[str]
     """For a managed Redis: the nodes' security group (the only one admitted)."""
     allowed_client_namespaces: list[str]
-    """Namespaces whose pods may call the feature server. Default: none."""
+    """Namespaces whose pods may call the feature server. Default: none. Plain: each one is a NetworkPolicy rule, checked as a DNS label."""
     protect: bool
-    """Protect the managed Redis from deletion. Default: false."""
+    """Protect the managed Redis from deletion. Default: false. Plain: a resource option."""
     tags: dict[str, str]
-    """Tags for AWS resources. Default: none."""
+    """Tags for AWS resources. Default: none. Plain: merged into each resource's tags."""
 
 
 class FeatureStore(pulumi.ComponentResource):
@@ -416,17 +416,17 @@ class FeatureStore(pulumi.ComponentResource):
 
 class TrainingPipelineArgs(TypedDict, total=False):
     namespace: Required[str]
-    """Namespace of the CronJob and its Jobs (created by the caller)."""
+    """Namespace of the CronJob and its Jobs (created by the caller). Plain: it names the objects (a DNS label, checked before any resource is declared)."""
     image: Required[pulumi.Input[str]]
     """The training image (apps/training), pinned to a release."""
     mlflow: Required[MlflowClient]
-    """MLflow and the training account."""
+    """MLflow and the training account. A plain object; its fields take outputs."""
     artifact_store: Required[StoreRef]
-    """Datasets are read from s3://<data bucket>/datasets/<model>."""
+    """Datasets are read from s3://<data bucket>/datasets/<model>. A plain object; its fields take outputs."""
     identity: Required[ClusterIdentity]
-    """How the training service account gets its role."""
+    """How the training service account gets its role. A plain object; its fields take outputs."""
     settings: sdk.TrainingSettings
-    """Model, schedule, resources, GPUs, promotion rule. Default: the defaults."""
+    """Model, schedule, resources, GPUs, promotion rule. Default: the defaults. Plain: checked, every problem at once, before any resource is declared."""
 
 
 class TrainingPipeline(pulumi.ComponentResource):
@@ -484,21 +484,21 @@ class RetrainingJobs(TypedDict):
 
 class DriftMonitorArgs(TypedDict, total=False):
     namespace: Required[str]
-    """Namespace of the monitor (the training Jobs' namespace)."""
+    """Namespace of the monitor (the training Jobs' namespace). Plain: it names the objects (a DNS label, checked before any resource is declared)."""
     image: Required[pulumi.Input[str]]
     """The monitor image (apps/monitor), pinned to a release."""
     model: Required[str]
-    """Registered model to watch."""
+    """Registered model to watch. Plain: written into the monitor's config file, checked before any resource is declared."""
     mlflow: Required[MlflowClient]
-    """MLflow and the monitor account."""
+    """MLflow and the monitor account. A plain object; its fields take outputs."""
     retraining: Required[RetrainingJobs]
-    """What the monitor may launch when drift persists."""
+    """What the monitor may launch when drift persists. A plain object; its fields take outputs."""
     alias: str
-    """Alias of the serving version. Default: champion."""
+    """Alias of the serving version. Default: champion. Plain: written into the monitor's config file, checked before any resource is declared."""
     settings: sdk.DriftMonitorSettings
-    """Windows, thresholds, retraining rule. Default: the defaults."""
+    """Windows, thresholds, retraining rule. Default: the defaults. Plain: checked, every problem at once, before any resource is declared."""
     allowed_client_namespaces: list[str]
-    """Namespaces whose predictors may send prediction logs. Default: none."""
+    """Namespaces whose predictors may send prediction logs. Default: none. Plain: each one is a NetworkPolicy rule, checked as a DNS label."""
 
 
 class DriftMonitor(pulumi.ComponentResource):
@@ -541,13 +541,13 @@ class DriftMonitor(pulumi.ComponentResource):
 
 class ModelEndpointArgs(TypedDict, total=False):
     endpoint: Required[sdk.EndpointSettings]
-    """Model and alias to serve, replicas, autoscaling, resources, GPUs."""
+    """Model and alias to serve, replicas, autoscaling, resources, GPUs. Plain: checked, every problem at once, before any resource is declared."""
     namespace: Required[str]
-    """Namespace of the InferenceService (created by the caller)."""
+    """Namespace of the InferenceService (created by the caller). Plain: it names the objects (a DNS label, checked before any resource is declared)."""
     image: Required[pulumi.Input[str]]
     """The serving image (apps/serving), pinned to a release."""
     mlflow: Required[MlflowClient]
-    """MLflow and a read-only account."""
+    """MLflow and a read-only account. A plain object; its fields take outputs."""
     serving_mode: pulumi.Input[str]
     """The mode KServe runs in (ModelServing.mode, an output): Standard or Serverless. Default: Standard. A string, not the ServingMode enum: Pulumi's Python provider cannot take an output into an enum input."""
     prometheus_url: pulumi.Input[str]

@@ -571,3 +571,17 @@ def test_the_readme_yaml_wiring_example_names_real_outputs_and_inputs() -> None:
     assert set(training["artifactStore"]) == set(schema["types"]["mlops:index:StoreRef"]["properties"])
     for ref, output in re.findall(r"\$\{(\w+)\.(\w+)\}", json.dumps(program["outputs"])):
         assert output in schema["resources"][types[ref]]["properties"], f"{ref}.{output}"
+
+
+def test_every_plain_input_says_why_it_is_plain() -> None:
+    """An input is plain only where it decides which resources exist or is checked before any is
+    declared - and then the schema says so; the rest take outputs."""
+    schema = json.loads(package.SCHEMA.read_text())
+    unexplained = [
+        f"{token}.{name}"
+        for token, resource in schema["resources"].items()
+        for name, spec in resource["inputProperties"].items()
+        if spec.get("plain")
+        and not ("Plain:" in spec["description"] or "A plain object; its fields take outputs" in spec["description"])
+    ]
+    assert unexplained == []
