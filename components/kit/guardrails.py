@@ -306,8 +306,11 @@ policy required by EKS Pod Identity", session tags from "Enable or disable sessi
 def pod_identity_trust_statement(namespace: str, service_account: str, cluster_arn: str) -> dict[str, Any]:
     """The trust statement of a role only Pod Identity associations for `namespace`/`service_account`
     in the cluster `cluster_arn` can use."""
-    values = {"kubernetes-namespace": namespace, "kubernetes-service-account": service_account}
-    values["eks-cluster-arn"] = cluster_arn
+    values = {
+        "kubernetes-namespace": namespace,
+        "kubernetes-service-account": service_account,
+        "eks-cluster-arn": cluster_arn,
+    }
     return {
         "Effect": "Allow",
         "Principal": {"Service": POD_IDENTITY_SERVICE},
@@ -316,11 +319,18 @@ def pod_identity_trust_statement(namespace: str, service_account: str, cluster_a
     }
 
 
+def _listed(value: Any) -> list[str]:
+    """A policy field's values as strings: one value or several (Sequence, not list: the policy engine
+    hands rules read-only proxies of a document given as an object)."""
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, Sequence) and not isinstance(value, str) else [str(value)]
+
+
 def pod_identity_trust_problems(statement: Mapping[str, Any]) -> list[str]:
     """What keeps an Allow statement trusting pods.eks.amazonaws.com from the documented, scoped form:
     each problem completes "trusts pods.eks.amazonaws.com ..."."""
-    actions = statement.get("Action")
-    actions = [str(a) for a in (actions if isinstance(actions, list | tuple) else [actions])]
+    actions = _listed(statement.get("Action"))
     problems = []
     if "sts:TagSession" not in actions and "sts:*" not in actions:
         problems.append("without sts:TagSession: Pod Identity tags the session, so every assume is denied")
@@ -340,7 +350,7 @@ def pod_identity_trust_problems(statement: Mapping[str, Any]) -> list[str]:
         )
     for tag, what in POD_IDENTITY_SCOPE.items():
         operator, value = keys.get(f"aws:requesttag/{tag}", ("", None))
-        values = [str(v) for v in (value if isinstance(value, list | tuple) else [value])] if value is not None else []
+        values = _listed(value)
         if not values:
             problems.append(
                 f"for any {what} (no StringEquals on aws:RequestTag/{tag}): any Pod Identity association in the "

@@ -169,6 +169,23 @@ def statements(document: Any) -> list[Any]:
     return as_list(dig(document, "Statement"))
 
 
+def principals(statement: Any) -> dict[str, list[str]]:
+    """A statement's principals by kind ("*" for `Principal: "*"`), each as a list of strings - however the
+    document was given (a JSON string, or an object the engine hands over as read-only proxies)."""
+    principal = statement.get("Principal")
+    if principal is None:
+        return {}
+    if isinstance(principal, str):
+        return {"*" if principal == "*" else "?": [principal]}
+    return {str(kind): [str(v) for v in as_list(value)] for kind, value in principal.items()}
+
+
+def to_everyone(statement: Any) -> bool:
+    """Whether a statement names every principal: `"*"`, or `{"AWS": "*"}` (alone or in a list)."""
+    found = principals(statement)
+    return bool(found.get("*")) or "*" in found.get("AWS", [])
+
+
 def truthy(value: Any) -> bool:
     """Provider booleans arrive as bools, sometimes as strings ("true")."""
     return value is True or (isinstance(value, str) and value.lower() == "true")

@@ -9,7 +9,7 @@ the role."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
@@ -62,7 +62,7 @@ def _release_service_accounts(values: Any) -> Iterator[str]:
                 yield value
             else:
                 yield from _release_service_accounts(value)
-    elif isinstance(values, list):
+    elif isinstance(values, Sequence) and not isinstance(values, str):  # proxies, not lists, in the engine
         for item in values:
             yield from _release_service_accounts(item)
 
@@ -73,7 +73,7 @@ def _names_an_irsa_role(values: Any) -> bool:
         if isinstance(values.get("annotations"), Mapping) and ROLE_ARN_ANNOTATION in values["annotations"]:
             return True
         return any(_names_an_irsa_role(v) for v in values.values())
-    return isinstance(values, list) and any(_names_an_irsa_role(v) for v in values)
+    return isinstance(values, Sequence) and not isinstance(values, str) and any(_names_an_irsa_role(v) for v in values)
 
 
 def runs_as(resource: PolicyResource) -> set[tuple[str, str]]:

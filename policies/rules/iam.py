@@ -12,7 +12,17 @@ from typing import Any
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
 from components.kit.guardrails import POD_IDENTITY_SERVICE, pod_identity_trust_problems
-from policies.rules.common import as_list, dig, json_document, resource_rule, setting, statements, truthy
+from policies.rules.common import (
+    as_list,
+    dig,
+    json_document,
+    principals,
+    resource_rule,
+    setting,
+    statements,
+    to_everyone,
+    truthy,
+)
 
 KMS_KEY = {"aws:kms/key:Key"}
 ROLE = {"aws:iam/role:Role"}
@@ -112,15 +122,6 @@ def iam_no_admin_power(args: ResourceValidationArgs, report: ReportViolation) ->
             )
 
 
-def _principals(statement: Any) -> dict[str, list[str]]:
-    principal = statement.get("Principal")
-    if principal is None:
-        return {}
-    if isinstance(principal, str):
-        return {"*" if principal == "*" else "?": [principal]}
-    return {str(kind): [str(v) for v in as_list(value)] for kind, value in principal.items()}
-
-
 def _conditions(statement: Any) -> list[str]:
     """Condition keys of a statement, lower-cased (`aws:sourceaccount`, `<issuer>:sub`)."""
     return [str(key).lower() for block in (statement.get("Condition") or {}).values() for key in (block or {})]
@@ -132,15 +133,14 @@ def iam_trust_scoped(args: ResourceValidationArgs, report: ReportViolation) -> N
     for statement in statements(document):
         if statement.get("Effect") != "Allow":
             continue
-        principals = _principals(statement)
+        named = principals(statement)
         conditions = _conditions(statement)
-        anyone = principals.get("*") or [p for p in principals.get("AWS", []) if p == "*"]
-        if anyone and not conditions:
+        if to_everyone(statement) and not conditions:
             report(
                 f"IAM role '{args.name}' can be assumed by any AWS principal (Principal *) without a condition; "
                 "name the account or role that assumes it"
             )
-        for service in principals.get("Service", []):
+        for service in named.get("Service", []):
             if service == POD_IDENTITY_SERVICE:
                 for problem in pod_identity_trust_problems(statement):
                     report(f"IAM role '{args.name}' trusts {service} {problem}")

@@ -6,11 +6,20 @@ Lambda permission for `*`. Judged wherever the policy is written, whatever owns 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from policies.rules.common import EXCEPTIONS_CONFIG, as_list, excepted, json_document, resource_rule, statements
+from policies.rules.common import (
+    EXCEPTIONS_CONFIG,
+    as_list,
+    excepted,
+    json_document,
+    resource_rule,
+    statements,
+    to_everyone,
+)
 
 POLICY_PROPERTY = {
     "aws:s3/bucketPolicy:BucketPolicy": "policy",
@@ -67,23 +76,14 @@ def _narrowed(statement: Any) -> bool:
     return False
 
 
-def _to_everyone(statement: Any) -> bool:
-    principal = statement.get("Principal")
-    if principal == "*":
-        return True
-    if isinstance(principal, dict):
-        return "*" in [str(p) for p in as_list(principal.get("AWS"))]
-    return False
-
-
 def public_statements(document: Any) -> list[list[str]]:
     """The actions of each Allow statement open to every principal with no narrowing condition
     (`NotPrincipal` with Allow is everyone but a few: open too)."""
     found = []
     for statement in statements(document):
-        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
             continue
-        everyone = _to_everyone(statement) or statement.get("NotPrincipal") is not None
+        everyone = to_everyone(statement) or statement.get("NotPrincipal") is not None
         if everyone and not _narrowed(statement):
             if statement.get("NotAction") is not None:
                 found.append([f"every action but {', '.join(str(a) for a in as_list(statement['NotAction']))}"])

@@ -2229,3 +2229,41 @@ def test_every_type_a_rule_names_is_a_real_resource_type() -> None:
     named |= {rbac.POLICY_BINDING}
     assert len(named) > 60
     assert sorted(named - known) == []
+
+
+def test_policy_documents_given_as_objects_are_judged_like_json_strings() -> None:
+    """TypeScript and YAML programs may pass a policy document as an object instead of a JSON string; the
+    engine then hands the rule read-only proxies (not lists and dicts): the same verdicts either way."""
+    pod_identity = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["pods.eks.amazonaws.com"]},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+                "Condition": {
+                    "StringEquals": {
+                        "aws:RequestTag/kubernetes-namespace": "mlops",
+                        "aws:RequestTag/kubernetes-service-account": ["reader", "writer"],
+                        "aws:RequestTag/eks-cluster-arn": "arn:aws:eks:us-east-1:123456789012:cluster/c",
+                    }
+                },
+            }
+        ]
+    }
+    expected = [
+        "IAM role 'res' trusts pods.eks.amazonaws.com for service accounts matching StringEquals "
+        "aws:RequestTag/kubernetes-service-account = reader, writer; pin it with StringEquals to exactly one service account"
+    ]
+    assert run_rule("iam-trust-scoped", "aws:iam/role:Role", {"assumeRolePolicy": pod_identity}) == expected
+    assert run_rule("iam-trust-scoped", "aws:iam/role:Role", {"assumeRolePolicy": json.dumps(pod_identity)}) == expected
+    anyone = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": ["*"]}, "Action": "sts:AssumeRole"}]}
+    assert run_rule("iam-trust-scoped", "aws:iam/role:Role", {"assumeRolePolicy": anyone}) == [
+        "IAM role 'res' can be assumed by any AWS principal (Principal *) without a condition; name the account or role that assumes it"
+    ]
+    world = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["s3:GetObject"], "Resource": "*"}]}
+    found = run_rule("resource-policy-not-public", "aws:s3/bucketPolicy:BucketPolicy", {"bucket": "b", "policy": world})
+    assert found == [
+        "BucketPolicy 'res' has a resource policy that allows everyone (s3:GetObject) with no condition naming who "
+        "(aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID, aws:SourceVpce...); name the account, organisation "
+        "or endpoint, or list it under exceptions with the reason it is public"
+    ]
