@@ -23,7 +23,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from components.testing import Graph, Resource, unwrap
-from policies.rules.common import RESOURCE_CHECKS
+from policies.rules.common import types_looked_at
 
 POLICY_CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
 
@@ -131,15 +131,12 @@ def evaluate(graph: Graph, policies: Sequence[Policy], pack_config: Mapping[str,
             cache[resource.urn] = (unknown_checking_proxy(unwrap(resource.inputs)), _options(resource))
         return cache[resource.urn]
 
-    every_checked_type = frozenset(t for types, _ in RESOURCE_CHECKS.values() for t in types)
     for policy in policies:
         level, config = settings_for(policy, pack_config)
         if level is EnforcementLevel.DISABLED:
             continue
         if isinstance(policy, ResourceValidationPolicy):
-            types = (
-                every_checked_type if policy.name == "cannot-verify" else RESOURCE_CHECKS.get(policy.name, (None,))[0]
-            )
+            types = types_looked_at(policy.name)
             for resource in resources:
                 if types is not None and resource.type not in types:
                     continue

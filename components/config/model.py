@@ -354,7 +354,7 @@ class PlatformConfig(Spec):
     def creates_spot_role(self) -> bool:
         """Whether this stack creates the account's spot service-linked role: a pool may use spot and the
         stack does not say the account has it."""
-        spot = any(pool.capacity_type in ("SPOT", "SPOT_OR_ON_DEMAND") for pool in self.gpu_pools)
+        spot = any(pool.capacity_type in guardrails.MAY_USE_SPOT for pool in self.gpu_pools)
         return spot and self.spot_service_linked_role == "create"
 
     @property

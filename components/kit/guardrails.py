@@ -258,6 +258,8 @@ def spot_message(pool_name: str) -> str:
     return f"GPU pool '{pool_name}' uses SPOT capacity, which this environment does not allow; use ON_DEMAND"
 
 
+MAY_USE_SPOT = frozenset({"SPOT", "SPOT_OR_ON_DEMAND"})
+"""Capacity types that can put a pool on spot instances."""
 SPOT_ONLY = "SPOT"
 """The capacity type with no on-demand fallback (SPOT_OR_ON_DEMAND falls back)."""
 
@@ -282,7 +284,7 @@ def gpu_budget_violations(pools: Sequence[PoolCapacity], budget: GpuBudget) -> l
         total += gpus
         if gpus > budget.max_gpus_per_pool:
             found.append((index, pool_budget_message(pool, gpus, budget.max_gpus_per_pool)))
-        if pool.capacity_type in ("SPOT", "SPOT_OR_ON_DEMAND") and not budget.allow_spot:
+        if pool.capacity_type in MAY_USE_SPOT and not budget.allow_spot:
             found.append((index, spot_message(pool.name)))
     if total > budget.max_gpus_total:
         found.append((None, total_budget_message(total, budget.max_gpus_total)))

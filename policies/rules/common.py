@@ -56,6 +56,18 @@ def resource_rule(
     )
 
 
+CANNOT_VERIFY = "cannot-verify"
+
+
+def types_looked_at(policy_name: str) -> frozenset[str] | None:
+    """The resource types a resource policy validates (None: it may look at any): a resource_rule's own
+    types; cannot-verify re-runs every resource rule, so theirs."""
+    if policy_name == CANNOT_VERIFY:
+        return frozenset(t for types, _ in RESOURCE_CHECKS.values() for t in types)
+    entry = RESOURCE_CHECKS.get(policy_name)
+    return entry[0] if entry is not None else None
+
+
 def cannot_verify() -> ResourceValidationPolicy:
     """A check whose deciding value is unknown until deployment (a preview before the value exists) is
     reported here - advisory in dev, mandatory in prod - instead of passing silently."""
@@ -73,7 +85,7 @@ def cannot_verify() -> ResourceValidationPolicy:
                 )
 
     return ResourceValidationPolicy(
-        name="cannot-verify",
+        name=CANNOT_VERIFY,
         description="Checks that cannot be decided at preview are reported, never passed.",
         validate=validate,
         enforcement_level=EnforcementLevel.MANDATORY,

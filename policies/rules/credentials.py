@@ -90,13 +90,19 @@ def runs_as(resource: PolicyResource) -> set[tuple[str, str]]:
     return set()
 
 
-def waits_for(resource: PolicyResource, resources: list[PolicyResource]) -> set[str]:
-    """URNs of everything `resource` is created after: its dependencies and the resources its inputs
-    refer to, transitively; depending on a component is depending on everything under it."""
+def children_of(resources: Iterable[PolicyResource]) -> dict[str, list[PolicyResource]]:
+    """Parent URN -> the resources directly under it."""
     children: dict[str, list[PolicyResource]] = {}
     for r in resources:
         if r.parent is not None:
             children.setdefault(r.parent.urn, []).append(r)
+    return children
+
+
+def waits_for(resource: PolicyResource, children: Mapping[str, list[PolicyResource]]) -> set[str]:
+    """URNs of everything `resource` is created after: its dependencies and the resources its inputs
+    refer to, transitively; depending on a component is depending on everything under it (`children`:
+    children_of the stack's resources)."""
     seen: set[str] = set()
     stack = [*resource.dependencies, *(d for ds in resource.property_dependencies.values() for d in ds)]
     while stack:
@@ -113,6 +119,7 @@ def waits_for(resource: PolicyResource, resources: list[PolicyResource]) -> set[
 def credentials_before_workloads(args: StackValidationArgs, report: ReportViolation) -> None:
     resources = list(args.resources)
     sources = credential_sources(resources)
+    children = children_of(resources)
     for resource in resources:
         if resource.resource_type == ADDON:  # EKS makes the add-on's associations: its role's policies first
             needed = [
@@ -133,7 +140,7 @@ def credentials_before_workloads(args: StackValidationArgs, report: ReportViolat
                 accounts = accounts or ", ".join(f"{ns}/{sa}" for ns, sa in sorted(pairs))
         if not needed:
             continue
-        waited = waits_for(resource, resources)
+        waited = waits_for(resource, children)
         missing = sorted({f"{r.resource_type.rsplit(':', 1)[-1]} {r.name}" for r in needed if r.urn not in waited})
         if missing:
             report(

@@ -81,7 +81,7 @@ def secret_name(name: str) -> bool:
     return (
         bool(SECRET_WORDS.search(name))
         or any(w in SECRET_ABBREVIATIONS for w in words)
-        or any(w == "token" or (w.endswith("token") and w != "token") for w in words)
+        or any(w.endswith("token") for w in words)
     )
 
 

@@ -461,25 +461,13 @@ def test_pod_identity_roles_trust_as_aws_documents_scoped_to_their_service_accou
 
 
 def _waits_for(graph: Graph, resource: Resource) -> set[str]:
-    children: dict[str, list[Resource]] = {}
-    for r in graph:
-        if r.parent:
-            children.setdefault(r.parent, []).append(r)
-    stack = [
-        *resource.options["dependencies"],
-        *(u for us in resource.options["propertyDependencies"].values() for u in us),
-    ]
-    seen: set[str] = set()
-    while stack:
-        urn = stack.pop()
-        if urn in seen:
-            continue
-        seen.add(urn)
-        current = next(r for r in graph if r.urn == urn)
-        stack.extend(current.options.get("dependencies", []))
-        stack.extend(u for us in current.options.get("propertyDependencies", {}).values() for u in us)
-        stack.extend(c.urn for c in children.get(urn, []))
-    return seen
+    """What the pack's aws-credentials-before-workloads rule reads as `resource` being created after."""
+    from offline.policy_run import stack_view
+    from policies.rules.credentials import children_of, waits_for
+
+    view = stack_view([r for r in graph if r.custom])  # what the pack's stack rules see (offline.policy_run)
+    (seen_as,) = [r for r in view if r.urn == resource.urn]
+    return waits_for(seen_as, children_of(view))
 
 
 def test_karpenter_installs_after_its_association_and_policy(graph: Graph) -> None:
