@@ -161,7 +161,10 @@ def render(release: Release, cache: Path, lock: Mapping[str, str]) -> Rendered:
             digest,
         )
     started = time.perf_counter()
-    source = ChartSource.read(archive)
+    try:
+        source = ChartSource.read(archive)
+    except UnreadableDocument as error:  # a values.yaml or Chart.yaml Helm could not load either
+        return Rendered(release, "refused", str(error), digest, pinned is not None)
     with helm.Chart.load(archive) as chart:
         problems = source.unknown_values(release.values, f"{chart.name} {chart.version}")
         try:

@@ -506,3 +506,26 @@ def test_the_report_says_per_release_how_its_findings_end(tmp_path: Path, cache:
     cells = [c.strip() for c in row.strip("|").split("|")]
     failing = sum(f.source == "demo" and f.skip_reason is None for f in result.checkov)
     assert failing >= 2 and cells[6:] == [str(failing), "0", "1"]  # checkov failing, accepted, pack violations
+
+
+def test_an_archive_whose_values_file_is_not_yaml_is_refused_naming_it(tmp_path: Path) -> None:
+    """Not a traceback: the release is refused, naming the file and the line (the archive is built by
+    hand - Helm itself would not package such a chart)."""
+    import io
+    import tarfile
+
+    archive = tmp_path / "broken-1.0.0.tgz"
+    files = {
+        "broken/Chart.yaml": "apiVersion: v2\nname: broken\nversion: 1.0.0\n",
+        "broken/values.yaml": "replicas: 1\nimage: {tag: [1.0}\nname: x\n",
+    }
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    release = charts.Release("broken", "team", "broken", "1.0.0", "https://charts.example.com", {})
+    result = charts.render(release, tmp_path, {})
+    assert result.status == "refused" and result.objects == []
+    assert result.detail.startswith("broken/values.yaml: line 2: cannot be read as YAML"), result.detail
