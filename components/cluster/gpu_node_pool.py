@@ -320,6 +320,9 @@ def ec2_node_class_spec(
     return {
         "amiSelectorTerms": [{"alias": KARPENTER_AMI_ALIAS}],
         "role": role,
+        # The instance-store NVMe as one RAID0 array for kubelet, containerd and the LLM weight cache
+        # (components/kit/llm.py INSTANCE_STORE_MOUNT): images and weights load from local disk.
+        "instanceStorePolicy": "RAID0",
         "subnetSelectorTerms": discovery,
         "securityGroupSelectorTerms": discovery,
         "metadataOptions": {

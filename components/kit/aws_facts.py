@@ -1,4 +1,4 @@
-"""AWS facts from AWS's own data: EC2 `DescribeInstanceTypes` (vCPUs, memory, architectures, GPUs)
+"""AWS facts from AWS's own data: EC2 `DescribeInstanceTypes` (vCPUs, memory, architectures, GPUs, instance store)
 and `DescribeInstanceTypeOfferings` per availability zone, as moto ships them
 (moto/ec2/resources/instance_types.json.gz and instance_type_offerings/availability-zone/<region>.json.gz).
 
@@ -48,6 +48,8 @@ class InstanceType:
     memory_mib: int
     architectures: tuple[str, ...]
     gpu: Gpu | None
+    instance_store_gb: int = 0
+    """Local NVMe (instance store) in GB, 0 for an EBS-only type."""
 
 
 def _data_dir() -> Path:
@@ -84,6 +86,7 @@ def instance_types() -> dict[str, InstanceType]:
             memory_mib=int((item.get("MemoryInfo") or {}).get("SizeInMiB", 0)),
             architectures=tuple((item.get("ProcessorInfo") or {}).get("SupportedArchitectures", ())),
             gpu=gpu,
+            instance_store_gb=int((item.get("InstanceStorageInfo") or {}).get("TotalSizeInGB", 0)),
         )
     return found
 

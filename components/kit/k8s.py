@@ -86,6 +86,9 @@ def resources(cpu: str, memory: str, cpu_limit: str | None = None, memory_limit:
     }
 
 
+CLUSTER_LOCAL = {"networking.kserve.io/visibility": "cluster-local"}
+"""KServe's label keeping an InferenceService inside the cluster, whatever its controller's ingress settings."""
+
 SYSTEM_NODE_LABEL = {"mlops.platform/node-role": "system"}
 """The label of the system node group's nodes (EksCluster sets it; platform services select it)."""
 SYSTEM_NODES: dict[str, str] = dict(SYSTEM_NODE_LABEL)

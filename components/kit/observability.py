@@ -5,7 +5,7 @@ and where the platform's own rules and dashboards live (components/assets). The 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,27 @@ class MonitoringHooks:
             kind="PrometheusRule",
             metadata=kube.metadata(f"mlops-{rule_name}", self.namespace, kube.labels("mlops-alerts", "monitoring")),
             spec={"groups": yaml.safe_load(path.read_text())["groups"]},
+            opts=child(parent, depends_on=list(self.ready)),
+        )
+
+    def recording_rule(
+        self,
+        parent: pulumi.Resource,
+        resource_name: str,
+        name: str,
+        record: str,
+        value: float,
+        labels: Mapping[str, str],
+    ) -> pulumi.Resource:
+        """A PrometheusRule recording a constant under `labels` - a per-object setting (an endpoint's SLO)
+        that the shared alert rules compare with."""
+        rule = {"record": record, "expr": f"vector({value:g})", "labels": dict(labels)}
+        return k8s.apiextensions.CustomResource(
+            resource_name,
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata=kube.metadata(name, self.namespace, kube.labels("mlops-alerts", "monitoring")),
+            spec={"groups": [{"name": name, "rules": [rule]}]},
             opts=child(parent, depends_on=list(self.ready)),
         )
 

@@ -56,6 +56,10 @@ KEDA_CHART = HelmChart("keda", "2.20.2", "https://kedacore.github.io/charts")
 NVIDIA_DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"
 DCGM_EXPORTER_IMAGE = "nvcr.io/nvidia/k8s/dcgm-exporter:3.3.9-3.6.1-ubuntu22.04"
 
+VLLM_IMAGE = "vllm/vllm-openai:v0.30.0-cu129@sha256:58fdb6bb123a81aa53f46fa4652ad8cc87e817bd1077c9832c6258ef12c1c688"
+"""vLLM's OpenAI server for the LLM endpoints, pinned by digest: the CUDA 12.9 build, which the NVIDIA driver of
+the pinned EKS AL2023 AMI runs (the plain v0.30.0 tag is CUDA 13 and needs driver 580 or newer)."""
+
 POSTGRES_ENGINE_VERSION = "16.6"  # RDS
 POSTGRES_IMAGE = "postgres:16.6-bookworm"  # in-cluster (dev)
 REDIS_ENGINE_VERSION = "7.1"  # ElastiCache
@@ -69,6 +73,9 @@ CERT_MANAGER_CHART = HelmChart("cert-manager", "v1.17.0", "https://charts.jetsta
 # OCI charts: the chart reference is the full oci:// URL, no repository.
 KSERVE_CRD_CHART = HelmChart("oci://ghcr.io/kserve/charts/kserve-crd", "v0.20.0", "")
 KSERVE_CHART = HelmChart("oci://ghcr.io/kserve/charts/kserve-resources", "v0.20.0", "")
+KSERVE_LOCALMODEL_CRD_CHART = HelmChart("oci://ghcr.io/kserve/charts/kserve-localmodel-crd", "v0.20.0", "")
+KSERVE_LOCALMODEL_CHART = HelmChart("oci://ghcr.io/kserve/charts/kserve-localmodel-resources", "v0.20.0", "")
+"""KServe's local model cache: its controller and the node agent that fills each node's cache (LLM endpoints)."""
 KNATIVE_OPERATOR_CHART = HelmChart("knative-operator", "1.21.1", "https://knative.github.io/operator")
 """Chart versions are what the repository's index lists (Knative's release drops the `v` of the tag
 knative-v1.21.1): `helm pull` names the archive `<chart>-<that version>.tgz`."""
@@ -83,6 +90,8 @@ CHARTS = (
     CERT_MANAGER_CHART,
     KSERVE_CRD_CHART,
     KSERVE_CHART,
+    KSERVE_LOCALMODEL_CRD_CHART,
+    KSERVE_LOCALMODEL_CHART,
     KNATIVE_OPERATOR_CHART,
 )
 """Every chart the platform may install (`make charts` pulls them, `make plan` renders them)."""

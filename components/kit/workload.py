@@ -81,10 +81,12 @@ class Workload:
         *,
         account: str | None = None,
         automount: bool | None = False,
+        secrets: Sequence[str] = (),
     ) -> k8s.core.v1.ServiceAccount:
         """The service account, with a role (Pod Identity or IRSA) reaching exactly `grants` when there are
         any, created after the role's credentials (association or role, and its policies): every workload
-        running as it must depend on it (policy aws-credentials-before-workloads)."""
+        running as it must depend on it (policy aws-credentials-before-workloads). `secrets` are listed on it
+        (KServe's storage initializer reads credentials, such as a hub token, from its account's Secrets)."""
         account = account or self.name
         annotations: Mapping[str, pulumi.Input[str]] = {}
         credentials: Sequence[pulumi.Resource] = ()
@@ -98,6 +100,7 @@ class Workload:
             f"{self.resource_name}-sa",
             metadata=kube.metadata(account, self.namespace, self.labels, annotations),
             automount_service_account_token=automount,
+            secrets=[{"name": secret} for secret in secrets] or None,
             opts=child(self.parent, depends_on=list(credentials)),
         )
 

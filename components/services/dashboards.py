@@ -62,7 +62,12 @@ def _panel(panel: Panel, position: int) -> Any:
     return builder
 
 
-def build(uid: str, title: str, panels: Sequence[Panel], *, per_model: bool) -> dict[str, Any]:
+MODEL_VARIABLE = "label_values(mlops_predictions_total, model)"
+
+
+def build(
+    uid: str, title: str, panels: Sequence[Panel], *, per_model: bool, models: str = MODEL_VARIABLE
+) -> dict[str, Any]:
     board = (
         dashboard.Dashboard(title)
         .uid(uid)
@@ -77,7 +82,7 @@ def build(uid: str, title: str, panels: Sequence[Panel], *, per_model: bool) -> 
             dashboard.QueryVariable("model")
             .label("Model")
             .datasource(DATASOURCE)
-            .query("label_values(mlops_predictions_total, model)")
+            .query(models)
             .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
             .include_all(True)
             .multi(True)
@@ -233,12 +238,89 @@ GPU = [
 ]
 
 
+LLM_MODEL = 'model_name=~"$model"'
+
+
+def _llm_quantiles(histogram: str) -> list[Query]:
+    return [
+        Query(
+            f"histogram_quantile({q}, sum by (model_name, le) (rate({histogram}_bucket{{{LLM_MODEL}}}[5m])))",
+            f"p{int(float(q) * 100)} {{{{model_name}}}}",
+        )
+        for q in ("0.50", "0.95")
+    ]
+
+
+LLM = [
+    Panel(
+        "Time to first token p50 / p95, and the SLO",
+        [
+            *_llm_quantiles("vllm:time_to_first_token_seconds"),
+            Query(f"max by (model_name) (mlops:llm_ttft_slo_seconds{{{LLM_MODEL}}})", "SLO {{model_name}}"),
+        ],
+        "s",
+        description="LlmTimeToFirstTokenOverSlo fires when p95 stays above the endpoint's ttftSloSeconds.",
+    ),
+    Panel("Time per output token p50 / p95", _llm_quantiles("vllm:request_time_per_output_token_seconds"), "s"),
+    Panel("End-to-end request latency p50 / p95", _llm_quantiles("vllm:e2e_request_latency_seconds"), "s"),
+    Panel(
+        "Tokens per second",
+        [
+            Query(
+                f"sum by (model_name) (rate(vllm:generation_tokens_total{{{LLM_MODEL}}}[5m]))",
+                "generated {{model_name}}",
+            ),
+            Query(f"sum by (model_name) (rate(vllm:prompt_tokens_total{{{LLM_MODEL}}}[5m]))", "prompt {{model_name}}"),
+        ],
+    ),
+    Panel(
+        "Requests running and waiting",
+        [
+            Query(f"sum by (model_name) (vllm:num_requests_running{{{LLM_MODEL}}})", "running {{model_name}}"),
+            Query(f"sum by (model_name) (vllm:num_requests_waiting{{{LLM_MODEL}}})", "waiting {{model_name}}"),
+        ],
+        description="KEDA scales Standard-mode endpoints on the waiting requests per replica.",
+    ),
+    Panel(
+        "KV cache usage",
+        [Query(f"max by (model_name) (vllm:kv_cache_usage_perc{{{LLM_MODEL}}})", "{{model_name}}")],
+        "percentunit",
+    ),
+    Panel(
+        "Preemptions (/s)",
+        [Query(f"sum by (model_name) (rate(vllm:num_preemptions_total{{{LLM_MODEL}}}[5m]))", "{{model_name}}")],
+        description="Sequences evicted from a full KV cache and recomputed later.",
+    ),
+    Panel(
+        "Errors (/s)",
+        [
+            Query(
+                'sum by (job, status) (rate(http_requests_total{handler=~"/v1/.*",status=~"4xx|5xx"}[5m]))',
+                "{{job}} {{status}}",
+            ),
+            Query(
+                f'sum by (model_name, finished_reason) (rate(vllm:request_success_total{{{LLM_MODEL},finished_reason=~"error|abort"}}[5m]))',
+                "{{model_name}} {{finished_reason}}",
+            ),
+        ],
+        description="HTTP errors of the OpenAI API (4xx: the client's; 5xx: LlmRequestsFailing), and requests the engine ended in error or aborted.",
+    ),
+]
+
+
 def all_dashboards() -> dict[str, dict[str, Any]]:
     """File stem -> dashboard JSON model."""
     return {
         "serving": build("mlops-serving", "MLOps / Serving", SERVING, per_model=True),
         "model-health": build("mlops-model-health", "MLOps / Model health", MODEL_HEALTH, per_model=True),
         "gpu": build("mlops-gpu", "MLOps / GPUs", GPU, per_model=False),
+        "llm": build(
+            "mlops-llm",
+            "MLOps / LLM endpoints",
+            LLM,
+            per_model=True,
+            models="label_values(vllm:num_requests_running, model_name)",
+        ),
     }
 
 

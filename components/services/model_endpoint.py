@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 from ..kit import k8s as kube
 from ..kit.common import ComponentArgsError, PlatformComponent, child, documented
 from ..kit.observability import MonitoringHooks
+from ..kit.promql import predictor_pods
 from ..kit.spec import (
     Cpu,
     DnsLabel,
@@ -28,7 +29,13 @@ from ..kit.spec import (
 )
 from ..kit.workload import Workload
 from .mlflow_tracking import MlflowClient
-from .model_serving import KServeInstall, KServeSettings, ModelServing, ServingMode
+from .model_serving import (
+    KServeInstall,
+    KServeSettings,
+    ModelServing,
+    ServingMode,
+    keda_prometheus_scaling,
+)
 
 HTTP_PORT = 8080
 DEFAULT_RPS = 10.0
@@ -36,9 +43,8 @@ DEFAULT_RPS = 10.0
 
 
 def request_rate_query(namespace: str, predictor: str) -> str:
-    """The endpoint's request rate: answered and failed predictions per second over its pods (a
-    Deployment's pods are <name>-<template hash>-<5 chars>, so another endpoint's never match)."""
-    pods = f'namespace="{namespace}",pod=~"{predictor}-[a-z0-9]{{1,10}}-[a-z0-9]{{5}}"'
+    """The endpoint's request rate: answered and failed predictions per second over its pods."""
+    pods = predictor_pods(namespace, predictor)
     return (
         f"(sum(rate(mlops_predictions_total{{{pods}}}[1m])) or vector(0)) "
         f"+ (sum(rate(mlops_prediction_errors_total{{{pods}}}[1m])) or vector(0))"
@@ -49,22 +55,11 @@ def request_rate_scaling(
     serving: ModelServing | KServeInstall, namespace: str, predictor: str, per_replica: float
 ) -> dict[str, Any]:
     """KServe's autoScaling block for its KEDA autoscaler class: a Prometheus trigger on the request rate
-    (KServe writes it into a ScaledObject; KEDA divides the rate by `per_replica`)."""
-    return {
-        "metrics": [
-            {
-                "type": "External",
-                "external": {
-                    "metric": {
-                        "backend": "prometheus",
-                        "serverAddress": serving.keda_query_url,
-                        "query": request_rate_query(namespace, predictor),
-                    },
-                    "target": {"type": "Value", "value": f"{per_replica:g}"},
-                },
-            }
-        ]
-    }
+    (KEDA divides the rate by `per_replica`)."""
+    assert serving.keda_query_url is not None
+    return keda_prometheus_scaling(
+        serving.keda_query_url, request_rate_query(namespace, predictor), {"type": "Value", "value": f"{per_replica:g}"}
+    )
 
 
 class EndpointSettings(Spec):
@@ -294,12 +289,13 @@ class ModelEndpoint(PlatformComponent):
         # (ModelServing.mode from another stack or language) is checked when it resolves.
         metadata: Any
         spec: Any
+        labels = {**workload.labels, **kube.CLUSTER_LOCAL}
         if isinstance(args.serving.mode, ServingMode):
             annotations, shaped = by_mode(args.serving.mode)
-            metadata, spec = kube.metadata(isvc, ns, workload.labels, annotations), {"predictor": shaped}
+            metadata, spec = kube.metadata(isvc, ns, labels, annotations), {"predictor": shaped}
         else:
             shaped_by_mode = pulumi.Output.from_input(args.serving.mode).apply(lambda m: by_mode(ServingMode(m)))
-            metadata = shaped_by_mode.apply(lambda s: kube.metadata(isvc, ns, workload.labels, s[0]))
+            metadata = shaped_by_mode.apply(lambda s: kube.metadata(isvc, ns, labels, s[0]))
             spec = shaped_by_mode.apply(lambda s: {"predictor": s[1]})
         k8s.apiextensions.CustomResource(
             f"{name}-isvc",

@@ -5,12 +5,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from ..kit import k8s as kube
 from ..kit.common import ComponentArgsError, PlatformComponent, child, documented
+from ..kit.gpu import ACCELERATOR_LABEL
+from ..kit.llm import MODEL_CACHE_PATH
 from ..kit.observability import DASHBOARDS_DIR, RULES_DIR, MonitoringHooks
 from ..kit.spec import Spec, settings_arg
 from ..kit.versions import (
@@ -20,9 +23,29 @@ from ..kit.versions import (
     KNATIVE_SERVING_VERSION,
     KSERVE_CHART,
     KSERVE_CRD_CHART,
+    KSERVE_LOCALMODEL_CHART,
+    KSERVE_LOCALMODEL_CRD_CHART,
 )
 
 KEDA_NAMESPACE = "keda"
+MODEL_CACHE_JOBS_NAMESPACE = "kserve-localmodel-jobs"
+"""Where KServe's model cache runs its download jobs (the chart's default name)."""
+
+
+def keda_prometheus_scaling(server: pulumi.Input[str], query: str, target: dict[str, str]) -> dict[str, Any]:
+    """KServe's autoScaling block for its KEDA autoscaler class: one Prometheus trigger (KServe writes it
+    into a ScaledObject) aiming `query` at `target` (Value: the total; AverageValue: per replica)."""
+    return {
+        "metrics": [
+            {
+                "type": "External",
+                "external": {
+                    "metric": {"backend": "prometheus", "serverAddress": server, "query": query},
+                    "target": target,
+                },
+            }
+        ]
+    }
 
 
 class ServingMode(enum.Enum):
@@ -77,6 +100,8 @@ class ModelServingArgs:
     """Chart every predictor's traffic and alert on latency and errors. Default: neither."""
     keda: bool = False
     """Install KEDA (pinned chart) so Standard-mode endpoints can scale on their request rate, which it reads from the monitoring's Prometheus (so `monitoring` is required). Default: false."""
+    llm: bool = False
+    """Serve LLM endpoints: KServe's local model cache (its controller, node agents on the GPU nodes - the caller's KServe namespace must then admit privileged pods: the agents write the node's NVMe - and a namespace for its download jobs) and, with monitoring, the LLM dashboard and alert rules. Default: false."""
 
 
 class ModelServing(PlatformComponent):
@@ -89,6 +114,8 @@ class ModelServing(PlatformComponent):
     mode: ServingMode
     keda_query_url: pulumi.Input[str] | None
     """The Prometheus KEDA queries for endpoints' request rates (None: no KEDA installed)."""
+    model_cache_jobs: str | None
+    """The namespace KServe's model cache runs its download jobs in (None: no cache installed)."""
 
     def __init__(self, name: str, args: ModelServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:ModelServing", name, None, opts)
@@ -124,6 +151,7 @@ class ModelServing(PlatformComponent):
             # Before KServe's controller: it manages ScaledObjects only if their CRD exists when it starts.
             prerequisites.append(self._keda(name))
             self.keda_query_url = args.monitoring.prometheus_url
+        localmodel = {"enabled": True, "jobNamespace": MODEL_CACHE_JOBS_NAMESPACE} if args.llm else {}
         crds = kube.helm_release(
             self,
             f"{name}-kserve-crd",
@@ -147,17 +175,68 @@ class ModelServing(PlatformComponent):
                         # Predictors stay cluster-internal; publish one deliberately (Gateway/Ingress) if needed.
                         "gateway": {"disableIngressCreation": True},
                         "nodeSelector": kube.SYSTEM_NODES,
-                    }
+                    },
+                    **({"localmodel": localmodel} if localmodel else {}),
                 }
             },
             after=[crds],
             atomic=True,
         )
         self.ready = [crds, controller]
+        self.model_cache_jobs = None
+        if args.llm:
+            self.ready.append(self._model_cache(name, args.namespace, localmodel, controller))
+            self.model_cache_jobs = MODEL_CACHE_JOBS_NAMESPACE
         if args.monitoring is not None:
             args.monitoring.alert_rules(self, f"{name}-rules", RULES_DIR / "serving.rules.yaml")
             args.monitoring.dashboard(self, f"{name}-dashboard", DASHBOARDS_DIR / "serving.json")
+            if args.llm:
+                args.monitoring.alert_rules(self, f"{name}-llm-rules", RULES_DIR / "llm.rules.yaml")
+                args.monitoring.dashboard(self, f"{name}-llm-dashboard", DASHBOARDS_DIR / "llm.json")
         self.register_outputs({})
+
+    def _model_cache(
+        self, name: str, namespace: str, localmodel: dict[str, Any], controller: pulumi.Resource
+    ) -> pulumi.Resource:
+        """KServe's local model cache, after its controller: its CRDs, the cache controller, and a node agent on every
+        GPU node keeping the cached models in the instance store's directory; the download jobs run in a
+        namespace of their own (their service accounts carry the models' credentials)."""
+        jobs_ns = kube.namespace(
+            f"{name}-model-cache-ns", MODEL_CACHE_JOBS_NAMESPACE, deny_ingress=True, opts=child(self)
+        )
+        crds = kube.helm_release(
+            self,
+            f"{name}-kserve-localmodel-crd",
+            "kserve-localmodel-crd",
+            KSERVE_LOCALMODEL_CRD_CHART,
+            namespace,
+            {},
+            after=[controller],
+            atomic=True,
+        )
+        return kube.helm_release(
+            self,
+            f"{name}-kserve-localmodel",
+            "kserve-localmodel",
+            KSERVE_LOCALMODEL_CHART,
+            namespace,
+            {
+                "kserve": {
+                    # kserve-resources owns the shared objects (inferenceservice-config, certificates).
+                    "createSharedResources": False,
+                    "localmodel": localmodel,
+                    "localmodelnode": {
+                        "controller": {
+                            "nodeSelector": {ACCELERATOR_LABEL: "nvidia"},
+                            "tolerations": [kube.GPU_TOLERATION],
+                            "hostPath": MODEL_CACHE_PATH,
+                        }
+                    },
+                }
+            },
+            after=[crds, jobs_ns],
+            atomic=True,
+        )
 
     def _keda(self, name: str) -> pulumi.Resource:
         keda_ns = kube.namespace(f"{name}-keda-ns", KEDA_NAMESPACE, opts=child(self))
