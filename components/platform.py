@@ -21,6 +21,7 @@ from .kit import k8s as kube
 from .kit.common import PlatformComponent, child, documented, tagged
 from .services.drift_monitor import DriftMonitor, DriftMonitorArgs
 from .services.feature_store import FeatureStore, FeatureStoreArgs
+from .services.llm_endpoint import LlmEndpoint, LlmEndpointArgs, ModelCacheNodes, ModelCacheNodesArgs
 from .services.mlflow_tracking import MlflowTracking, MlflowTrackingArgs
 from .services.model_endpoint import ModelEndpoint, ModelEndpointArgs
 from .services.model_serving import ModelServing, ModelServingArgs
@@ -74,6 +75,7 @@ class MlPlatform(PlatformComponent):
     mlflow: MlflowTracking
     feature_store: FeatureStore | None
     endpoints: dict[str, ModelEndpoint]
+    llm_endpoints: dict[str, LlmEndpoint]
 
     def __init__(self, name: str, args: MlPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:index:MlPlatform", name, None, opts)
@@ -165,7 +167,9 @@ class MlPlatform(PlatformComponent):
         ns_monitoring = kube.namespace(
             f"{name}-ns-{MONITORING_NS}", MONITORING_NS, pod_security="privileged", opts=in_cluster
         )
-        ns_kserve = kube.namespace(f"{name}-ns-{KSERVE_NS}", KSERVE_NS, opts=in_cluster)
+        # KServe's model cache agents (LLM endpoints) write the GPU nodes' NVMe through a host path.
+        kserve_security = "privileged" if cfg.llm_pools else "restricted"
+        ns_kserve = kube.namespace(f"{name}-ns-{KSERVE_NS}", KSERVE_NS, pod_security=kserve_security, opts=in_cluster)
 
         def in_ns(*namespaces: pulumi.Resource, after: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
             return child(self, provider=provider, depends_on=[*namespaces, *after])
@@ -284,10 +288,38 @@ class MlPlatform(PlatformComponent):
         serving = ModelServing(
             f"{name}-kserve",
             ModelServingArgs(
-                settings=cfg.serving, namespace=KSERVE_NS, monitoring=monitoring, keda=cfg.serving.uses_keda
+                settings=cfg.serving,
+                namespace=KSERVE_NS,
+                monitoring=monitoring,
+                keda=cfg.uses_keda,
+                llm=bool(cfg.llm_endpoints),
             ),
             opts=in_ns(ns_kserve),
         )
+        caches = {
+            pool: ModelCacheNodes(
+                f"{name}-model-cache-{pool}",
+                ModelCacheNodesArgs(pool=pool, storage_gib=storage, ready=serving.ready),
+                opts=in_cluster,
+            ).cache(serving.model_cache_jobs or "")
+            for pool, storage in cfg.llm_pools.items()
+        }
+        self.llm_endpoints = {
+            endpoint.name: LlmEndpoint(
+                endpoint.name,
+                LlmEndpointArgs(
+                    endpoint=endpoint,
+                    namespace=MODELS_NS,
+                    serving=serving,
+                    data_bucket=self.artifacts.bucket_names[Bucket.DATA],
+                    access=access,
+                    cache=caches.get(endpoint.gpu_pool) if endpoint.cache else None,
+                    monitoring=monitoring,
+                ),
+                opts=in_ns(ns_models),
+            )
+            for endpoint in cfg.llm_endpoints
+        }
         self.endpoints = {
             endpoint.name: ModelEndpoint(
                 endpoint.name,
@@ -322,4 +354,5 @@ class MlPlatform(PlatformComponent):
             "mlflowAdminPassword": self.mlflow.admin_password,
             "grafanaAdminPassword": self.monitoring.grafana_admin_password,
             "endpoints": {name: endpoint.url for name, endpoint in self.endpoints.items()},
+            "llmEndpoints": {name: endpoint.url for name, endpoint in self.llm_endpoints.items()},
         }

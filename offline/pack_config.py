@@ -59,6 +59,7 @@ def pack_config(platform: PlatformConfig) -> dict[str, Any]:
     budget = platform.guardrails
     _merge(config, "gpu-pool-budget", {"maxGpusPerPool": budget.max_gpus_per_pool})
     _merge(config, "gpu-stack-budget", {"maxGpusTotal": budget.max_gpus_total})
+    _merge(config, "gpu-serving-within-pools", {"maxGpusTotal": budget.max_gpus_total})
     _merge(config, "gpu-spot-allowed", {"allowSpot": budget.allow_spot})
     _merge(config, "eks-cluster-admin-principals", {"adminPrincipalArns": list(platform.cluster.admin_principal_arns)})
     published = [
@@ -73,6 +74,17 @@ def pack_config(platform: PlatformConfig) -> dict[str, Any]:
             config,
             "k8s-no-added-capabilities",
             {"exceptions": [{"name": "kube-system/dcgm-exporter", "reason": reason}]},
+        )
+    if platform.llm_pools:
+        reason = (
+            "the stack caches LLM weights on its GPU nodes (platform.llmEndpoints[].cache): KServe's node agent "
+            "writes the node's instance-store NVMe through a host path"
+        )
+        _merge(config, "k8s-namespace-restricted", {"exceptions": [{"name": "kserve", "reason": reason}]})
+        _merge(
+            config,
+            "k8s-no-host-path",
+            {"exceptions": [{"name": "kserve/kserve-localmodelnode-agent", "reason": reason}]},
         )
     return config
 

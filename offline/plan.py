@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.config import ConfigError
+from components.config import ConfigError, PlatformConfig
 from components.config.loader import check_stack
-from components.kit import guardrails
+from components.kit import guardrails, llm
 from components.kit.gpu import gpu_spec
 from components.kit.versions import KUBERNETES_VERSION
 from components.testing import Graph, ProgramFailed, Resource, Secret, StackFile, redact, run_program, unwrap
@@ -68,6 +68,8 @@ class PlanResult:
     """Config checks the plan could not make (and so did not pass)."""
     phases: dict[str, float] = field(default_factory=dict)
     """Seconds per phase (config, program, charts, schema, checkov, policies...), in order."""
+    llm_sizing: list[tuple[str, str, llm.Sizing]] = field(default_factory=list)
+    """(endpoint, model, its sizing on its pool) of each LLM endpoint the config declares."""
 
     @property
     def releases(self) -> list[Release]:
@@ -195,6 +197,7 @@ def plan(
     result.config_seconds = config_seconds
     result.phases = {"config": config_seconds, "program (mocks)": program_seconds, **result.phases}
     result.unchecked = tuple(platform.unchecked())
+    result.llm_sizing = llm_sizing(platform)
     report_started = time.perf_counter()
     result.seconds = report_started - started
     report = render_report(stack, result, pack_source, notice=notice)
@@ -347,6 +350,21 @@ def gpu_pools(graph: Graph) -> list[dict[str, Any]]:
     return pools
 
 
+def llm_sizing(platform: PlatformConfig) -> list[tuple[str, str, llm.Sizing]]:
+    """Each LLM endpoint measured against its pool's smallest instance type (components/kit/llm.py)."""
+    pools = {p.name: p for p in platform.gpu_pools}
+    found = []
+    for endpoint in platform.llm_endpoints:
+        sizing = llm.size(endpoint.serving, pools[endpoint.gpu_pool].instance_types)
+        source = endpoint.model.hugging_face
+        model = (
+            f"{source.repository}@{source.revision[:12]}" if source else f"data bucket: {endpoint.model.bucket_path}"
+        )
+        if sizing is not None:
+            found.append((endpoint.name, model, sizing))
+    return found
+
+
 def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
     rows = list(rows)
     if not rows:
@@ -453,6 +471,29 @@ def render_report(stack: str, result: PlanResult, pack_source: str, *, notice: s
                     p["max_gpus"],
                 )
                 for p in pools
+            ),
+        ),
+        "",
+        "## LLM endpoints",
+        "",
+        "Each replica against the smallest instance type of its pool (components/kit/llm.py: weights + KV cache "
+        "for the context and concurrency asked, over the tensor-parallel GPUs, + a runtime reserve, within the GPU "
+        "memory vLLM may use); GPU memory and instance store from AWS's instance type data.",
+        "",
+        *_table(
+            ("endpoint", "model", "on", "GPUs per replica", "needed", "offered", "weights cached", "fits"),
+            (
+                (
+                    name,
+                    model,
+                    f"{s.instance_type} ({s.gpus_per_node} GPU{'s' if s.gpus_per_node > 1 else ''})",
+                    s.serving.tensor_parallel,
+                    s.breakdown(),
+                    s.offer(),
+                    f"{s.disk_gib:.1f} of {s.disk_offered_gib:.0f} GiB of NVMe",
+                    "yes" if s.fits_memory and s.fits_gpus else "NO",
+                )
+                for name, model, s in result.llm_sizing
             ),
         ),
         "",

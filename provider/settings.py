@@ -35,6 +35,15 @@ class ConsolidationPolicy(enum.StrEnum):
     """WhenEmptyOrUnderutilized"""
 
 
+class Dtype(enum.StrEnum):
+    """One of: bfloat16, float16."""
+
+    Bfloat16 = "bfloat16"
+    """bfloat16"""
+    Float16 = "float16"
+    """float16"""
+
+
 class Environment(enum.StrEnum):
     """One of: dev, prod."""
 
@@ -69,6 +78,17 @@ class NatGateways(enum.StrEnum):
     """single"""
     PerAz = "perAz"
     """perAz"""
+
+
+class Quantization(enum.StrEnum):
+    """One of: fp8, awq, gptq."""
+
+    Fp8 = "fp8"
+    """fp8"""
+    Awq = "awq"
+    """awq"""
+    Gptq = "gptq"
+    """gptq"""
 
 
 class ServingMode(enum.StrEnum):
@@ -431,6 +451,79 @@ class ServingSettings(TypedDict, total=False):
     """One InferenceService per entry. Default: none."""
 
 
+class HuggingFaceModel(TypedDict, total=False):
+    """A model on the Hugging Face hub, pinned to one commit."""
+
+    repository: Required[str]
+    """The repository, e.g. meta-llama/Llama-3.1-8B-Instruct. Required."""
+    revision: Required[str]
+    """The commit to serve (40 hex characters; never a branch or tag, which can move). Required."""
+    token_secret: str
+    """A Secret whose HF_TOKEN key holds the hub token (gated models need one): in the serving namespace, and in the model cache's job namespace when cached. Default: none (public models)."""
+
+
+class LlmModelSettings(TypedDict, total=False):
+    """The model served and its numbers, as its config.json gives them (the sizing uses them)."""
+
+    bucket_path: str
+    """The model's files (config.json, tokenizer, safetensors) under this prefix of the data bucket. Default: none (give huggingFace)."""
+    hugging_face: HuggingFaceModel
+    """The model on the Hugging Face hub, at a pinned commit. Default: none (give bucketPath)."""
+    parameters_billions: Required[float]
+    """Parameters, in billions (8.03 for Llama 3.1 8B). Required."""
+    layers: Required[int]
+    """num_hidden_layers. Required."""
+    attention_heads: Required[int]
+    """num_attention_heads. Required."""
+    kv_heads: Required[int]
+    """num_key_value_heads (the attention heads when the model has no grouped-query attention). Required."""
+    head_dim: Required[int]
+    """head_dim (hidden_size / num_attention_heads when config.json does not say). Required."""
+    max_context: Required[int]
+    """max_position_embeddings: the longest context the model takes. Required."""
+
+
+class LlmEndpointSettings(TypedDict, total=False):
+    """One LLM served by vLLM (OpenAI-compatible API) on a GPU pool."""
+
+    name: Required[str]
+    """InferenceService name, and the model name clients ask for (unique). Required."""
+    model: Required[LlmModelSettings]
+    """The model and its numbers. Required."""
+    gpu_pool: Required[str]
+    """The GPU pool the replicas run on (every replica must fit on its smallest instance type). Required."""
+    tensor_parallel_size: int
+    """GPUs of one node a replica spreads the model over (vLLM --tensor-parallel-size; divides the attention heads). Default: 1."""
+    context_length: int
+    """Longest prompt + completion, in tokens (vLLM --max-model-len). Default: 4096."""
+    concurrency: int
+    """Full-length sequences one replica's KV cache must hold at once (the sizing counts them; vLLM batches more shorter ones). Default: 1."""
+    dtype: Dtype
+    """Activations and KV cache: bfloat16 or float16 (T4s have no bfloat16). Default: bfloat16."""
+    quantization: Quantization
+    """Weights: fp8 (quantised by vLLM at load), or awq / gptq (a 4-bit checkpoint). Default: none (the dtype's 16 bits)."""
+    gpu_memory_utilization: float
+    """Share of each GPU's memory vLLM may take (--gpu-memory-utilization). Default: 0.9."""
+    min_replicas: int
+    """Fewest replicas (0 only in Serverless mode and never in prod: a cold start loads the weights again). Default: 1."""
+    max_replicas: int
+    """Most replicas (their GPUs count in the pool's budget). Default: 2."""
+    target_waiting_requests: float
+    """Standard mode: requests waiting in one replica's queue KEDA aims for (vllm:num_requests_waiting per replica). Default: 4."""
+    canary_traffic_percent: int
+    """Share of traffic for the latest model revision during a rollout (Serverless mode only); 0 rolls back. Default: none."""
+    ttft_slo_seconds: float
+    """Time-to-first-token objective: LlmTimeToFirstTokenOverSlo fires when p95 is above it. Default: 2."""
+    cache: bool
+    """Cache the weights on the pool's nodes' NVMe (KServe LocalModelCache), so restarts and scale-ups load them from disk. Default: true."""
+    cpu: str
+    """CPU request of a replica (limit: twice). Default: 4."""
+    memory: str
+    """Memory request and limit of a replica (vLLM loads the weights through host memory). Default: 32Gi."""
+    clients: list[str]
+    """Namespaces whose pods may call the endpoint, besides its own (Standard mode; Serverless admits Knative's activator). Default: none."""
+
+
 class PlatformConfig(TypedDict, total=False):
     """`mlops-platform:platform` - everything that differs between environments."""
 
@@ -470,3 +563,5 @@ class PlatformConfig(TypedDict, total=False):
     """The training pipeline CronJob."""
     monitor: DriftMonitorSettings
     """The drift monitor."""
+    llm_endpoints: list[LlmEndpointSettings]
+    """Open-weight LLMs served by vLLM on the GPU pools (README: LLM endpoints), each sized against its pool before anything is declared. Default: none."""

@@ -16,14 +16,16 @@ from ..cluster.gpu_node_pool import GpuPoolSettings, provisioner_issues
 from ..cluster.network import NetworkSettings
 from ..data.artifact_store import ArtifactSettings
 from ..data.database import DatabaseSettings
-from ..kit import aws_facts, guardrails
+from ..kit import aws_facts, guardrails, llm
 from ..kit.gpu import fewest_gpus_per_node
 from ..kit.spec import Issue, PathPart, Spec, fail, matching, name_rule, section
 from ..kit.versions import APP_IMAGES, EKS_ADDONS
 from ..services.drift_monitor import DriftMonitorSettings
 from ..services.feature_store import FeatureStoreSettings
+from ..services.llm_endpoint import LlmEndpointSettings, llm_mode_issues
 from ..services.mlflow_tracking import MlflowSettings
 from ..services.model_endpoint import EndpointSettings, ServingSettings
+from ..services.model_serving import ServingMode
 from ..services.monitoring import MonitoringSettings
 from ..services.training_pipeline import TrainingSettings
 
@@ -167,6 +169,83 @@ def gpu_placement(path: tuple[PathPart, ...], gpus: int, pool: str | None, pools
     return []
 
 
+def llm_sizing_issues(where: tuple[PathPart, ...], endpoint: LlmEndpointSettings, pool: GpuPoolSettings) -> list[Issue]:
+    """An LLM replica must fit the pool's smallest instance type: its GPUs, their memory at the
+    endpoint's utilisation, and (cached) the weights on its instance store."""
+    sizing = llm.size(endpoint.serving, pool.instance_types)
+    if sizing is None:
+        return []  # the pool's own types are refused where they are declared
+    issues = []
+    if not sizing.fits_gpus:
+        issues.append(
+            Issue(
+                (*where, "tensor_parallel_size"),
+                endpoint.tensor_parallel_size,
+                f"needs {endpoint.tensor_parallel_size} GPUs on one node; {sizing.instance_type}, the smallest type of "
+                f"pool {pool.name!r}, has {sizing.gpus_per_node}",
+                True,
+            )
+        )
+    elif not sizing.fits_memory:
+        ideas = llm.what_would_fit(sizing)
+        issues.append(
+            Issue(
+                (*where, "model"),
+                f"{endpoint.model.parameters_billions:g}B {endpoint.quantization or endpoint.dtype}",
+                f"does not fit: needs {sizing.breakdown()}; offered {sizing.offer()}, the smallest type of pool "
+                f"{pool.name!r}"
+                + (f". Would fit: {'; or '.join(ideas)}" if ideas else ". No size of this GPU model fits it"),
+                True,
+            )
+        )
+    if endpoint.cache and not sizing.fits_disk:
+        issues.append(
+            Issue(
+                (*where, "cache"),
+                True,
+                f"the weights ({sizing.disk_gib:.1f} GiB) do not fit the node cache on {sizing.instance_type} "
+                f"({sizing.disk_offered_gib:.0f} GiB: {llm.CACHE_SHARE:.0%} of its instance store); set cache: false "
+                "or use a type with more NVMe",
+                True,
+            )
+        )
+    return issues
+
+
+def pool_reservation_issues(
+    pools: list[GpuPoolSettings],
+    serving: ServingSettings,
+    training: TrainingSettings,
+    llms: list[LlmEndpointSettings],
+) -> list[Issue]:
+    """The GPUs the workloads pinned to a pool may take at their maximum (endpoints' and LLMs' max replicas,
+    the training job) must fit in the pool at its max size - the pool's bound is the budget's unit."""
+    issues = []
+    for index, pool in enumerate(pools):
+        asks = [
+            (f"serving endpoint {e.name}", e.max_replicas * e.gpus)
+            for e in serving.endpoints
+            if e.gpu_pool == pool.name and e.gpus
+        ]
+        asks += [(f"LLM endpoint {e.name}", e.max_gpus) for e in llms if e.gpu_pool == pool.name]
+        if training.gpu_pool == pool.name and training.gpus:
+            asks.append(("training", training.gpus))
+        capacity = fewest_gpus_per_node(pool.instance_types) * pool.max_size
+        total = sum(gpus for _, gpus in asks)
+        if asks and total > capacity:
+            detail = ", ".join(f"{who}: {gpus}" for who, gpus in asks)
+            issues.append(
+                Issue(
+                    ("gpu_pools", index, "max_size"),
+                    pool.max_size,
+                    f"pool {pool.name!r} holds {capacity} GPUs at its max size, but the workloads pinned to it may take "
+                    f"{total} at their max replicas ({detail}); raise maxSize within the GPU budget or lower maxReplicas",
+                    True,
+                )
+            )
+    return issues
+
+
 def _provisioner_of(
     value: Literal["karpenter", "clusterAutoscaler"] | None, cluster: ClusterSettings | None
 ) -> Literal["karpenter", "clusterAutoscaler"]:
@@ -214,6 +293,8 @@ class PlatformConfig(Spec):
     """The training pipeline CronJob."""
     monitor: DriftMonitorSettings = section()
     """The drift monitor."""
+    llm_endpoints: list[LlmEndpointSettings] = Field(default_factory=list)
+    """Open-weight LLMs served by vLLM on the GPU pools (README: LLM endpoints), each sized against its pool before anything is declared. Default: none."""
 
     @field_validator("cluster")
     @classmethod
@@ -344,6 +425,50 @@ class PlatformConfig(Spec):
             )
         return value
 
+    @field_validator("llm_endpoints")
+    @classmethod
+    def _llms(cls, value: list[LlmEndpointSettings], info: ValidationInfo) -> list[LlmEndpointSettings]:
+        """Each LLM on a pool that exists, fitting its smallest instance type (GPUs, memory, the cache's
+        disk), honoured by the serving mode, and every GPU workload pinned to a pool within its size."""
+        if not {"gpu_pools", "serving", "training"} <= set(info.data):
+            return value  # an earlier section is invalid and already reported
+        pools: list[GpuPoolSettings] = info.data["gpu_pools"]
+        serving: ServingSettings = info.data["serving"]
+        prod = info.data.get("environment") == "prod"
+        issues: list[Issue] = []
+        predictive = {e.name for e in serving.endpoints}
+        names = [e.name for e in value]
+        for index, endpoint in enumerate(value):
+            where: tuple[PathPart, ...] = ("llm_endpoints", index)
+            if endpoint.name in predictive or endpoint.name in names[:index]:
+                issues.append(
+                    Issue(
+                        (*where, "name"),
+                        endpoint.name,
+                        "duplicate InferenceService name (serving.endpoints and llm_endpoints share a namespace)",
+                        True,
+                    )
+                )
+            issues += [
+                Issue((*where, *i.path), i.value, i.message, True) for i in llm_mode_issues(endpoint, serving.mode)
+            ]
+            if prod and endpoint.min_replicas < 1:
+                issues.append(Issue((*where, "min_replicas"), endpoint.min_replicas, "must be >= 1 in prod", True))
+            pool = next((p for p in pools if p.name == endpoint.gpu_pool), None)
+            if pool is None:
+                names_ = ", ".join(p.name for p in pools) or "none"
+                issues.append(
+                    Issue((*where, "gpu_pool"), endpoint.gpu_pool, f"no such GPU pool; gpuPools has: {names_}", True)
+                )
+                continue
+            issues += llm_sizing_issues(where, endpoint, pool)
+            if prod and guardrails.spot_only_pools([pool.capacity()]):
+                message = guardrails.spot_only_serving_message(endpoint.name, [pool.name])
+                issues.append(Issue((*where, "gpu_pool"), endpoint.gpu_pool, message, True))
+        issues += pool_reservation_issues(pools, serving, info.data["training"], value)
+        fail(issues)
+        return value
+
     # ----------------------------------------------------------- derived settings
 
     @property
@@ -356,6 +481,21 @@ class PlatformConfig(Spec):
         stack does not say the account has it."""
         spot = any(pool.capacity_type in guardrails.MAY_USE_SPOT for pool in self.gpu_pools)
         return spot and self.spot_service_linked_role == "create"
+
+    @property
+    def uses_keda(self) -> bool:
+        """Whether KEDA is installed: an endpoint scales on its request rate, or an LLM (Standard mode) on its queue."""
+        llm_on_keda = bool(self.llm_endpoints) and self.serving.mode is ServingMode.STANDARD
+        return self.serving.uses_keda or llm_on_keda
+
+    @property
+    def llm_pools(self) -> dict[str, int]:
+        """The GPU pools whose nodes cache LLM weights, with the instance store the cache may fill (GiB)."""
+        pools = {p.name: p for p in self.gpu_pools}
+        return {
+            name: int(llm.instance_store_gib(llm.smallest(pools[name].instance_types) or "") * llm.CACHE_SHARE)
+            for name in sorted({e.gpu_pool for e in self.llm_endpoints if e.cache})
+        }
 
     @property
     def is_prod(self) -> bool:
