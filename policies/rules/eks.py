@@ -15,6 +15,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidati
 from components.kit import guardrails
 from components.kit.gpu import GPU_POOL_LABEL, GPU_RESOURCE, gpu_spec
 from policies.rules.common import as_list, dig, resource_rule, setting, stack_rule
+from policies.rules.kubernetes import KSERVE_COMPONENTS, containers
 
 CLUSTER = {"aws:eks/cluster:Cluster"}
 NODE_GROUP = {guardrails.NODE_GROUP_TYPE}
@@ -281,6 +282,59 @@ def serving_not_spot_only(args: StackValidationArgs, report: ReportViolation) ->
             report(guardrails.spot_only_serving_message(isvc.name, reachable), isvc.urn)
 
 
+def _gpus_per_replica(component: Any) -> int:
+    """GPUs one replica of an InferenceService component asks for (its containers' and model's limits)."""
+    total = 0
+    for container in containers(component):
+        value = dig(container, "resources", "limits", GPU_RESOURCE) or dig(
+            container, "resources", "requests", GPU_RESOURCE
+        )
+        try:
+            total += int(str(value or 0))
+        except ValueError:
+            total += 1  # a malformed count still asks for a GPU
+    return total
+
+
+def serving_within_pools(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The GPUs InferenceServices may take at their maxReplicas fit the pools they are pinned to, and all of
+    them the stack's GPU budget: LLM and predictive endpoints count in the same budget as the pools."""
+    pools = {_pool_label(resource) or pool.name: pool for resource, pool in _declared_pools(args)}
+    pinned: dict[str, list[tuple[str, int]]] = {}
+    total = 0
+    for isvc in (r for r in args.resources if r.resource_type in INFERENCE_SERVICE):
+        for component_name in KSERVE_COMPONENTS:
+            component = dig(isvc.props, "spec", component_name)
+            gpus = _gpus_per_replica(component) if isinstance(component, Mapping) else 0
+            if not gpus:
+                continue
+            replicas = component.get("maxReplicas")
+            if not isinstance(replicas, int | float) or replicas < 1:
+                report(
+                    f"GPU InferenceService '{isvc.name}' {component_name} sets no maxReplicas: the GPUs it may take "
+                    "are unbounded; set one within its pool",
+                    isvc.urn,
+                )
+                continue
+            take = gpus * int(replicas)
+            total += take
+            label = (component.get("nodeSelector") or {}).get(GPU_POOL_LABEL)
+            if label in pools:
+                pinned.setdefault(label, []).append((isvc.name, take))
+    for label, takers in pinned.items():
+        pool = pools[label]
+        asked = sum(take for _, take in takers)
+        if asked > pool.max_gpus:
+            detail = ", ".join(f"{name}: {take}" for name, take in takers)
+            report(
+                f"InferenceServices pinned to GPU pool '{label}' may take {asked} GPUs at their maxReplicas ({detail}), "
+                f"more than the {pool.max_gpus} the pool reaches; lower maxReplicas or grow the pool within the budget"
+            )
+    limit = _budget(args).max_gpus_total
+    if total > limit:
+        report(f"GPU InferenceServices may take {total} GPUs at their maxReplicas, over the stack's budget of {limit}")
+
+
 def _admins(args: ResourceValidationArgs) -> list[str]:
     return [str(a) for a in setting(args, ADMINS_CONFIG, "adminPrincipalArns")]
 
@@ -386,6 +440,12 @@ POLICIES = [
         "gpu-stack-budget",
         "All GPU node groups and NodePools together stay within the stack's GPU budget.",
         gpu_stack_budget,
+        config=BUDGET_CONFIG,
+    ),
+    stack_rule(
+        "gpu-serving-within-pools",
+        "GPU InferenceServices (LLM and predictive) bound their replicas, within the pools they are pinned to and the stack's GPU budget.",
+        serving_within_pools,
         config=BUDGET_CONFIG,
     ),
     stack_rule(

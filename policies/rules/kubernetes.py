@@ -35,6 +35,10 @@ SERVING_RUNTIMES = {
     "kubernetes:serving.kserve.io/v1alpha1:ServingRuntime",
     "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime",
 }
+MODEL_CACHES = {
+    "kubernetes:serving.kserve.io/v1alpha1:LocalModelCache",
+    "kubernetes:serving.kserve.io/v1alpha1:LocalModelNamespaceCache",
+}
 POD_CARRIERS = WORKLOADS | INFERENCE_SERVICE | SERVING_RUNTIMES
 """Everything that becomes a pod: workloads, KServe InferenceServices and serving runtimes."""
 WORKLOAD_PATCHES = {f"{t}Patch" for t in WORKLOADS}
@@ -90,6 +94,7 @@ SECRET_VALUES = (
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key"),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
     (re.compile(r"(?i)\b(?:password|passwd|pwd)=[^&;\s]+"), "a password= setting"),
+    (re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"), "a Hugging Face token"),
 )
 """Credentials recognised by their value, whatever the variable or argument is called."""
 
@@ -248,12 +253,15 @@ def k8s_no_added_capabilities(args: ResourceValidationArgs, report: ReportViolat
             )
 
 
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
 def image_problem(image: str | None) -> str | None:
     """Why an image reference is not pinned, or None if it is."""
     if not image:
         return "has no image"
     if "@sha256:" in image:
-        return None
+        return None if DIGEST.search(image) else f"has a malformed digest ('{image}': sha256 is 64 hex characters)"
     name, _, tag = image.rpartition(":")
     if not name or "/" in tag:
         return f"uses image '{image}' without a tag"
@@ -268,6 +276,37 @@ def k8s_image_pinned(args: ResourceValidationArgs, report: ReportViolation) -> N
         if problem:
             report(
                 f"Container '{container.get('name')}' in {workload_id(args.props, args.name)} {problem}; pin a release tag or digest"
+            )
+
+
+LLM_SERVERS = re.compile(r"(?i)vllm|text-generation-inference|huggingfaceserver|sglang|tensorrt-llm|llama[._-]?cpp")
+"""What serves an LLM: vLLM and the other engines, named by the image or the command that starts them."""
+LLM_MODEL_FORMATS = frozenset({"vllm", "huggingface"})
+
+
+def _serves_llm(container: Any) -> bool:
+    words = [
+        str(container.get("image") or ""),
+        *map(str, as_list(container.get("command"))),
+        *map(str, as_list(container.get("args"))),
+    ]
+    if any(LLM_SERVERS.search(word) for word in words):
+        return True
+    model_format = dig(container, "modelFormat", "name")
+    return container.get("name") == "huggingface" or str(model_format).lower() in LLM_MODEL_FORMATS
+
+
+def llm_image_digest(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """An LLM server pulls tens of GB and answers with what its engine computes: a tag can be moved under
+    it, a digest cannot."""
+    for _, container in all_containers(args):
+        image = container.get("image")
+        if not _serves_llm(container) or (image is None and container.get("name") in KSERVE_FRAMEWORKS):
+            continue  # a model spec without an image takes its ServingRuntime's, judged there
+        if not DIGEST.search(str(image or "")):
+            report(
+                f"LLM server container '{container.get('name')}' in {workload_id(args.props, args.name)} uses image "
+                f"'{image}'; pin it by digest (<image>@sha256:<64 hex>)"
             )
 
 
@@ -346,6 +385,25 @@ def k8s_no_plaintext_secrets(args: ResourceValidationArgs, report: ReportViolati
                     report(
                         f"{where[:1].upper()}{where[1:]} has {what} in its {field}, in plain text; read it from a mounted Secret"
                     )
+    for field, uri in storage_uris(args.resource_type, args.props):
+        if what := secret_value(uri):
+            report(
+                f"{field} of {workload_id(args.props, args.name)} holds {what} in plain text; give the credential "
+                "through the service account's Secret"
+            )
+
+
+def storage_uris(resource_type: str, props: Any) -> list[tuple[str, str]]:
+    """Where an object has KServe fetch a model: an InferenceService's storageUri(s), a model cache's source."""
+    if resource_type in MODEL_CACHES:
+        return [("spec.sourceModelUri", str(uri))] if (uri := dig(props, "spec", "sourceModelUri")) else []
+    found = []
+    for spec in pod_specs(resource_type, props):
+        for framework in KSERVE_FRAMEWORKS:
+            if uri := dig(spec, framework, "storageUri"):
+                found.append((f"{framework}.storageUri", str(uri)))
+        found += [(f"storageUris[{i}]", str(u.get("uri"))) for i, u in enumerate(as_list(spec.get("storageUris")))]
+    return found
 
 
 def _predictor_resources(predictor: Any) -> list[tuple[str, Any]]:
@@ -466,7 +524,7 @@ POLICIES = [
         "k8s-no-plaintext-secrets",
         "No credential in a plain env value, command, argument or ConfigMap - by its name (abbreviations included) "
         "or by its value.",
-        POD_CARRIERS | WORKLOAD_PATCHES | CONFIG_MAP | {f"{t}Patch" for t in CONFIG_MAP},
+        POD_CARRIERS | WORKLOAD_PATCHES | CONFIG_MAP | {f"{t}Patch" for t in CONFIG_MAP} | MODEL_CACHES,
         k8s_no_plaintext_secrets,
     ),
     resource_rule(
@@ -484,6 +542,12 @@ POLICIES = [
         INFERENCE_SERVICE,
         kserve_min_replicas,
         config=REPLICAS_CONFIG,
+    ),
+    resource_rule(
+        "llm-image-digest",
+        "LLM servers (vLLM and other engines, by image, command or model format) run images pinned by digest.",
+        POD_CARRIERS | WORKLOAD_PATCHES,
+        llm_image_digest,
     ),
     resource_rule(
         "mlflow-authenticated", "The MLflow server requires authentication.", DEPLOYMENT, mlflow_authenticated

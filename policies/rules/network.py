@@ -114,6 +114,7 @@ EXPOSURE_CONFIG = {
         "(offline/pack_config.py lists the ones the platform's config asks for).",
     },
 }
+INFERENCE_SERVICE = {"kubernetes:serving.kserve.io/v1beta1:InferenceService"}
 INTERNAL_ANNOTATIONS = {
     "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
     "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
@@ -124,9 +125,23 @@ def object_name(props: Any, fallback: str) -> str:
     return f"{dig(props, 'metadata', 'namespace') or 'default'}/{dig(props, 'metadata', 'name') or fallback}"
 
 
+VISIBILITY = "networking.kserve.io/visibility"
+"""KServe's label keeping an InferenceService cluster-local (without it, a KServe that creates ingresses
+publishes it through its gateway)."""
+
+
 def no_unrequested_exposure(args: ResourceValidationArgs, report: ReportViolation) -> None:
     name = object_name(args.props, args.name)
     annotations = dig(args.props, "metadata", "annotations") or {}
+    if args.resource_type in INFERENCE_SERVICE:
+        visibility = (dig(args.props, "metadata", "labels") or {}).get(VISIBILITY)
+        if visibility != "cluster-local" and not excepted(args, name):
+            report(
+                f"InferenceService {name} is {'labelled ' + VISIBILITY + ': ' + str(visibility) if visibility else 'not labelled cluster-local'}: "
+                f"a KServe that creates ingresses publishes it; label it {VISIBILITY}: cluster-local, or publish it "
+                "through the config"
+            )
+        return
     if args.resource_type in SERVICE:
         if dig(args.props, "spec", "type") != "LoadBalancer":
             return
@@ -155,8 +170,9 @@ POLICIES = [
     ),
     resource_rule(
         "k8s-no-unrequested-exposure",
-        "Internet-facing load balancers only where the stack's config publishes a service.",
-        SERVICE | INGRESS,
+        "Internet-facing load balancers, and InferenceServices not kept cluster-local, only where the stack's config "
+        "publishes a service.",
+        SERVICE | INGRESS | INFERENCE_SERVICE,
         no_unrequested_exposure,
         config=EXPOSURE_CONFIG,
     ),

@@ -45,7 +45,8 @@ THREATS = {
     "network exposure": {"network-no-open-ingress", "k8s-no-unrequested-exposure", "eks-public-endpoint-restricted"},
     "administrator power": {"iam-no-admin-power", "iam-trust-scoped"},
     "S3 companions": {"s3-bucket-complete"},
-    "GPU cost": {"gpu-pool-budget", "gpu-stack-budget", "gpu-serving-not-spot-only"},
+    "GPU cost": {"gpu-pool-budget", "gpu-stack-budget", "gpu-serving-not-spot-only", "gpu-serving-within-pools"},
+    "LLM servers": {"llm-image-digest", "k8s-no-plaintext-secrets", "k8s-no-unrequested-exposure"},
     "nodes": {"nodes-imdsv2-required", "nodes-launch-template-imdsv2", "gpu-pool-gpu-types-only"},
     "workload privilege": {
         "k8s-not-privileged",

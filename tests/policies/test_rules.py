@@ -878,6 +878,45 @@ RULES: list[tuple[str, str, dict[str, Any], list[tuple[dict[str, Any], list[str]
                 deployment(container(image=None)),
                 ["Container 'app' in mlops/app has no image; pin a release tag or digest"],
             ),
+            (
+                deployment(container(image="ghcr.io/acme/app@sha256:abc")),
+                [
+                    "Container 'app' in mlops/app has a malformed digest ('ghcr.io/acme/app@sha256:abc': sha256 is 64 hex characters); pin a release tag or digest"
+                ],
+            ),
+        ],
+        None,
+    ),
+    (
+        "llm-image-digest",
+        DEPLOYMENT,
+        deployment(
+            container(
+                image="vllm/vllm-openai@sha256:" + "b" * 64,
+                command=["python3", "-m", "vllm.entrypoints.openai.api_server"],
+            )
+        ),
+        [
+            (
+                deployment(container(image="vllm/vllm-openai:v0.30.0")),
+                [
+                    "LLM server container 'app' in mlops/app uses image 'vllm/vllm-openai:v0.30.0'; pin it by digest (<image>@sha256:<64 hex>)"
+                ],
+            ),
+            (
+                deployment(
+                    container(image="registry/team/chat:1.0", args=["-m", "vllm.entrypoints.openai.api_server"])
+                ),
+                [
+                    "LLM server container 'app' in mlops/app uses image 'registry/team/chat:1.0'; pin it by digest (<image>@sha256:<64 hex>)"
+                ],
+            ),
+            (
+                deployment(container(image="ghcr.io/huggingface/text-generation-inference@sha256:abc")),
+                [
+                    "LLM server container 'app' in mlops/app uses image 'ghcr.io/huggingface/text-generation-inference@sha256:abc'; pin it by digest (<image>@sha256:<64 hex>)"
+                ],
+            ),
         ],
         None,
     ),
