@@ -68,6 +68,7 @@ def test_an_hpa_endpoint_keeps_cpu_scaling_and_no_keda_is_installed_when_none_as
     for endpoint in platform["serving"]["endpoints"]:
         endpoint.pop("autoscaler", None)
         endpoint.pop("targetRequestsPerSecond", None)
+    platform.pop("llmEndpoints")  # an LLM in Standard mode scales on its queue through KEDA
     graph = run_platform(platform)
     churn = isvc(graph, "churn")
     assert churn.get("metadata.annotations")["serving.kserve.io/autoscalerClass"] == "hpa"

@@ -302,6 +302,9 @@ def test_every_custom_resource_the_platform_declares_is_validated_by_a_pinned_sc
         "PrometheusRule",
         "NodePool",
         "EC2NodeClass",
+        "ServingRuntime",
+        "LocalModelCache",
+        "LocalModelNodeGroup",
     }
     assert "(KServe v0.20.0)" in next(r.detail for r in custom if r.object_id.startswith("InferenceService/"))
     for kind in ("NodePool", "EC2NodeClass"):

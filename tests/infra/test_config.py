@@ -60,7 +60,7 @@ CASES = [
         "unknown top-level key",
         "dev",
         {"gpuPool": []},
-        "platform.gpuPool = []: unknown key; allowed keys here: artifacts, cluster, database, environment, featureStore, gpuPools, gpuProvisioner, guardrails, images, mlflow, monitor, monitoring, network, protectState, serving, spotServiceLinkedRole, tags, training",
+        "platform.gpuPool = []: unknown key; allowed keys here: artifacts, cluster, database, environment, featureStore, gpuPools, gpuProvisioner, guardrails, images, llmEndpoints, mlflow, monitor, monitoring, network, protectState, serving, spotServiceLinkedRole, tags, training",
     ),
     (
         "unknown nested key",

@@ -41,6 +41,7 @@ def test_plan_writes_resources_manifests_and_report(planned: tuple[Any, Path]) -
         "## Protected resources",
         "## Summary",
         "## GPU pools",
+        "## LLM endpoints",
         "## Helm releases",
         "## checkov findings accepted",
         "## Resources by type",

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from apps.common.metrics import known_series
+from components.kit import llm
 from components.kit.versions import KSERVE_CHART, KSERVE_CRD_CHART, KUBE_PROMETHEUS_STACK_CHART
 from components.services.monitoring import DASHBOARDS_DIR, alert_rule_files, dashboards
 from components.testing import Graph, Resource, Secret, run_program, unwrap
@@ -111,7 +112,15 @@ def test_every_workload_is_bounded_unprivileged_pinned_and_read_only(graph: Grap
 
 
 def test_kserve_predictors_are_bounded_and_hardened(graph: Graph) -> None:
+    """The predictive endpoints' (LLM endpoints: tests/infra/test_llm.py)."""
+    predictive = {
+        e.get("metadata.name") for e in graph.of_type("kubernetes:serving.kserve.io/v1beta1:InferenceService")
+    }
+    predictive -= {"assistant"}
+    assert predictive
     for isvc in graph.of_type("kubernetes:serving.kserve.io/v1beta1:InferenceService"):
+        if isvc.get("metadata.name") not in predictive:
+            continue
         predictor = isvc.get("spec.predictor")
         (container,) = predictor["containers"]
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
@@ -276,7 +285,8 @@ def test_every_platform_service_is_scraped(graph: Graph, stack: str) -> None:
     monitors = {r.get("metadata.name") for r in graph.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")}
     assert monitors == {"mlflow", "feast", "drift-monitor", "dcgm-exporter"}
     pods = {r.get("metadata.name") for r in graph.of_type("kubernetes:monitoring.coreos.com/v1:PodMonitor")}
-    assert pods == {f"{e['name']}-predictor" for e in stack_config(stack)["serving"]["endpoints"]}
+    config = stack_config(stack)
+    assert pods == {f"{e['name']}-predictor" for e in [*config["serving"]["endpoints"], *config["llmEndpoints"]]}
 
 
 OWNERS = {
@@ -285,6 +295,7 @@ OWNERS = {
     "training": "TrainingPipeline",
     "mlflow": "MlflowTracking",
     "gpu": "GpuSupport",
+    "llm": "ModelServing",
 }
 """Which component declares each rules file and dashboard (monitoring is declared where it belongs)."""
 
@@ -298,6 +309,11 @@ def test_alert_rules_and_dashboards_are_deployed_by_the_components_they_watch(gr
         owner = graph.parent_of(rule)
         assert owner is not None and owner.type == f"mlops:index:{OWNERS[stem]}", (stem, owner)
         assert rule.get("metadata.namespace") == "monitoring"
+    # Each LLM endpoint records its own SLO (the llm rules compare with it).
+    for name, rule in [(n, r) for n, r in rules.items() if n.startswith("llm-slo-")]:
+        owner = graph.parent_of(rule)
+        assert owner is not None and owner.type == "mlops:index:LlmEndpoint", name
+        del rules[name]
     assert rules == {}, f"rules from no file: {sorted(rules)}"
     maps = {
         r.get("metadata.name"): r
@@ -330,7 +346,7 @@ def test_scrape_targets_moved_to_their_components_keep_an_alias_to_where_they_we
         assert old in monitor.options["aliases"], (monitor.name, monitor.options)
 
 
-METRIC = re.compile(r"\b(mlops_[a-z_]+|DCGM_[A-Z_]+)\b")
+METRIC = re.compile(r"\b(mlops_[a-z_]+|DCGM_[A-Z_]+|vllm:[a-z0-9_]+|mlops:[a-z_]+|http_requests_total)\b")
 
 
 def queries() -> list[tuple[str, str]]:
@@ -347,7 +363,7 @@ def queries() -> list[tuple[str, str]]:
 
 
 def test_every_panel_and_rule_queries_the_metrics_contract() -> None:
-    known = known_series()
+    known = known_series() | llm.VLLM_METRICS | {llm.SLO_RECORD}
     for where, expr in queries():
         names = set(METRIC.findall(expr))
         assert names or "up{" in expr or "kube_job" in expr, f"{where} queries no contract metric"
@@ -356,7 +372,7 @@ def test_every_panel_and_rule_queries_the_metrics_contract() -> None:
 
 def test_dashboards_cover_serving_gpu_and_model_health() -> None:
     titles = {stem: [p["title"] for p in board["panels"]] for stem, board in dashboards().items()}
-    assert {"serving", "gpu", "model-health"} == set(titles)
+    assert {"serving", "gpu", "model-health", "llm"} == set(titles)
     text = json.dumps(dashboards())
     for needle in ("histogram_quantile(0.50", "histogram_quantile(0.95", "histogram_quantile(0.99", "mlops_predictions_total", "mlops_prediction_errors_total",
                    "DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED", "mlops_feature_drift_score", "mlops_prediction_drift_score",
@@ -413,7 +429,11 @@ def test_serverless_mode_installs_knative_and_allows_canaries() -> None:
     assert "knative-operator" in releases
     serving = graph.one("kubernetes:operator.knative.dev/v1beta1:KnativeServing")
     assert serving.get("spec.ingress.kourier.enabled") is True
-    isvc = graph.one("kubernetes:serving.kserve.io/v1beta1:InferenceService")
+    (isvc,) = [
+        i
+        for i in graph.of_type("kubernetes:serving.kserve.io/v1beta1:InferenceService")
+        if i.get("metadata.name") == "churn"
+    ]
     assert isvc.get("spec.predictor.canaryTrafficPercent") == 10 and isvc.get("spec.predictor.minReplicas") == 0
     assert isvc.get("metadata.annotations")["serving.kserve.io/deploymentMode"] == "Knative"
 
