@@ -9,7 +9,7 @@ INFRA := .venv/bin
 APPS := .venv-apps/bin
 DEBIAN_PACKAGES := prometheus redis-server wrk
 
-.PHONY: help venv system-deps lint typecheck test test-infra test-apps plan plans charts schema demo bench lock clean
+.PHONY: help venv system-deps lint typecheck test test-infra test-apps test-llm plan plans charts schema demo bench lock clean
 
 help:
 	@echo "make test            install what is missing, lint, type-check, run every test"
@@ -37,13 +37,17 @@ $(UV):
 
 # What an environment installs of this repository besides its lock: the apps only the contracts.
 OWN_apps := -e ./contracts
+# Where an environment finds what no index has: the LLM suite's torch is the CPU build this kind of
+# machine keeps on disk (pip's find-links; any other torch is a CUDA build of several GB).
+TORCH_WHEELS ?= /opt/wheels
+FIND_LINKS_llm = --find-links $(TORCH_WHEELS)
 .venv-%/.stamp: requirements/%.lock contracts/pyproject.toml | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv-$*
-	VIRTUAL_ENV=.venv-$* $(UV) pip sync --quiet requirements/$*.lock
+	VIRTUAL_ENV=.venv-$* $(UV) pip sync --quiet $(FIND_LINKS_$*) requirements/$*.lock
 	$(if $(OWN_$*),VIRTUAL_ENV=.venv-$* $(UV) pip install --quiet --no-deps $(OWN_$*))
 	touch $@
 
-venv: .venv/.stamp .venv-apps/.stamp .venv-checkov/.stamp
+venv: .venv/.stamp .venv-apps/.stamp .venv-checkov/.stamp .venv-llm/.stamp
 
 # promtool (Debian `prometheus`), redis-server and wrk back the app tests and benchmarks; PostgreSQL the
 # database bootstrap's test (the tests start their own server: the package's default cluster is not created).
@@ -79,10 +83,14 @@ test-infra: .venv/.stamp .venv-checkov/.stamp system-deps
 test-apps: .venv-apps/.stamp system-deps
 	$(APPS)/pytest tests/apps
 
-# The two suites share nothing (their own environments, servers on free loopback ports): side by side,
+# A real vLLM (CPU build) serving a tiny model the tests build, and Prometheus scraping it.
+test-llm: .venv-llm/.stamp system-deps
+	.venv-llm/bin/pytest tests/llm
+
+# The suites share nothing (their own environments, servers on free loopback ports): side by side,
 # each one's output shown whole when it ends.
 test: lint typecheck
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-infra test-apps
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-infra test-apps test-llm
 
 # Needs no root and no cloud: MLflow, the predictor, the monitor (and Prometheus, if installed) on loopback.
 demo: .venv-apps/.stamp
@@ -134,6 +142,8 @@ lock: | $(UV)
 	$(UV) pip compile --quiet --python-version 3.11 requirements/checkov.in -o requirements/checkov.lock
 	$(UV) pip compile --quiet --python-version 3.11 requirements/bench.in -o requirements/bench.lock
 	$(UV) pip compile --quiet --python-version 3.11 requirements/mlserver.in -o requirements/mlserver.lock
+	$(UV) pip compile --quiet --python-version 3.11 $(FIND_LINKS_llm) --no-emit-package torchvision \
+		--no-emit-package torchaudio --no-emit-package torchcodec requirements/llm.in -o requirements/llm.lock
 	for app in serving monitor training mlflow_server; do \
 		$(IMAGE_LOCK) --constraint requirements/apps.lock apps/$$app/requirements.in -o apps/$$app/requirements.txt || exit 1; \
 	done

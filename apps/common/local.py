@@ -108,9 +108,15 @@ def monitor(config: Path, log: Path, *, env: Mapping[str, str] | None = None) ->
 
 @contextlib.contextmanager
 def prometheus(
-    home: Path, targets: Sequence[str], *, rule_files: Sequence[Path] = RULES, interval: str = "2s"
+    home: Path,
+    targets: Sequence[str],
+    *,
+    rule_files: Sequence[Path] = RULES,
+    interval: str = "2s",
+    labels: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
-    """Prometheus (the Debian package) scraping `targets` (host:port) with the repository's alert rules."""
+    """Prometheus (the Debian package) scraping `targets` (host:port) with the repository's alert rules;
+    `labels` are added to every scraped series (as a cluster's service discovery would add namespace, pod)."""
     binary = shutil.which("prometheus")
     if binary is None:
         raise FileNotFoundError("prometheus is not installed (Debian package `prometheus`; `make system-deps`)")
@@ -120,7 +126,9 @@ def prometheus(
     config = {
         "global": {"scrape_interval": interval, "evaluation_interval": interval},
         "rule_files": [str(f) for f in rule_files],
-        "scrape_configs": [{"job_name": "mlops", "static_configs": [{"targets": list(targets)}]}],
+        "scrape_configs": [
+            {"job_name": "mlops", "static_configs": [{"targets": list(targets), "labels": dict(labels or {})}]}
+        ],
     }
     (home / "prometheus.yml").write_text(yaml.safe_dump(config))
     command = [
