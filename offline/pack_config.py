@@ -20,6 +20,7 @@ from components.config import ConfigError, PlatformConfig
 from components.config.loader import check_stack
 from components.config.stack_file import StackFile
 from components.platform import published_services
+from components.services.model_serving import MODEL_CACHE_JOBS_NAMESPACE
 
 ROOT = Path(__file__).resolve().parent.parent
 LEVELS_DIR = ROOT / "policies" / "config"
@@ -80,7 +81,21 @@ def pack_config(platform: PlatformConfig) -> dict[str, Any]:
             "the stack caches LLM weights on its GPU nodes (platform.llmEndpoints[].cache): KServe's node agent "
             "writes the node's instance-store NVMe through a host path"
         )
-        _merge(config, "k8s-namespace-restricted", {"exceptions": [{"name": "kserve", "reason": reason}]})
+        jobs = (
+            "KServe's model cache runs its download Jobs there with pods that set no seccomp profile (the "
+            "storage initializer's security context), which the restricted standard requires; baseline still "
+            "refuses privilege, host namespaces and host paths"
+        )
+        _merge(
+            config,
+            "k8s-namespace-restricted",
+            {
+                "exceptions": [
+                    {"name": "kserve", "reason": reason},
+                    {"name": MODEL_CACHE_JOBS_NAMESPACE, "reason": jobs},
+                ]
+            },
+        )
         _merge(
             config,
             "k8s-no-host-path",

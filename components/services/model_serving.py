@@ -201,8 +201,13 @@ class ModelServing(PlatformComponent):
         """KServe's local model cache, after its controller: its CRDs, the cache controller, and a node agent on every
         GPU node keeping the cached models in the instance store's directory; the download jobs run in a
         namespace of their own (their service accounts carry the models' credentials)."""
+        # Baseline: KServe writes the download Jobs' pods without a seccomp profile, which `restricted` requires.
         jobs_ns = kube.namespace(
-            f"{name}-model-cache-ns", MODEL_CACHE_JOBS_NAMESPACE, deny_ingress=True, opts=child(self)
+            f"{name}-model-cache-ns",
+            MODEL_CACHE_JOBS_NAMESPACE,
+            pod_security="baseline",
+            deny_ingress=True,
+            opts=child(self),
         )
         crds = kube.helm_release(
             self,

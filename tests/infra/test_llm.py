@@ -430,3 +430,24 @@ def test_an_llm_on_another_stack_config_runs_end_to_end() -> None:
     assert {"assistant", "summariser"} <= names
     assert len(graph.of_type("kubernetes:serving.kserve.io/v1alpha1:LocalModelCache")) == 1
     assert len(graph.of_type("kubernetes:serving.kserve.io/v1alpha1:LocalModelNodeGroup")) == 1
+
+
+def test_the_cache_namespaces_security_is_relaxed_only_where_it_must_and_the_pack_says_why(
+    graph: Graph, stack: str
+) -> None:
+    namespaces = {
+        r.get("metadata.name"): r.get("metadata.labels")["pod-security.kubernetes.io/enforce"]
+        for r in graph.of_type("kubernetes:core/v1:Namespace")
+    }
+    assert namespaces["kserve"] == "privileged", "the node agents write the NVMe through a host path"
+    assert namespaces["kserve-localmodel-jobs"] == "baseline"
+    assert namespaces["models"] == "restricted"
+    from offline.pack_config import pack_config
+
+    exceptions = pack_config(parse_platform_config(stack_config(stack)))["k8s-namespace-restricted"]["exceptions"]
+    assert {e["name"] for e in exceptions} >= {"kserve", "kserve-localmodel-jobs"}
+    assert all(len(e["reason"]) > 40 for e in exceptions)
+    without = stack_config(stack)
+    without.pop("llmEndpoints")
+    relaxed = pack_config(parse_platform_config(without)).get("k8s-namespace-restricted", {})
+    assert not isinstance(relaxed, dict) or "kserve" not in {e["name"] for e in relaxed.get("exceptions", [])}
