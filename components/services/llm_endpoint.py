@@ -24,7 +24,7 @@ from ..kit.promql import waiting_requests_query
 from ..kit.spec import Cpu, DnsLabel, Issue, Memory, Spec, check_names, fail, matching, render_message, settings_arg
 from ..kit.versions import VLLM_IMAGE
 from ..kit.workload import RoleIssuer, Workload
-from .model_serving import KServeInstall, ModelServing, ServingMode, keda_prometheus_scaling
+from .model_serving import KServeInstall, ModelServing, ServingMode, keda_prometheus_scaling, rollout_issues
 
 HTTP_PORT = 8080
 MODEL_DIR = "/mnt/models"
@@ -201,25 +201,9 @@ class LlmEndpointSettings(Spec):
 
 def llm_mode_issues(endpoint: LlmEndpointSettings, mode: ServingMode) -> list[Issue]:
     """What an LLM endpoint asks that the serving mode cannot honour."""
-    issues = []
-    if mode is ServingMode.STANDARD and endpoint.canary_traffic_percent is not None:
-        issues.append(
-            Issue(
-                ("canary_traffic_percent",),
-                endpoint.canary_traffic_percent,
-                "canary rollouts need mode Serverless (Standard mode rolls out with maxUnavailable 0)",
-            )
-        )
-    if mode is ServingMode.STANDARD and endpoint.min_replicas == 0:
-        issues.append(
-            Issue(
-                ("min_replicas",),
-                0,
-                "Standard mode cannot scale an LLM to zero: with no replica running, no queue is measured to wake one; "
-                "use >= 1, or mode Serverless (Knative's activator holds the request through a cold start)",
-            )
-        )
-    return issues
+    return rollout_issues(
+        mode, endpoint.canary_traffic_percent, endpoint.min_replicas, "no queue is measured to wake one"
+    )
 
 
 def storage_uri(model: LlmModelSettings, data_bucket: pulumi.Input[str]) -> pulumi.Output[str]:

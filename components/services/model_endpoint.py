@@ -35,6 +35,7 @@ from .model_serving import (
     ModelServing,
     ServingMode,
     keda_prometheus_scaling,
+    rollout_issues,
 )
 
 HTTP_PORT = 8080
@@ -109,26 +110,14 @@ class EndpointSettings(Spec):
 def mode_issues(endpoint: EndpointSettings, mode: ServingMode) -> list[Issue]:
     """What an endpoint asks that the serving mode cannot honour (the config and the component both
     ask this)."""
-    issues = []
-    if mode is ServingMode.STANDARD and endpoint.canary_traffic_percent is not None:
-        issues.append(
-            Issue(
-                ("canary_traffic_percent",),
-                endpoint.canary_traffic_percent,
-                "canary rollouts need mode Serverless (Standard mode rolls out with maxUnavailable 0)",
-            )
-        )
-    if mode is ServingMode.STANDARD and endpoint.min_replicas == 0:
-        # KServe hands minReplicas 0 to KEDA, but the request rate comes from the predictor's own pods:
-        # with none running nothing reports a request, so nothing would ever scale it back up.
-        issues.append(
-            Issue(
-                ("min_replicas",),
-                0,
-                "Standard mode cannot scale to zero: with no replica running, no request is measured to wake "
-                "one (with hpa or keda); use >= 1, or mode Serverless (Knative's activator holds the request)",
-            )
-        )
+    # KServe hands minReplicas 0 to KEDA, but the request rate comes from the predictor's own pods:
+    # with none running nothing reports a request, so nothing would ever scale it back up.
+    issues = rollout_issues(
+        mode,
+        endpoint.canary_traffic_percent,
+        endpoint.min_replicas,
+        "no request is measured to wake one (with hpa or keda)",
+    )
     if mode is ServingMode.SERVERLESS and endpoint.autoscaler is not None:
         issues.append(
             Issue(

@@ -15,7 +15,7 @@ from ..kit.common import ComponentArgsError, PlatformComponent, child, documente
 from ..kit.gpu import ACCELERATOR_LABEL
 from ..kit.llm import MODEL_CACHE_PATH
 from ..kit.observability import DASHBOARDS_DIR, RULES_DIR, MonitoringHooks
-from ..kit.spec import Spec, settings_arg
+from ..kit.spec import Issue, Spec, settings_arg
 from ..kit.versions import (
     CERT_MANAGER_CHART,
     KEDA_CHART,
@@ -67,6 +67,33 @@ class ServingMode(enum.Enum):
     def kserve_name(self) -> str:
         """KServe's own name for the mode (it renamed Serverless to Knative)."""
         return "Standard" if self is ServingMode.STANDARD else "Knative"
+
+
+def rollout_issues(
+    mode: ServingMode, canary_traffic_percent: int | None, min_replicas: int, measured: str
+) -> list[Issue]:
+    """What a mode cannot do for an endpoint (predictive or LLM): a canary in Standard mode, which rolls out
+    with maxUnavailable 0, and zero replicas in Standard mode, where with no replica running `measured`
+    to wake one."""
+    issues = []
+    if mode is ServingMode.STANDARD and canary_traffic_percent is not None:
+        issues.append(
+            Issue(
+                ("canary_traffic_percent",),
+                canary_traffic_percent,
+                "canary rollouts need mode Serverless (Standard mode rolls out with maxUnavailable 0)",
+            )
+        )
+    if mode is ServingMode.STANDARD and min_replicas == 0:
+        issues.append(
+            Issue(
+                ("min_replicas",),
+                0,
+                f"Standard mode cannot scale to zero: with no replica running, {measured}; use >= 1, "
+                "or mode Serverless (Knative's activator holds the request)",
+            )
+        )
+    return issues
 
 
 @dataclass(frozen=True)

@@ -227,7 +227,10 @@ CONFIG_CASES = [
     ({"dtype": "float32"}, "dtype"),
     ({"gpuMemoryUtilization": 0.99}, "gpuMemoryUtilization"),
     ({"gpuPool": "a100"}, 'llmEndpoints[0].gpuPool = "a100": no such GPU pool; gpuPools has: t4-spot'),
-    ({"minReplicas": 0}, "Standard mode cannot scale an LLM to zero"),
+    (
+        {"minReplicas": 0},
+        "Standard mode cannot scale to zero: with no replica running, no queue is measured to wake one",
+    ),
     ({"minReplicas": 3, "maxReplicas": 2}, "maxReplicas = 2: must be >= minReplicas (3)"),
     ({"canaryTrafficPercent": 10}, "canary rollouts need mode Serverless"),
     ({"name": "churn"}, "duplicate InferenceService name"),
