@@ -31,7 +31,6 @@ MODEL_DIR = "/mnt/models"
 """Where KServe puts the model: the storage initializer's download, or the node cache's volume."""
 MODEL_FORMAT = "vllm"
 CACHE_STORAGE_CLASS = "mlops-local-nvme"
-HF_TOKEN_KEY = "HF_TOKEN"
 
 
 class HuggingFaceModel(Spec):
@@ -348,6 +347,8 @@ class LlmEndpoint(PlatformComponent):
         predictor_name = f"{isvc}-predictor"
         workload = Workload(self, name, isvc, ns, "llm-predictor")
         grants = self._grants(endpoint)
+        # The hub token reaches only what downloads (KServe's storage initializer reads it from the Secrets
+        # its service account lists); vLLM reads the weights from /mnt/models and never sees it.
         token = endpoint.model.hugging_face.token_secret if endpoint.model.hugging_face else None
         secrets = [token] if token else []
         account = workload.identity(args.access if grants else None, grants, account=predictor_name, secrets=secrets)
@@ -373,7 +374,6 @@ class LlmEndpoint(PlatformComponent):
             "securityContext": kube.RESTRICTED_CONTAINER,
             "storageUri": uri,
             "args": vllm_args(endpoint),
-            "env": [kube.secret_env(HF_TOKEN_KEY, token, HF_TOKEN_KEY)] if token else [],
             "resources": resources,
         }
         predictor: dict[str, Any] = {

@@ -4,6 +4,7 @@ refusals, and what the component declares (schema-checked with the plans, judged
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any
 
@@ -287,10 +288,16 @@ def test_the_shipped_llm_endpoints_are_declared_as_sized(graph: Graph, stack: st
     assert model["resources"]["limits"]["nvidia.com/gpu"] == str(settings.tensor_parallel_size)
     assert predictor["nodeSelector"] == {"mlops.platform/gpu-pool": settings.gpu_pool}
     assert model["image"] == VLLM_IMAGE and re.search(r"@sha256:[0-9a-f]{64}$", VLLM_IMAGE)
+    # The hub token: only in the service accounts KServe's downloads run as, never in vLLM's environment.
     token = source.get("tokenSecret")
-    assert model["env"] == (
-        [{"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": token, "key": "HF_TOKEN"}}}] if token else []
-    )
+    assert "env" not in model and "HF_TOKEN" not in json.dumps(runtime_of(graph))
+    accounts = {
+        (r.get("metadata.namespace"), r.get("metadata.name")): r.inputs.get("secrets")
+        for r in graph.of_type("kubernetes:core/v1:ServiceAccount")
+    }
+    expected = [{"name": token}] if token else None
+    assert accounts[("models", f"{settings.name}-predictor")] == expected
+    assert accounts[("kserve-localmodel-jobs", f"{settings.name}-cache")] == expected
     # KEDA on the queue: waiting requests per replica, over this endpoint's pods only.
     assert isvc.get("metadata.annotations")["serving.kserve.io/autoscalerClass"] == "keda"
     (metric,) = predictor["autoScaling"]["metrics"]
@@ -302,8 +309,7 @@ def test_the_shipped_llm_endpoints_are_declared_as_sized(graph: Graph, stack: st
         "averageValue": f"{settings.target_waiting_requests:g}",
     }
     assert (predictor["minReplicas"], predictor["maxReplicas"]) == (settings.min_replicas, settings.max_replicas)
-    runtime = graph.one("kubernetes:serving.kserve.io/v1alpha1:ServingRuntime")
-    (container,) = runtime.get("spec.containers")
+    (container,) = runtime_of(graph)["containers"]
     assert container["image"] == VLLM_IMAGE
     assert container["command"] == ["python3", "-m", "vllm.entrypoints.openai.api_server"]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
@@ -338,6 +344,10 @@ def test_the_shipped_llm_endpoints_are_declared_as_sized(graph: Graph, stack: st
         "expr": f"vector({settings.ttft_slo_seconds:g})",
         "labels": {"model_name": settings.name},
     }
+
+
+def runtime_of(graph: Graph) -> dict[str, Any]:
+    return dict(graph.one("kubernetes:serving.kserve.io/v1alpha1:ServingRuntime").get("spec"))
 
 
 def test_only_its_namespace_and_the_monitoring_reach_an_llm_in_standard_mode(graph: Graph) -> None:
