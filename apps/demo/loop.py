@@ -271,13 +271,14 @@ def _loop(settings: DemoSettings, report: DemoReport, stack: contextlib.ExitStac
     _summarise(report, work)
 
 
-NO_GPU = "gpu"
-"""The GPU dashboard needs NVIDIA's DCGM exporter and a GPU: not on this machine."""
+NOT_IN_THE_DEMO = frozenset({"gpu", "llm"})
+"""Dashboards of what the demo does not run: the GPU one needs NVIDIA's DCGM exporter and a GPU, the LLM
+one a vLLM server (tests/llm runs its panels against a real one)."""
 
 
 def check_dashboards(prometheus_url: str, report: DemoReport) -> dict[str, int]:
     """Run every panel's queries (the dashboards Grafana loads) over the demo's time range against its
-    Prometheus: series returned per panel. The GPU dashboard is left out (no GPU here)."""
+    Prometheus: series returned per panel. The GPU and LLM dashboards are left out (NOT_IN_THE_DEMO)."""
     from apps.common.local import dashboards
 
     end = time.time()
@@ -285,7 +286,7 @@ def check_dashboards(prometheus_url: str, report: DemoReport) -> dict[str, int]:
     found = {}
     with httpx.Client(timeout=30) as client:
         for stem, board in dashboards().items():
-            if stem == NO_GPU:
+            if stem in NOT_IN_THE_DEMO:
                 continue
             for panel in board["panels"]:
                 series = 0

@@ -93,8 +93,8 @@ def test_the_null_column_shows_in_its_own_quality(demo: tuple[DemoReport, DemoSe
 
 
 def test_every_dashboard_panel_returns_series_after_the_loop(demo: tuple[DemoReport, DemoSettings]) -> None:
-    """Each panel's query, as Grafana would run it, against the demo's Prometheus (GPU panels excepted:
-    no GPU and no DCGM exporter here)."""
+    """Each panel's query, as Grafana would run it, against the demo's Prometheus (GPU panels excepted: no
+    GPU and no DCGM exporter here; LLM panels too: tests/llm runs them against a real vLLM)."""
     panels = demo[0].metrics.get("dashboard_panels")
     assert panels, "Prometheus ran (make test installs it) and the panels were queried"
     assert {p.split(":")[0] for p in panels} == {"serving", "model-health"}
