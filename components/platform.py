@@ -293,6 +293,7 @@ class MlPlatform(PlatformComponent):
                 monitoring=monitoring,
                 keda=cfg.uses_keda,
                 llm=bool(cfg.llm_endpoints),
+                model_cache=bool(cfg.llm_pools),
             ),
             opts=in_ns(ns_kserve),
         )

@@ -128,7 +128,9 @@ class ModelServingArgs:
     keda: bool = False
     """Install KEDA (pinned chart) so Standard-mode endpoints can scale on their request rate, which it reads from the monitoring's Prometheus (so `monitoring` is required). Default: false."""
     llm: bool = False
-    """Serve LLM endpoints: KServe's local model cache (its controller, node agents on the GPU nodes - the caller's KServe namespace must then admit privileged pods: the agents write the node's NVMe - and a namespace for its download jobs) and, with monitoring, the LLM dashboard and alert rules. Default: false."""
+    """Serve LLM endpoints: with monitoring, the LLM dashboard and alert rules. Default: false."""
+    model_cache: bool = False
+    """Install KServe's local model cache for LLM weights: its CRDs and controller, node agents on the GPU nodes (the caller's KServe namespace must then admit privileged pods: the agents write the node's NVMe through a host path) and a namespace for its download jobs. Default: false."""
 
 
 class ModelServing(PlatformComponent):
@@ -178,7 +180,7 @@ class ModelServing(PlatformComponent):
             # Before KServe's controller: it manages ScaledObjects only if their CRD exists when it starts.
             prerequisites.append(self._keda(name))
             self.keda_query_url = args.monitoring.prometheus_url
-        localmodel = {"enabled": True, "jobNamespace": MODEL_CACHE_JOBS_NAMESPACE} if args.llm else {}
+        localmodel = {"enabled": True, "jobNamespace": MODEL_CACHE_JOBS_NAMESPACE} if args.model_cache else {}
         crds = kube.helm_release(
             self,
             f"{name}-kserve-crd",
@@ -211,7 +213,7 @@ class ModelServing(PlatformComponent):
         )
         self.ready = [crds, controller]
         self.model_cache_jobs = None
-        if args.llm:
+        if args.model_cache:
             self.ready.append(self._model_cache(name, args.namespace, localmodel, controller))
             self.model_cache_jobs = MODEL_CACHE_JOBS_NAMESPACE
         if args.monitoring is not None:

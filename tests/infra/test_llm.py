@@ -464,3 +464,27 @@ def test_the_cache_namespaces_security_is_relaxed_only_where_it_must_and_the_pac
     without.pop("llmEndpoints")
     relaxed = pack_config(parse_platform_config(without)).get("k8s-namespace-restricted", {})
     assert not isinstance(relaxed, dict) or "kserve" not in {e["name"] for e in relaxed.get("exceptions", [])}
+
+
+def test_without_a_cache_nothing_of_the_cache_is_installed_and_kserve_stays_restricted() -> None:
+    platform = stack_config("dev")
+    platform["llmEndpoints"][0]["cache"] = False
+    graph = run_platform(platform)
+    releases = {r.get("name"): r for r in graph.of_type("kubernetes:helm.sh/v3:Release")}
+    assert "kserve-localmodel" not in releases and "kserve-localmodel-crd" not in releases
+    assert "localmodel" not in releases["kserve"].get("values")["kserve"]
+    namespaces = {
+        r.get("metadata.name"): r.get("metadata.labels")["pod-security.kubernetes.io/enforce"]
+        for r in graph.of_type("kubernetes:core/v1:Namespace")
+    }
+    assert namespaces["kserve"] == "restricted" and "kserve-localmodel-jobs" not in namespaces
+    assert not graph.of_type("kubernetes:serving.kserve.io/v1alpha1:LocalModelCache")
+    assert not graph.of_type("kubernetes:serving.kserve.io/v1alpha1:LocalModelNodeGroup")
+    isvc = next(
+        r
+        for r in graph.of_type("kubernetes:serving.kserve.io/v1beta1:InferenceService")
+        if r.get("metadata.name") == "assistant"
+    )
+    assert isvc.get("spec.predictor.model.storageUri").startswith("hf://"), "downloaded at each start instead"
+    rules = {r.get("metadata.name") for r in graph.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")}
+    assert {"mlops-llm", "llm-slo-assistant"} <= rules, "still watched"
