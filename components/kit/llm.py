@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from . import aws_facts
@@ -115,16 +115,19 @@ class Serving:
     concurrency: int
     gpu_memory_utilization: float
 
+    def _parameters_gib(self, bytes_per_weight: float) -> float:
+        return self.architecture.parameters_billions * 1e9 * bytes_per_weight / GIB
+
     @property
     def weights_gib(self) -> float:
-        return self.architecture.parameters_billions * 1e9 * BYTES_PER_WEIGHT[self.quantization] / GIB
+        return self._parameters_gib(BYTES_PER_WEIGHT[self.quantization])
 
     @property
     def checkpoint_gib(self) -> float:
         """The weights on disk: a 4-bit checkpoint for AWQ/GPTQ, the 16-bit one otherwise (vLLM quantises
         fp8 at load time)."""
-        per_weight = BYTES_PER_WEIGHT[self.quantization] if self.quantization in ("awq", "gptq") else 2.0
-        return self.architecture.parameters_billions * 1e9 * per_weight / GIB
+        on_disk = self.quantization if self.quantization in ("awq", "gptq") else None
+        return self._parameters_gib(BYTES_PER_WEIGHT[on_disk])
 
     def kv_cache_gib(self, context_length: int | None = None) -> float:
         """KV cache of the whole replica (all its GPUs), for `concurrency` full-length sequences."""
@@ -133,20 +136,8 @@ class Serving:
         per_token = 2 * arch.layers * heads_per_gpu * self.tensor_parallel * arch.head_dim * KV_BYTES
         return per_token * (context_length or self.context_length) * self.concurrency / GIB
 
-    def needed_per_gpu_gib(self, tensor_parallel: int | None = None) -> float:
-        tp = tensor_parallel or self.tensor_parallel
-        shaped = self if tp == self.tensor_parallel else self.with_tensor_parallel(tp)
-        return (shaped.weights_gib + shaped.kv_cache_gib()) / tp + RUNTIME_RESERVE_GIB
-
-    def with_tensor_parallel(self, tp: int) -> Serving:
-        return Serving(
-            self.architecture,
-            self.quantization,
-            tp,
-            self.context_length,
-            self.concurrency,
-            self.gpu_memory_utilization,
-        )
+    def needed_per_gpu_gib(self) -> float:
+        return (self.weights_gib + self.kv_cache_gib()) / self.tensor_parallel + RUNTIME_RESERVE_GIB
 
     def offered_per_gpu_gib(self, instance_type: str) -> float:
         return gpu_memory_gib(instance_type) * self.gpu_memory_utilization
@@ -269,9 +260,10 @@ def types_that_fit(serving: Serving, gpu_model: str, region_types: Iterable[str]
     for tp in TENSOR_PARALLEL_SIZES:
         if serving.architecture.attention_heads % tp:
             continue
-        shaped = serving.with_tensor_parallel(tp)
+        shaped = replace(serving, tensor_parallel=tp)
+        needed = shaped.needed_per_gpu_gib()
         hosts = [t for t in types if gpu_spec(t).gpus >= tp]  # type: ignore[union-attr]
-        fitting = [t for t in hosts if shaped.needed_per_gpu_gib() <= shaped.offered_per_gpu_gib(t)]
+        fitting = [t for t in hosts if needed <= shaped.offered_per_gpu_gib(t)]
         if fitting:
             found.append((tp, min(fitting, key=lambda t: (gpu_spec(t).gpus, aws_facts.instance_type(t).vcpus, t))))  # type: ignore[union-attr]
     return found
@@ -291,16 +283,9 @@ def what_would_fit(sizing: Sizing) -> list[str]:
                 ideas.append(f"tensorParallelSize {tp} on {instance} ({gpu_spec(instance).describe()})")  # type: ignore[union-attr]
                 break
     if serving.quantization in (None, "fp8"):
-        quantized = Serving(
-            serving.architecture,
-            "awq",
-            serving.tensor_parallel,
-            serving.context_length,
-            serving.concurrency,
-            serving.gpu_memory_utilization,
-        )
-        if quantized.needed_per_gpu_gib() <= sizing.offered_gib:
-            ideas.append(f"a 4-bit (awq) build of the model: {quantized.needed_per_gpu_gib():.1f} GiB per GPU")
+        needed = replace(serving, quantization="awq").needed_per_gpu_gib()
+        if needed <= sizing.offered_gib:
+            ideas.append(f"a 4-bit (awq) build of the model: {needed:.1f} GiB per GPU")
     return ideas
 
 

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
+from ..data.artifact_store import Access, Bucket, Grant
 from ..kit import k8s as kube
 from ..kit import llm
 from ..kit.common import ComponentArgsError, PlatformComponent, child, documented
@@ -258,9 +259,10 @@ class ModelCacheNodes(PlatformComponent):
             raise ComponentArgsError("ModelCacheNodes", name, [f"storage_gib = {args.storage_gib}: must be >= 1"])
         self.name = f"{args.pool}-cache"
         labels = kube.labels(self.name, "model-cache")
+        storage_class_name = f"{CACHE_STORAGE_CLASS}-{args.pool}"
         storage_class = k8s.storage.v1.StorageClass(
             f"{name}-storage-class",
-            metadata={"name": f"{CACHE_STORAGE_CLASS}-{args.pool}", "labels": labels},
+            metadata={"name": storage_class_name, "labels": labels},
             provisioner="kubernetes.io/no-provisioner",
             volume_binding_mode="WaitForFirstConsumer",
             reclaim_policy="Delete",
@@ -274,7 +276,6 @@ class ModelCacheNodes(PlatformComponent):
                 ]
             }
         }
-        storage_class_name = f"{CACHE_STORAGE_CLASS}-{args.pool}"
         self.node_group = k8s.apiextensions.CustomResource(
             f"{name}-node-group",
             api_version="serving.kserve.io/v1alpha1",
@@ -317,7 +318,7 @@ class LlmEndpointArgs:
     """The KServe installation: its mode, what must exist first, KEDA's Prometheus (required in Standard mode)."""
     data_bucket: pulumi.Input[str] = ""
     """The data bucket's name (a model given by bucket_path is read from it). Default: none."""
-    access: RoleIssuer[Any] | None = None
+    access: RoleIssuer[Grant] | None = None
     """Issues the S3 read role of a bucket_path model (ArtifactAccess). Default: none."""
     cache: ModelCache | None = None
     """The node group caching the weights (ModelCacheNodes.cache(...)); None serves without a cache. Default: none."""
@@ -351,7 +352,7 @@ class LlmEndpoint(PlatformComponent):
         # its service account lists); vLLM reads the weights from /mnt/models and never sees it.
         token = endpoint.model.hugging_face.token_secret if endpoint.model.hugging_face else None
         secrets = [token] if token else []
-        account = workload.identity(args.access if grants else None, grants, account=predictor_name, secrets=secrets)
+        account = workload.identity(args.access, grants, account=predictor_name, secrets=secrets)
         uri = storage_uri(endpoint.model, args.data_bucket)
         runtime = k8s.apiextensions.CustomResource(
             f"{name}-runtime",
@@ -458,9 +459,7 @@ class LlmEndpoint(PlatformComponent):
             raise ComponentArgsError("LlmEndpoint", name, problems)
 
     @staticmethod
-    def _grants(endpoint: LlmEndpointSettings) -> list[Any]:
-        from ..data.artifact_store import Access, Bucket, Grant
-
+    def _grants(endpoint: LlmEndpointSettings) -> list[Grant]:
         path = endpoint.model.bucket_path
         return [] if path is None else [Grant(Bucket.DATA, path, Access.READ)]
 
@@ -471,14 +470,14 @@ class LlmEndpoint(PlatformComponent):
         cache: ModelCache,
         uri: pulumi.Output[str],
         args: LlmEndpointArgs,
-        grants: list[Any],
+        grants: list[Grant],
         token: str | None,
     ) -> list[pulumi.Resource]:
         """A LocalModelCache of the weights on the pool's node group, downloaded by KServe's job (as a service
         account of its own in the job namespace: the S3 role, or the hub token's Secret)."""
         jobs = Workload(self, f"{name}-cache", f"{endpoint.name}-cache", cache.job_namespace, "model-cache")
         # KServe's storage initializer reads HF_TOKEN from the Secrets its service account lists.
-        account = jobs.identity(args.access if grants else None, grants, secrets=[token] if token else [])
+        account = jobs.identity(args.access, grants, secrets=[token] if token else [])
         size = llm.ceil_gib(endpoint.serving.checkpoint_gib)
         local = k8s.apiextensions.CustomResource(
             f"{name}-model-cache",

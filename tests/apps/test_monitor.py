@@ -613,15 +613,11 @@ def watched_by_prometheus(profile_file: Path, tmp_path: Path) -> Iterator[tuple[
         },
     }
     (tmp_path / "monitor.yaml").write_text(yaml.safe_dump(config))
-    rules = yaml.safe_load(RULES.read_text())
-    for group in rules["groups"]:
-        for rule in group["rules"]:
-            rule["for"] = "1s"
-    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules))
+    rules = local.rules_firing_at_once(RULES, tmp_path / "rules.yaml")
     with (
         local.monitor(tmp_path / "monitor.yaml", tmp_path / "monitor.log") as monitor_url,
         local.prometheus(
-            tmp_path / "prometheus", [local.host_port(monitor_url)], rule_files=[tmp_path / "rules.yaml"], interval="1s"
+            tmp_path / "prometheus", [local.host_port(monitor_url)], rule_files=[rules], interval="1s"
         ) as prom_url,
     ):
         yield monitor_url, prom_url

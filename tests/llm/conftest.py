@@ -72,12 +72,7 @@ def vllm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vllm]:
 def rules_for_a_test(home: Path) -> list[Path]:
     """The LLM alert rules with `for` shortened to 1s, and each endpoint's SLO recording rule as the
     LlmEndpoint component declares it (a constant labelled with the served model's name)."""
-    rules = yaml.safe_load(RULES.read_text())
-    for group in rules["groups"]:
-        for rule in group["rules"]:
-            rule["for"] = "1s"
-    alerts = home / "llm.rules.yaml"
-    alerts.write_text(yaml.safe_dump(rules))
+    alerts = local.rules_firing_at_once(RULES, home / "llm.rules.yaml")
     slo = home / "slo.rules.yaml"
     groups = [
         {
