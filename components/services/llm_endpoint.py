@@ -24,8 +24,15 @@ from ..kit.observability import MonitoringHooks
 from ..kit.promql import waiting_requests_query
 from ..kit.spec import Cpu, DnsLabel, Issue, Memory, Spec, check_names, fail, matching, render_message, settings_arg
 from ..kit.versions import VLLM_IMAGE
-from ..kit.workload import RoleIssuer, Workload
-from .model_serving import KServeInstall, ModelServing, ServingMode, keda_prometheus_scaling, rollout_issues
+from ..kit.workload import ROLLING, RoleIssuer, Workload
+from .model_serving import (
+    KServeInstall,
+    ModelServing,
+    ServingMode,
+    keda_prometheus_scaling,
+    predictor_base,
+    rollout_issues,
+)
 
 HTTP_PORT = 8080
 MODEL_DIR = "/mnt/models"
@@ -378,18 +385,14 @@ class LlmEndpoint(PlatformComponent):
             "resources": resources,
         }
         predictor: dict[str, Any] = {
-            "serviceAccountName": predictor_name,
-            "automountServiceAccountToken": False,
-            "minReplicas": endpoint.min_replicas,
-            "maxReplicas": endpoint.max_replicas,
-            "securityContext": kube.pod_security(),
+            **predictor_base(predictor_name, endpoint.min_replicas, endpoint.max_replicas),
             "model": model,
         }
         kube.request_gpus(predictor, resources, endpoint.tensor_parallel_size, endpoint.gpu_pool)
-        annotations = {"serving.kserve.io/deploymentMode": ServingMode.STANDARD.kserve_name}
         mode = args.serving.mode
+        assert isinstance(mode, ServingMode)  # _check
+        annotations = {"serving.kserve.io/deploymentMode": mode.kserve_name}
         if mode is ServingMode.SERVERLESS:
-            annotations["serving.kserve.io/deploymentMode"] = mode.kserve_name
             # Knative scales on in-flight requests: a replica takes about what its KV cache holds.
             predictor.update({"scaleMetric": "concurrency", "scaleTarget": max(1, endpoint.concurrency)})
             if endpoint.canary_traffic_percent is not None:
@@ -397,10 +400,7 @@ class LlmEndpoint(PlatformComponent):
         else:
             assert args.serving.keda_query_url is not None  # _check
             annotations["serving.kserve.io/autoscalerClass"] = "keda"
-            predictor["deploymentStrategy"] = {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
-            }
+            predictor["deploymentStrategy"] = ROLLING
             predictor["autoScaling"] = keda_prometheus_scaling(
                 args.serving.keda_query_url,
                 waiting_requests_query(ns, predictor_name),

@@ -27,7 +27,7 @@ from ..kit.spec import (
     render_message,
     settings_arg,
 )
-from ..kit.workload import Workload
+from ..kit.workload import ROLLING, Workload
 from .mlflow_tracking import MlflowClient
 from .model_serving import (
     KServeInstall,
@@ -35,6 +35,7 @@ from .model_serving import (
     ModelServing,
     ServingMode,
     keda_prometheus_scaling,
+    predictor_base,
     rollout_issues,
 )
 
@@ -213,11 +214,7 @@ class ModelEndpoint(PlatformComponent):
         account = workload.identity(args.mlflow.artifacts, args.mlflow.artifact_grants(), account=predictor_name)
         resources = kube.resources(endpoint.cpu, endpoint.memory)
         predictor: dict[str, Any] = {
-            "serviceAccountName": predictor_name,
-            "automountServiceAccountToken": False,
-            "minReplicas": endpoint.min_replicas,
-            "maxReplicas": endpoint.max_replicas,
-            "securityContext": kube.pod_security(),
+            **predictor_base(predictor_name, endpoint.min_replicas, endpoint.max_replicas),
             "containers": [
                 {
                     "name": "kserve-container",
@@ -257,8 +254,7 @@ class ModelEndpoint(PlatformComponent):
             annotations = {"serving.kserve.io/deploymentMode": mode.kserve_name}
             shaped = dict(predictor)
             if mode is ServingMode.STANDARD:
-                rollout = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
-                shaped["deploymentStrategy"] = rollout
+                shaped["deploymentStrategy"] = ROLLING
                 if endpoint.autoscaler == "keda":
                     annotations["serving.kserve.io/autoscalerClass"] = "keda"
                     shaped["autoScaling"] = request_rate_scaling(

@@ -32,6 +32,18 @@ MODEL_CACHE_JOBS_NAMESPACE = "kserve-localmodel-jobs"
 """Where KServe's model cache runs its download jobs (the chart's default name)."""
 
 
+def predictor_base(service_account: str, min_replicas: int, max_replicas: int) -> dict[str, Any]:
+    """What every predictor the platform declares starts from: its own service account, no API token
+    mounted, its replica bounds, the restricted pod security context."""
+    return {
+        "serviceAccountName": service_account,
+        "automountServiceAccountToken": False,
+        "minReplicas": min_replicas,
+        "maxReplicas": max_replicas,
+        "securityContext": kube.pod_security(),
+    }
+
+
 def keda_prometheus_scaling(server: pulumi.Input[str], query: str, target: dict[str, str]) -> dict[str, Any]:
     """KServe's autoScaling block for its KEDA autoscaler class: one Prometheus trigger (KServe writes it
     into a ScaledObject) aiming `query` at `target` (Value: the total; AverageValue: per replica)."""

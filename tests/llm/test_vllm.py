@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,6 +15,7 @@ import openai
 import pytest
 import yaml
 
+from apps.common.processes import wait_until
 from components.kit import llm, promql
 from tests.llm.conftest import NAME, NAMESPACE, POD, ROOT, RULES, Vllm
 from tests.llm.tiny_model import CONTEXT
@@ -130,21 +130,12 @@ def query(prometheus: str, expression: str) -> list[dict[str, Any]]:
     return list(response["data"]["result"])
 
 
-def wait(condition: Callable[[], bool], what: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(1)
-    raise TimeoutError(what)
-
-
 @pytest.fixture(scope="module")
 def traffic(vllm: Vllm, prometheus: str) -> str:
     """Requests of every kind (answered, streamed, refused), scraped over a few seconds: the series the
     panels and rules read exist and have rates."""
     api = client(vllm)
-    wait(lambda: bool(query(prometheus, "vllm:num_requests_running")), "a first scrape")
+    wait_until(lambda: bool(query(prometheus, "vllm:num_requests_running")), 90, "a first scrape")
     for round_ in range(3):
         api.chat.completions.create(model=NAME, messages=[{"role": "user", "content": f"hi {round_}"}], max_tokens=6)
         list(
@@ -155,8 +146,9 @@ def traffic(vllm: Vllm, prometheus: str) -> str:
         with pytest.raises(openai.BadRequestError):
             api.chat.completions.create(model=NAME, messages=[{"role": "user", "content": "x"}], max_tokens=CONTEXT * 4)
         time.sleep(2)
-    wait(
+    wait_until(
         lambda: bool(query(prometheus, "rate(vllm:time_to_first_token_seconds_count[5m]) > 0")),
+        90,
         "a rate of first tokens",
     )
     return prometheus
@@ -183,10 +175,11 @@ def alerts(prometheus: str) -> list[dict[str, Any]]:
 def test_the_alert_rules_evaluated_on_what_vllm_exported(traffic: str) -> None:
     """Time to first token over an impossible SLO fires for the served model (and for no other endpoint);
     a healthy server's queue, KV cache and error rate fire nothing."""
-    wait(
+    wait_until(
         lambda: any(
             a["labels"]["alertname"] == "LlmTimeToFirstTokenOverSlo" and a["state"] == "firing" for a in alerts(traffic)
         ),
+        90,
         "LlmTimeToFirstTokenOverSlo to fire",
     )
     firing = {(a["labels"]["alertname"], a["labels"].get("model_name")) for a in alerts(traffic)}
