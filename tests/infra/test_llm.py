@@ -488,3 +488,56 @@ def test_without_a_cache_nothing_of_the_cache_is_installed_and_kserve_stays_rest
     assert isvc.get("spec.predictor.model.storageUri").startswith("hf://"), "downloaded at each start instead"
     rules = {r.get("metadata.name") for r in graph.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")}
     assert {"mlops-llm", "llm-slo-assistant"} <= rules, "still watched"
+
+
+# KServe's local-model chart, as upstream publishes it: kserve/kserve charts/kserve-localmodel-resources/
+# values.yaml at commit 021c79fc (chart v0.20.0-rc0 - the nearest to the pinned v0.20.0 the search tool
+# holds), the keys under `kserve` the platform sets and their siblings, copied as data. Its node agent's
+# template hands `nodeSelector` and `tolerations` on whole (`with ... toYaml .`, read at commit e866405).
+UPSTREAM_LOCALMODEL_VALUES: dict[str, Any] = {
+    "kserve": {
+        "version": "v0.20.0-rc0",
+        "createSharedResources": True,
+        "localmodel": {
+            "enabled": False,
+            "controller": {"image": "kserve/kserve-localmodel-controller", "tag": ""},
+            "jobNamespace": "kserve-localmodel-jobs",
+            "jobTTLSecondsAfterFinished": 3600,
+            "defaultJobImage": "kserve/storage-initializer",
+            "securityContext": {"fsGroup": 1000},
+            "disableVolumeManagement": False,
+            "agent": {"nodeSelector": {}, "tolerations": [], "hostPath": "/mnt/models"},
+        },
+        "localmodelnode": {
+            "controller": {
+                "image": "kserve/kserve-localmodelnode-agent",
+                "nodeSelector": {"kserve/localmodel": "worker"},
+                "affinity": {},
+                "tolerations": [],
+                "hostPath": "/models",
+            }
+        },
+    }
+}
+
+
+def test_the_model_cache_chart_values_are_ones_upstreams_chart_reads(graph: Graph) -> None:
+    from offline.charts import ChartSource
+
+    chart = ChartSource(
+        defaults=UPSTREAM_LOCALMODEL_VALUES,
+        free={("kserve", "localmodelnode", "controller", key) for key in ("nodeSelector", "tolerations")},
+    )
+    releases = {r.get("name"): r for r in graph.of_type("kubernetes:helm.sh/v3:Release")}
+    values = releases["kserve-localmodel"].get("values")
+    assert chart.unknown_values(values, "kserve-localmodel-resources") == []
+    assert (
+        values["kserve"]["localmodel"]["jobNamespace"]
+        == UPSTREAM_LOCALMODEL_VALUES["kserve"]["localmodel"]["jobNamespace"]
+    )
+    # The check itself catches a key upstream does not have.
+    typo = {"kserve": {"localmodelnode": {"controler": {"hostPath": "/x"}}}}
+    assert chart.unknown_values(typo, "kserve-localmodel-resources") == [
+        "values.kserve.localmodelnode.controler: chart kserve-localmodel-resources has no such value "
+        "(did you mean kserve.localmodelnode.controller?)"
+    ]
