@@ -151,7 +151,10 @@ def _excepted(args: ResourceValidationArgs) -> bool:
 
 
 ROOT_CONFIG = _exception_config("Workloads (namespace/name) that must run as root, and why.")
-PROBE_CONFIG = _exception_config("Long-running workloads (namespace/name) without a health endpoint, and why.")
+PROBE_CONFIG = _exception_config(
+    "Long-running workloads (namespace/name), containers (namespace/name/container) or one probe of a container "
+    "(namespace/name/container:readinessProbe) without a health endpoint, and why."
+)
 HOST_CONFIG = _exception_config("Workloads (namespace/name) that need the host's namespaces, and why.")
 HOST_PATH_CONFIG = _exception_config("Workloads (namespace/name) that mount host paths, and why.")
 CAPABILITY_CONFIG = _exception_config("Workloads (namespace/name) that add Linux capabilities, and why.")
@@ -311,10 +314,19 @@ def llm_image_digest(args: ResourceValidationArgs, report: ReportViolation) -> N
 
 
 def k8s_probes(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """An exception names the workload (`namespace/name`), one of its containers (`namespace/name/container`)
+    or one probe of one container (`namespace/name/container:readinessProbe`): an upstream chart's sidecar
+    without a health endpoint, or its controller that offers a liveness probe and no readiness probe."""
     if args.resource_type not in LONG_RUNNING or _excepted(args):
         return
+    workload = workload_id(args.props, args.name)
     for container in as_list(dig(pod_spec(args.resource_type, args.props), "containers")):
-        missing = [p for p in ("readinessProbe", "livenessProbe") if not container.get(p)]
+        own = f"{workload}/{container.get('name')}"
+        missing = [
+            p
+            for p in ("readinessProbe", "livenessProbe")
+            if not container.get(p) and not excepted(args, own) and not excepted(args, f"{own}:{p}")
+        ]
         if missing:
             report(
                 f"Container '{container.get('name')}' in {workload_id(args.props, args.name)} has no {' or '.join(missing)}; add them"

@@ -1,7 +1,7 @@
 """Kubernetes privilege paths: bindings to the built-in admin roles, roles that amount to admin
 (wildcards, escalate, bind, impersonate), a role that can start pods where credentials live without
-an admission policy limiting what it starts, and namespaces below the `restricted` Pod Security
-Standard."""
+an admission policy limiting what it starts - directly, or through the custom resources a controller
+turns into pods - and namespaces below the `restricted` Pod Security Standard."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
 
 from policies.rules.common import EXCEPTIONS_CONFIG, as_list, dig, excepted, resource_rule, stack_rule
+from policies.rules.kubernetes import WORKLOADS, pod_spec
 
 ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
@@ -34,6 +35,22 @@ POD_STARTERS = {
     ("", "replicationcontrollers"),
 }
 """(API group, resource) of the kinds whose creation starts a pod of the creator's choosing."""
+POD_CARRYING_CUSTOM = {
+    ("serving.kserve.io", "inferenceservices"): "InferenceService",
+    ("serving.kserve.io", "servingruntimes"): "ServingRuntime",
+    ("serving.kserve.io", "clusterservingruntimes"): "ClusterServingRuntime",
+    ("serving.kserve.io", "llminferenceservices"): "LLMInferenceService",
+    ("serving.kserve.io", "llminferenceserviceconfigs"): "LLMInferenceServiceConfig",
+    ("keda.sh", "scaledjobs"): "ScaledJob",
+    ("monitoring.coreos.com", "prometheuses"): "Prometheus",
+    ("monitoring.coreos.com", "prometheusagents"): "PrometheusAgent",
+    ("monitoring.coreos.com", "alertmanagers"): "Alertmanager",
+    ("monitoring.coreos.com", "thanosrulers"): "ThanosRuler",
+}
+"""Custom resources whose spec carries containers, which their controller runs as written: creating one
+starts a pod of the creator's choosing as surely as creating a Deployment (each pinned CRD schema in
+offline/crd_schemas is checked against this list; the Prometheus operator's kinds carry `containers`
+and `volumes` in its API)."""
 
 
 def patched(types: set[str]) -> set[str]:
@@ -105,18 +122,62 @@ def rbac_no_admin_equivalent(args: ResourceValidationArgs, report: ReportViolati
         report(f"{args.resource_type.rsplit(':', 1)[-1]} {name} {problem}; list the verbs and resources it needs")
 
 
-def _starts_pods(rules: Iterable[Any]) -> list[str]:
+BUILT_IN_GROUPS = ("", "apps", "batch", "policy", "autoscaling", "coordination.k8s.io")
+"""API groups of Kubernetes' own kinds (and any `*.k8s.io`): writing their status is the kubelet's and
+the built-in controllers' work, not a sign of a controller of custom resources."""
+Kind = tuple[str, str]
+"""(API group, resource)."""
+
+
+def _granted(rules: Iterable[Any], verbs: Iterable[str], kinds: Iterable[Kind]) -> list[str]:
+    """Which of `kinds` the rules allow one of `verbs` on, as `group/resource`."""
+    wanted_verbs = {*verbs, "*"}
     found = []
     for rule in rules:
-        verbs = [str(v) for v in as_list(rule.get("verbs"))]
-        if "create" not in verbs and "*" not in verbs:
+        if not wanted_verbs & {str(v) for v in as_list(rule.get("verbs"))}:
             continue
         for group in [str(g) for g in as_list(rule.get("apiGroups"))]:
             for resource in [str(r) for r in as_list(rule.get("resources"))]:
-                for wanted_group, wanted in sorted(POD_STARTERS):
+                for wanted_group, wanted in sorted(kinds):
                     if group in ("*", wanted_group) and resource in ("*", wanted):
                         found.append(f"{wanted_group}/{wanted}".lstrip("/"))
     return sorted(set(found))
+
+
+def _starts_pods(rules: Iterable[Any]) -> list[str]:
+    """What the rules let their holder create that becomes a pod: a pod, a workload, or a custom resource
+    that carries containers."""
+    return _granted(rules, ("create",), {*POD_STARTERS, *POD_CARRYING_CUSTOM})
+
+
+def _reconciled(rules: Iterable[Any]) -> set[Kind]:
+    """The custom resources whose status the rules let their holder write: what a controller reconciles.
+    Named exactly - a wildcard resource or group is a broad grant, not the mark of a controller."""
+    found: set[Kind] = set()
+    for rule in rules:
+        if not {"update", "patch", "*"} & {str(v) for v in as_list(rule.get("verbs"))}:
+            continue
+        for group in [str(g) for g in as_list(rule.get("apiGroups"))]:
+            if group == "*" or group in BUILT_IN_GROUPS or group.endswith(".k8s.io"):
+                continue
+            for resource in [str(r) for r in as_list(rule.get("resources"))]:
+                kind, _, sub = resource.partition("/")
+                if sub == "status" and kind not in ("", "*"):
+                    found.add((group, kind))
+    return found
+
+
+def _controllers(resources: list[Any], grants: Mapping[str, list[Any]]) -> set[str]:
+    """Service accounts a workload of the stack runs as that write the status of custom resources: the
+    controllers. The pods such a controller starts are written from the resources it reconciles, so
+    whoever may create those decides what runs - and is judged as a pod starter where they carry
+    containers."""
+    run_as = set()
+    for r in resources:
+        if r.resource_type in WORKLOADS and (spec := pod_spec(r.resource_type, r.props)) is not None:
+            account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+            run_as.add(f"system:serviceaccount:{dig(r.props, 'metadata', 'namespace') or 'default'}:{account}")
+    return {user for user in run_as if _reconciled(grants.get(user, []))}
 
 
 def _username(subject: Any, namespace: str | None) -> str | None:
@@ -153,8 +214,10 @@ def _limited(username: str, kinds: list[str], policies: Mapping[str, Any], bindi
 
 
 def rbac_pod_starters_limited(args: StackValidationArgs, report: ReportViolation) -> None:
-    """Who may create pods (or what makes them) in a namespace holding Secrets can run a pod that
-    mounts any of them; such a grant needs an admission policy limiting what may be created."""
+    """Who may create pods (or what makes them: workloads, custom resources carrying containers) in a
+    namespace holding Secrets can run a pod that mounts any of them; such a grant needs an admission
+    policy limiting what may be created. A controller of the stack is judged through who creates what
+    it reconciles."""
     resources = list(args.resources)
     secrets: dict[str, list[str]] = {}
     for r in resources:
@@ -165,17 +228,27 @@ def rbac_pod_starters_limited(args: StackValidationArgs, report: ReportViolation
     roles = {(r.resource_type, _name(r.props, r.name)): r for r in resources if r.resource_type in (ROLE, CLUSTER_ROLE)}
     policies = {str(dig(r.props, "metadata", "name")): r for r in resources if r.resource_type == POLICY}
     bindings = [r for r in resources if r.resource_type == POLICY_BINDING]
+    role_bindings = []
+    grants: dict[str, list[Any]] = {}
     for binding in (r for r in resources if r.resource_type in (ROLE_BINDING, CLUSTER_ROLE_BINDING)):
         namespace = dig(binding.props, "metadata", "namespace") if binding.resource_type == ROLE_BINDING else None
         kind, role_name = dig(binding.props, "roleRef", "kind"), dig(binding.props, "roleRef", "name")
         key = (ROLE, f"{namespace}/{role_name}") if kind == "Role" else (CLUSTER_ROLE, str(role_name))
-        role = roles.get(key)
-        kinds = _starts_pods(as_list(role.props.get("rules"))) if role is not None else []
+        rules = as_list(role.props.get("rules")) if (role := roles.get(key)) is not None else []
+        role_bindings.append((binding, namespace, rules))
+        for subject in as_list(binding.props.get("subjects")):
+            if (username := _username(subject, namespace)) is not None:
+                grants.setdefault(username, []).extend(rules)
+    controllers = _controllers(resources, grants)
+    for binding, namespace, rules in role_bindings:
+        kinds = _starts_pods(rules)
         reached = sorted(secrets) if namespace is None else [namespace] if namespace in secrets else []
         if not kinds or not reached:
             continue
         for subject in as_list(binding.props.get("subjects")):
             username = _username(subject, namespace)
+            if username in controllers:
+                continue  # it starts what the resources it reconciles say; their creators are judged here
             if username is not None and _limited(username, kinds, policies, bindings):
                 continue
             who = username or f"{subject.get('kind')} {subject.get('name')}"
@@ -226,7 +299,8 @@ POLICIES = [
     ),
     stack_rule(
         "k8s-rbac-pod-starters-limited",
-        "Whoever may start pods where Secrets live is limited by an admission policy.",
+        "Whoever may start pods where Secrets live - or create what a controller turns into pods - is limited by "
+        "an admission policy.",
         rbac_pod_starters_limited,
     ),
     resource_rule(

@@ -2191,6 +2191,162 @@ def test_stack_rules_pass_compliant_stacks() -> None:
     )
 
 
+# A controller as the upstream charts write one (KServe's, KEDA's, prometheus-operator's, cert-manager's): a
+# ClusterRole that creates what makes pods and writes the status of the custom resources it reconciles, bound
+# to the service account its Deployment runs as.
+CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+CONTROLLER_RULES = [
+    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["create", "get", "list", "watch", "update"]},
+    {"apiGroups": ["serving.example.io"], "resources": ["models"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["serving.example.io"], "resources": ["models/status"], "verbs": ["get", "update", "patch"]},
+]
+
+
+def cluster_binding(name: str, role: str, subject: dict[str, Any]) -> dict[str, Any]:
+    return {"metadata": {"name": name}, "roleRef": {"kind": "ClusterRole", "name": role}, "subjects": [subject]}
+
+
+def controller_stack(
+    rules: list[dict[str, Any]] = CONTROLLER_RULES,
+    subject: dict[str, Any] | None = None,
+    runs_as: str | None = "manager",
+) -> list[StackEntry]:
+    subject = subject or {"kind": "ServiceAccount", "name": "manager", "namespace": "serving"}
+    stack: list[StackEntry] = [
+        (SECRET, "s", {"metadata": {"name": "db", "namespace": "mlops"}}),
+        (CLUSTER_ROLE, "cr", {"metadata": {"name": "manager"}, "rules": rules}),
+        (CLUSTER_ROLE_BINDING, "crb", cluster_binding("manager", "manager", subject)),
+    ]
+    if runs_as is not None:
+        pod = {"serviceAccountName": runs_as, "containers": [{"name": "manager", "image": "x"}]}
+        stack.append(
+            (
+                DEPLOYMENT,
+                "d",
+                {"metadata": {"name": "manager", "namespace": "serving"}, "spec": {"template": {"spec": pod}}},
+            )
+        )
+    return stack
+
+
+def manager_unlimited(who: str = "system:serviceaccount:serving:manager", kinds: str = "apps/deployments") -> str:
+    return (
+        f"manager lets {who} create {kinds} where Secrets live (mlops: db): it could start a pod that mounts them. "
+        "Limit what it may create with a ValidatingAdmissionPolicy (a matchCondition on its username) bound with "
+        "validationActions [Deny]"
+    )
+
+
+def test_a_controller_that_starts_pods_for_its_custom_resources_is_judged_by_who_creates_them() -> None:
+    assert run_stack_rule("k8s-rbac-pod-starters-limited", controller_stack()) == []
+    status_by_wildcard_verb = [CONTROLLER_RULES[0], {**CONTROLLER_RULES[2], "verbs": ["*"]}]  # KEDA's, the operator's
+    assert run_stack_rule("k8s-rbac-pod-starters-limited", controller_stack(rules=status_by_wildcard_verb)) == []
+    # Whoever may create what a controller runs as written (an InferenceService's containers) starts pods.
+    team_rules = [{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"], "verbs": ["create"]}]
+    team = [
+        (CLUSTER_ROLE, "team", {"metadata": {"name": "team"}, "rules": team_rules}),
+        (CLUSTER_ROLE_BINDING, "teamb", cluster_binding("team", "team", {"kind": "Group", "name": "ml-team"})),
+    ]
+    flagged = [
+        manager_unlimited("Group ml-team", "serving.kserve.io/inferenceservices").replace("manager lets", "team lets")
+    ]
+    assert run_stack_rule("k8s-rbac-pod-starters-limited", controller_stack() + team) == flagged
+    alone = [entry for entry in controller_stack() + team if entry[1] not in ("cr", "crb", "d")]
+    assert run_stack_rule("k8s-rbac-pod-starters-limited", alone) == flagged, "with or without the controller"
+    # Custom resources without containers (a Certificate, a ScaledObject) start nothing of their creator's.
+    inert = [
+        {
+            "apiGroups": ["cert-manager.io", "keda.sh"],
+            "resources": ["certificates", "scaledobjects"],
+            "verbs": ["create"],
+        }
+    ]
+    team[0] = (CLUSTER_ROLE, "team", {"metadata": {"name": "team"}, "rules": inert})
+    assert run_stack_rule("k8s-rbac-pod-starters-limited", controller_stack() + team) == []
+
+
+def test_the_custom_resources_that_carry_containers_are_the_pinned_schemas_that_do() -> None:
+    """Oracle: the CRD schemas pinned in offline/crd_schemas (copied from upstream, with provenance): a kind
+    whose schema has a `containers` property is in the rule's list, and one without is not."""
+    from offline import custom_resources
+    from policies.rules.rbac import POD_CARRYING_CUSTOM
+
+    def carries(node: Any) -> bool:
+        if isinstance(node, dict):
+            return "containers" in (node.get("properties") or {}) or any(carries(v) for v in node.values())
+        return isinstance(node, list) and any(carries(v) for v in node)
+
+    listed = {(group, kind) for (group, _), kind in POD_CARRYING_CUSTOM.items()}
+    pinned = custom_resources.pinned().values()
+    judged = {(s.group, s.kind): carries(s.schema) for s in pinned}
+    assert {k for k, c in judged.items() if c} >= {
+        ("serving.kserve.io", "InferenceService"),
+        ("serving.kserve.io", "ServingRuntime"),
+        ("keda.sh", "ScaledJob"),
+    }
+    assert {k for k, c in judged.items() if c} == listed & set(judged)
+    # Plural resource names as RBAC rules write them.
+    assert all(
+        plural == kind.lower() + ("es" if kind.endswith("s") else "s")
+        for (_, plural), kind in POD_CARRYING_CUSTOM.items()
+    )
+
+
+@pytest.mark.parametrize(
+    ("stack", "who"),
+    [
+        # No workload of the stack runs as the account: nothing shows it is a controller.
+        (controller_stack(runs_as=None), "system:serviceaccount:serving:manager"),
+        # A workload runs as another account of that name, in another namespace.
+        (
+            [
+                e if e[1] != "d" else (e[0], e[1], {**e[2], "metadata": {"name": "manager", "namespace": "other"}})
+                for e in controller_stack()
+            ],
+            "system:serviceaccount:serving:manager",
+        ),
+        # A person or a group is never a controller, whatever status it may write.
+        (controller_stack(subject={"kind": "User", "name": "alice"}), "User alice"),
+        # Status of a built-in kind (pods/status, deployments/status) is the kubelet's and Kubernetes' own.
+        (
+            controller_stack(
+                rules=[
+                    CONTROLLER_RULES[0],
+                    {
+                        "apiGroups": ["", "apps"],
+                        "resources": ["pods/status", "deployments/status"],
+                        "verbs": ["update"],
+                    },
+                ]
+            ),
+            "system:serviceaccount:serving:manager",
+        ),
+        # A wildcard is a broad grant, not the mark of a controller.
+        (
+            controller_stack(
+                rules=[CONTROLLER_RULES[0], {"apiGroups": ["*"], "resources": ["*/status"], "verbs": ["update"]}]
+            ),
+            "system:serviceaccount:serving:manager",
+        ),
+        # Reading the status is not reconciling.
+        (
+            controller_stack(
+                rules=[
+                    CONTROLLER_RULES[0],
+                    {"apiGroups": ["serving.example.io"], "resources": ["models/status"], "verbs": ["get", "watch"]},
+                ]
+            ),
+            "system:serviceaccount:serving:manager",
+        ),
+    ],
+    ids=["no-workload", "other-namespace", "a-user", "built-in-status", "wildcard-status", "reads-status"],
+)
+def test_what_does_not_make_a_pod_starter_a_controller(stack: list[StackEntry], who: str) -> None:
+    assert run_stack_rule("k8s-rbac-pod-starters-limited", stack) == [manager_unlimited(who)]
+
+
 @pytest.mark.parametrize(
     ("policy", "resources", "expected"), STACK_VIOLATIONS, ids=[f"{v[0]}-{i}" for i, v in enumerate(STACK_VIOLATIONS)]
 )
@@ -2305,4 +2461,33 @@ def test_policy_documents_given_as_objects_are_judged_like_json_strings() -> Non
         "BucketPolicy 'res' has a resource policy that allows everyone (s3:GetObject) with no condition naming who "
         "(aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID, aws:SourceVpce...); name the account, organisation "
         "or endpoint, or list it under exceptions with the reason it is public"
+    ]
+
+
+def test_a_probe_exception_names_exactly_what_it_excuses() -> None:
+    """An upstream controller offering a liveness probe and no readiness probe is excepted for that one probe
+    of that one container: its other containers, and its liveness probe, are still required."""
+    controller = deployment(
+        container(name="controller", readinessProbe=None),
+        container(name="sidecar", readinessProbe=None, livenessProbe=None),
+    )
+
+    def found(*names: str) -> list[str]:
+        entries = [{"name": n, "reason": "the chart offers no such probe"} for n in names]
+        return run_rule("k8s-probes", DEPLOYMENT, controller, config={"exceptions": entries})
+
+    sidecar = "Container 'sidecar' in mlops/app has no readinessProbe or livenessProbe; add them"
+    assert found() == ["Container 'controller' in mlops/app has no readinessProbe; add them", sidecar]
+    assert found("mlops/app/controller:readinessProbe") == [sidecar]
+    assert found("mlops/app/controller:readinessProbe", "mlops/app/sidecar") == []
+    assert found("mlops/app") == []
+    # A liveness exception does not excuse the missing readiness probe; a near name excuses nothing.
+    assert found("mlops/app/controller:livenessProbe", "mlops/app/sidecar") == [
+        "Container 'controller' in mlops/app has no readinessProbe; add them"
+    ]
+    assert len(found("mlops/app/controlle", "mlops/ap/sidecar", "mlops/app/sidecar:readiness")) == 2
+    # Without its liveness probe, the excepted container is found again.
+    controller["spec"]["template"]["spec"]["containers"][0].pop("livenessProbe")
+    assert found("mlops/app/controller:readinessProbe", "mlops/app/sidecar") == [
+        "Container 'controller' in mlops/app has no livenessProbe; add them"
     ]
