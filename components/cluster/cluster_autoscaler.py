@@ -92,7 +92,7 @@ class ClusterAutoscaler(PlatformComponent):
                 "cloudProvider": "aws",
                 "awsRegion": args.region,
                 "autoDiscovery": {"clusterName": args.cluster_name},
-                "image": {"tag": release.image_tag},
+                "image": {"tag": release.image_tag, **kube.PULL_ALWAYS},
                 "rbac": {
                     "serviceAccount": {
                         "create": True,

@@ -67,6 +67,11 @@ RESTRICTED_CONTAINER: Any = {
 """Container security context meeting the `restricted` Pod Security Standard, read-only root."""
 
 
+PULL_ALWAYS: Any = {"pullPolicy": "Always"}
+"""A chart image's pull policy, as the platform's own images have it: the tag is resolved with the registry
+at every start, so a pod never runs an image left on the node that its pull credentials no longer reach."""
+
+
 def pod_security(uid: int = 10001) -> Any:
     """Pod security context: a fixed non-root uid/gid (above the host's range) and group-owned volumes."""
     return {

@@ -30,6 +30,16 @@ class HelmChart:
     version: str
     repo: str
 
+    @property
+    def archive(self) -> str:
+        """The archive `helm pull` writes: `<chart name>-<version>.tgz`."""
+        return archive_name(self.chart, self.version)
+
+
+def archive_name(chart: str, version: str) -> str:
+    """`<chart name>-<version>.tgz`, the chart's name being the last segment of an OCI reference."""
+    return f"{chart.rstrip('/').rsplit('/', 1)[-1]}-{version}.tgz"
+
 
 @dataclass(frozen=True)
 class ClusterAutoscalerRelease:

@@ -179,8 +179,20 @@ class ModelServing(PlatformComponent):
             {
                 "crds": {"enabled": True},
                 "nodeSelector": kube.SYSTEM_NODES,
-                "webhook": {"nodeSelector": kube.SYSTEM_NODES},
-                "cainjector": {"nodeSelector": kube.SYSTEM_NODES},
+                "resources": kube.resources("50m", "128Mi"),
+                "image": kube.PULL_ALWAYS,
+                "webhook": {
+                    "nodeSelector": kube.SYSTEM_NODES,
+                    "resources": kube.resources("20m", "64Mi"),
+                    "image": kube.PULL_ALWAYS,
+                },
+                "cainjector": {
+                    "nodeSelector": kube.SYSTEM_NODES,
+                    "resources": kube.resources("20m", "128Mi"),
+                    "image": kube.PULL_ALWAYS,
+                },
+                # The post-install hook Job that waits until the API accepts certificates.
+                "startupapicheck": {"resources": kube.resources("10m", "32Mi"), "image": kube.PULL_ALWAYS},
             },
             after=[cert_ns],
             atomic=True,

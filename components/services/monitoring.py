@@ -101,6 +101,7 @@ class Monitoring(PlatformComponent):
                 "serviceMonitor": {"enabled": True, "namespace": ns, "honorLabels": True},
                 "nodeSelector": kube.SYSTEM_NODES,
                 "resources": kube.resources("50m", "64Mi", "200m", "128Mi"),
+                "image": kube.PULL_ALWAYS,
                 "securityContext": kube.pod_security(65534),
                 "containerSecurityContext": kube.RESTRICTED_CONTAINER,
             },
@@ -121,18 +122,23 @@ class Monitoring(PlatformComponent):
         self.register_outputs({"pushgatewayUrl": self.hooks.pushgateway_url})
 
     def _values(self, settings: MonitoringSettings) -> dict[str, Any]:
+        grafana_sidecar = {
+            "dashboards": {
+                "enabled": True,
+                "label": "grafana_dashboard",
+                "labelValue": "1",
+                "searchNamespace": "ALL",
+            }
+        }
         grafana: dict[str, Any] = {
             "admin": {"existingSecret": "grafana-admin", "userKey": "admin-user", "passwordKey": "admin-password"},
-            "sidecar": {
-                "dashboards": {
-                    "enabled": True,
-                    "label": "grafana_dashboard",
-                    "labelValue": "1",
-                    "searchNamespace": "ALL",
-                }
-            },
             "nodeSelector": kube.SYSTEM_NODES,
             "resources": kube.resources("100m", "256Mi"),
+            # The dashboard and datasource watchers (k8s-sidecar) share these.
+            "image": kube.PULL_ALWAYS,
+            "sidecar": {**grafana_sidecar, "resources": kube.resources("50m", "96Mi"), "imagePullPolicy": "Always"},
+            # The chart's `helm test` pod (bats, as root) is not part of the platform.
+            "testFramework": {"enabled": False},
         }
         if settings.grafana_ingress is not None:
             ingress = settings.grafana_ingress
@@ -176,10 +182,36 @@ class Monitoring(PlatformComponent):
                 },
             },
             "grafana": grafana,
-            "prometheusOperator": {"nodeSelector": kube.SYSTEM_NODES},
-            "kube-state-metrics": {"nodeSelector": kube.SYSTEM_NODES},
-            # node-exporter runs on every node, GPU nodes included.
-            "prometheus-node-exporter": {"tolerations": [kube.GPU_TOLERATION]},
+            "prometheusOperator": {
+                "nodeSelector": kube.SYSTEM_NODES,
+                "resources": kube.resources("100m", "256Mi"),
+                "image": kube.PULL_ALWAYS,
+                # The two hook Jobs that create and install the admission webhook's certificate.
+                "admissionWebhooks": {
+                    "patch": {
+                        "resources": kube.resources("10m", "32Mi"),
+                        "securityContext": kube.pod_security(65534),
+                        "image": kube.PULL_ALWAYS,
+                    }
+                },
+            },
+            "kube-state-metrics": {
+                "nodeSelector": kube.SYSTEM_NODES,
+                "resources": kube.resources("50m", "192Mi"),
+                "image": kube.PULL_ALWAYS,
+            },
+            # node-exporter runs on every node, GPU nodes included; it needs no privilege beyond the host's view.
+            "prometheus-node-exporter": {
+                "tolerations": [kube.GPU_TOLERATION],
+                "resources": kube.resources("50m", "64Mi"),
+                "image": kube.PULL_ALWAYS,
+                "containerSecurityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "readOnlyRootFilesystem": True,
+                    "capabilities": {"drop": ["ALL"]},
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+            },
         }
 
 
