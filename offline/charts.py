@@ -28,7 +28,7 @@ from typing import Any, Literal
 import helm_python as helm
 import yaml
 
-from components.kit.versions import CHARTS, HelmChart
+from components.kit.versions import CHARTS, HelmChart, archive_name
 from components.testing import Graph, redact
 from offline.manifests import normalise
 
@@ -65,15 +65,6 @@ Status = Literal["rendered", "not rendered", "refused"]
 
 def cache_dir() -> Path:
     return Path(os.environ.get("CHART_CACHE") or DEFAULT_CACHE)
-
-
-def chart_name(chart: str) -> str:
-    """The chart's name: the last segment of an OCI reference, or the name itself."""
-    return chart.rstrip("/").rsplit("/", 1)[-1]
-
-
-def archive_name(chart: str, version: str) -> str:
-    return f"{chart_name(chart)}-{version}.tgz"
 
 
 def read_lock(path: Path = LOCK) -> dict[str, str]:

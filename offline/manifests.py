@@ -20,6 +20,7 @@ import referencing
 import yaml
 from kubernetes_validate.utils import major_minor, schema_contents
 
+from components.kit.versions import CHARTS
 from components.testing import Graph, Resource, redact
 from offline import custom_resources
 
@@ -207,11 +208,14 @@ class CheckovFinding:
 
 @dataclass(frozen=True)
 class Skip:
-    """A checkov finding accepted on purpose: one check, the objects it is accepted for, and why."""
+    """A checkov finding accepted on purpose: one check, the objects it is accepted for, and why - and, for
+    objects an upstream chart renders, that chart's pinned archive (a version bump asks for a new reading)."""
 
     check: str
     objects: tuple[str, ...]
     reason: str
+    chart: str | None = None
+    """`<chart>-<version>.tgz` of a pinned chart, when the objects are what that chart renders."""
 
 
 OBJECT_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*/[a-z0-9.-]+/[a-z0-9.:-]+")
@@ -220,11 +224,19 @@ OBJECT_ID = re.compile(r"[A-Za-z][A-Za-z0-9]*/[a-z0-9.-]+/[a-z0-9.:-]+")
 def load_skips(path: Path = CHECKOV_SKIPS) -> list[Skip]:
     """The skip file: each entry names its check, the objects (Kind/namespace/name, `-` for a
     cluster-scoped one) and a reason. A pattern is refused: a skip covers the objects a reviewer
-    read, not the ones a later change adds."""
+    read, not the ones a later change adds. An entry for a chart's objects names the chart's pinned
+    archive (`chart: cert-manager-v1.17.0.tgz`); one naming an archive the platform does not pin is
+    refused, so a chart's version bump sends the reviewer back to its findings."""
     entries = yaml.safe_load(path.read_text()) or []
+    pinned = {chart.archive for chart in CHARTS}
     skips, problems = [], []
     for number, entry in enumerate(entries, 1):
         where = f"{path.name} entry {number} ({entry.get('check', '?')})"
+        if unknown := sorted(set(entry) - {"check", "objects", "reason", "chart"}):
+            problems.append(f"{where}: unknown key(s) {', '.join(unknown)} (check, objects, reason, chart)")
+        chart = entry.get("chart")
+        if chart is not None and chart not in pinned:
+            problems.append(f"{where}: chart {chart!r} is not a pinned chart archive ({', '.join(sorted(pinned))})")
         objects = entry.get("objects")
         if not str(entry.get("reason") or "").strip():
             problems.append(f"{where}: no reason")
@@ -234,7 +246,8 @@ def load_skips(path: Path = CHECKOV_SKIPS) -> list[Skip]:
         for obj in objects:
             if not isinstance(obj, str) or not OBJECT_ID.fullmatch(obj):
                 problems.append(f"{where}: {obj!r} is not one object's Kind/namespace/name (no patterns)")
-        skips.append(Skip(str(entry.get("check")), tuple(map(str, objects)), str(entry.get("reason", "")).strip()))
+        reason = str(entry.get("reason", "")).strip()
+        skips.append(Skip(str(entry.get("check")), tuple(map(str, objects)), reason, chart))
     if problems:
         raise ValueError("invalid checkov skips:\n" + "\n".join(f"  {p}" for p in problems))
     return skips

@@ -70,6 +70,8 @@ class PlanResult:
     """Seconds per phase (config, program, charts, schema, checkov, policies...), in order."""
     llm_sizing: list[tuple[str, str, llm.Sizing]] = field(default_factory=list)
     """(endpoint, model, its sizing on its pool) of each LLM endpoint the config declares."""
+    skips: list[manifests.Skip] = field(default_factory=list)
+    """The checkov skip file the scan used (offline/checkov_skips.yaml)."""
 
     @property
     def releases(self) -> list[Release]:
@@ -251,7 +253,8 @@ def check(
     for release in rendered:
         schema += manifests.validate_objects(release.objects, version, source=release.release.release, crds=crds)
     lap("schema + CEL")
-    scanned = manifests.run_checkov(out / "manifests") if objects or any(r.objects for r in rendered) else []
+    skips = manifests.load_skips()
+    scanned = manifests.run_checkov(out / "manifests", skips) if objects or any(r.objects for r in rendered) else []
     lap("checkov")
     everything = Graph([*graph, *chart_resources(rendered)], graph.outputs)
     policies = evaluate(everything, ALL_POLICIES, pack)
@@ -268,6 +271,7 @@ def check(
         base=str(base or ""),
         require_charts=require_charts,
         phases=phases,
+        skips=skips,
     )
 
 
@@ -532,6 +536,16 @@ def render_report(stack: str, result: PlanResult, pack_source: str, *, notice: s
             ),
         ),
         "",
+        "## How each chart's findings end",
+        "",
+        "Fixed through the chart's values (set in the component that installs it) or judged by a pack rule "
+        "(a controller that starts pods is judged by who creates what it reconciles; a variable naming a Secret "
+        "is not a secret): then there is no finding. Otherwise accepted by object, with its reason "
+        "(offline/checkov_skips.yaml entries naming the chart; the pack's in policies/config/exceptions.json), "
+        "or failing above.",
+        "",
+        *_table(("release", "check", "object", "accepted because", "in this plan"), _chart_decisions(result)),
+        "",
         "## checkov findings accepted",
         "",
         *_table(
@@ -554,6 +568,21 @@ def render_report(stack: str, result: PlanResult, pack_source: str, *, notice: s
         "",
     ]
     return "\n".join(lines)
+
+
+def _chart_decisions(result: PlanResult) -> list[tuple[str, str, str, str, str]]:
+    """Each named checkov acceptance of each release's chart, and what this plan made of it."""
+    found = {(f.check_id, f.object_id) for f in result.checkov}
+    rows = []
+    for rendered in result.charts:
+        for skip in (s for s in result.skips if s.chart == rendered.release.archive):
+            for obj in skip.objects:
+                if rendered.status != "rendered":
+                    status = f"unchecked ({rendered.status})"
+                else:
+                    status = "found, accepted" if (skip.check, obj) in found else "no such finding"
+                rows.append((rendered.release.release, skip.check, obj, skip.reason, status))
+    return rows
 
 
 def _schema_counts(results: Iterable[manifests.SchemaResult]) -> dict[str, Counter[bool | None]]:

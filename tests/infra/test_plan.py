@@ -43,6 +43,7 @@ def test_plan_writes_resources_manifests_and_report(planned: tuple[Any, Path]) -
         "## GPU pools",
         "## LLM endpoints",
         "## Helm releases",
+        "## How each chart's findings end",
         "## checkov findings accepted",
         "## Resources by type",
         "## Stack outputs",
@@ -145,11 +146,55 @@ def test_no_secret_appears_in_plain_text_in_any_plan_file(planned: tuple[Any, Pa
 
 
 def test_every_checkov_skip_names_objects_that_need_it(plans: dict[str, Any]) -> None:
+    """The platform's entries, and a chart's entries wherever that chart rendered; a chart that did not
+    render leaves its entries unchecked (the plan says the chart was not rendered)."""
     skips = load_skips()
     used = {(f.check_id, f.object_id) for result, _ in plans.values() for f in result.checkov if f.skip_reason}
+    rendered = {r.release.archive for result, _ in plans.values() for r in result.charts if r.status == "rendered"}
     assert all(len(s.reason) > 20 for s in skips)
-    listed = {(s.check, obj) for s in skips for obj in s.objects}
+    listed = {(s.check, obj) for s in skips if s.chart is None or s.chart in rendered for obj in s.objects}
     assert listed == used, f"remove skips nothing needs: {sorted(listed - used)}"
+
+
+def test_chart_entries_name_pinned_archives_and_the_objects_their_releases_render() -> None:
+    """Each chart entry names the archive its objects come from; the namespace of each object is one of
+    the releases of that chart in the shipped stacks (or none, for a cluster-scoped one)."""
+    from components.kit.versions import CHARTS
+
+    charts = [s for s in load_skips() if s.chart is not None]
+    assert {s.chart for s in charts} <= {c.archive for c in CHARTS}
+    assert len({s.chart for s in charts}) >= 7, "every chart with a workload has its decisions here"
+    namespaces = {
+        "cert-manager-v1.17.0.tgz": {"cert-manager"},
+        "kube-prometheus-stack-79.12.0.tgz": {"monitoring"},
+        "prometheus-pushgateway-3.7.0.tgz": {"monitoring"},
+        "keda-2.20.2.tgz": {"keda"},
+        "karpenter-1.14.1.tgz": {"kube-system"},
+        "cluster-autoscaler-9.47.0.tgz": {"kube-system"},
+        "kserve-resources-v0.20.0.tgz": {"kserve"},
+        "kserve-localmodel-resources-v0.20.0.tgz": {"kserve"},
+    }
+    for skip in charts:
+        for obj in skip.objects:
+            assert obj.split("/")[1] in namespaces[str(skip.chart)] | {"-"}, (skip.chart, obj)
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"chart": "cert-manager-v1.16.0.tgz"}, "chart 'cert-manager-v1.16.0.tgz' is not a pinned chart archive"),
+        ({"chart": "cert-manager"}, "chart 'cert-manager' is not a pinned chart archive"),
+        ({"chrat": "cert-manager-v1.17.0.tgz"}, "unknown key(s) chrat"),
+    ],
+)
+def test_a_chart_entry_names_a_pinned_archive(tmp_path: Path, entry: dict[str, Any], problem: str) -> None:
+    path = tmp_path / "skips.yaml"
+    base = {"check": "CKV_K8S_43", "objects": ["Deployment/cert-manager/cert-manager"], "reason": "by tag"}
+    path.write_text(yaml.safe_dump([{**base, **entry}]))
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        load_skips(path)
+    path.write_text(yaml.safe_dump([{**base, "chart": "cert-manager-v1.17.0.tgz"}]))
+    assert load_skips(path)[0].chart == "cert-manager-v1.17.0.tgz"
 
 
 @pytest.mark.parametrize(
