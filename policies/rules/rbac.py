@@ -21,6 +21,7 @@ NAMESPACE = {"kubernetes:core/v1:Namespace"}
 SECRET = "kubernetes:core/v1:Secret"
 POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
 POLICY_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 
 ADMIN_ROLES = ("cluster-admin", "admin", "edit")
 ESCALATING_VERBS = ("escalate", "bind", "impersonate")
@@ -168,16 +169,21 @@ def _reconciled(rules: Iterable[Any]) -> set[Kind]:
 
 
 def _controllers(resources: list[Any], grants: Mapping[str, list[Any]]) -> set[str]:
-    """Service accounts a workload of the stack runs as that write the status of custom resources: the
-    controllers. The pods such a controller starts are written from the resources it reconciles, so
-    whoever may create those decides what runs - and is judged as a pod starter where they carry
-    containers."""
+    """Service accounts a workload of the stack runs as that write the status of custom resources the
+    stack defines (a CustomResourceDefinition of its own or its charts'): the controllers. The pods such
+    a controller starts are written from the resources it reconciles, so whoever may create those decides
+    what runs - and is judged as a pod starter where they carry containers."""
+    defined = {
+        (str(dig(r.props, "spec", "group")), str(dig(r.props, "spec", "names", "plural")))
+        for r in resources
+        if r.resource_type == CRD
+    }
     run_as = set()
     for r in resources:
         if r.resource_type in WORKLOADS and (spec := pod_spec(r.resource_type, r.props)) is not None:
             account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
             run_as.add(f"system:serviceaccount:{dig(r.props, 'metadata', 'namespace') or 'default'}:{account}")
-    return {user for user in run_as if _reconciled(grants.get(user, []))}
+    return {user for user in run_as if _reconciled(grants.get(user, [])) & defined}
 
 
 def _username(subject: Any, namespace: str | None) -> str | None:

@@ -2196,7 +2196,7 @@ def test_stack_rules_pass_compliant_stacks() -> None:
 # to the service account its Deployment runs as.
 CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
 CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 CONTROLLER_RULES = [
     {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["create", "get", "list", "watch", "update"]},
     {"apiGroups": ["serving.example.io"], "resources": ["models"], "verbs": ["get", "list", "watch"]},
@@ -2212,6 +2212,7 @@ def controller_stack(
     rules: list[dict[str, Any]] = CONTROLLER_RULES,
     subject: dict[str, Any] | None = None,
     runs_as: str | None = "manager",
+    defines_models: bool = True,
 ) -> list[StackEntry]:
     subject = subject or {"kind": "ServiceAccount", "name": "manager", "namespace": "serving"}
     stack: list[StackEntry] = [
@@ -2219,6 +2220,12 @@ def controller_stack(
         (CLUSTER_ROLE, "cr", {"metadata": {"name": "manager"}, "rules": rules}),
         (CLUSTER_ROLE_BINDING, "crb", cluster_binding("manager", "manager", subject)),
     ]
+    if defines_models:
+        crd = {
+            "metadata": {"name": "models.serving.example.io"},
+            "spec": {"group": "serving.example.io", "names": {"plural": "models", "kind": "Model"}},
+        }
+        stack.append((CRD, "models", crd))
     if runs_as is not None:
         pod = {"serviceAccountName": runs_as, "containers": [{"name": "manager", "image": "x"}]}
         stack.append(
@@ -2253,7 +2260,7 @@ def test_a_controller_that_starts_pods_for_its_custom_resources_is_judged_by_who
         manager_unlimited("Group ml-team", "serving.kserve.io/inferenceservices").replace("manager lets", "team lets")
     ]
     assert run_stack_rule("k8s-rbac-pod-starters-limited", controller_stack() + team) == flagged
-    alone = [entry for entry in controller_stack() + team if entry[1] not in ("cr", "crb", "d")]
+    alone = [entry for entry in controller_stack() + team if entry[1] not in ("cr", "crb", "d", "models")]
     assert run_stack_rule("k8s-rbac-pod-starters-limited", alone) == flagged, "with or without the controller"
     # Custom resources without containers (a Certificate, a ScaledObject) start nothing of their creator's.
     inert = [
@@ -2299,6 +2306,8 @@ def test_the_custom_resources_that_carry_containers_are_the_pinned_schemas_that_
     [
         # No workload of the stack runs as the account: nothing shows it is a controller.
         (controller_stack(runs_as=None), "system:serviceaccount:serving:manager"),
+        # The status it writes is of no custom resource the stack defines (no CRD for models).
+        (controller_stack(defines_models=False), "system:serviceaccount:serving:manager"),
         # A workload runs as another account of that name, in another namespace.
         (
             [
@@ -2341,7 +2350,7 @@ def test_the_custom_resources_that_carry_containers_are_the_pinned_schemas_that_
             "system:serviceaccount:serving:manager",
         ),
     ],
-    ids=["no-workload", "other-namespace", "a-user", "built-in-status", "wildcard-status", "reads-status"],
+    ids=["no-workload", "no-crd", "other-namespace", "a-user", "built-in-status", "wildcard-status", "reads-status"],
 )
 def test_what_does_not_make_a_pod_starter_a_controller(stack: list[StackEntry], who: str) -> None:
     assert run_stack_rule("k8s-rbac-pod-starters-limited", stack) == [manager_unlimited(who)]
