@@ -102,6 +102,7 @@ class Monitoring(PlatformComponent):
                 "nodeSelector": kube.SYSTEM_NODES,
                 "resources": kube.resources("50m", "64Mi", "200m", "128Mi"),
                 "image": kube.PULL_ALWAYS,
+                "automountServiceAccountToken": False,  # it receives pushes and serves them; no API calls
                 "securityContext": kube.pod_security(65534),
                 "containerSecurityContext": kube.RESTRICTED_CONTAINER,
             },

@@ -11,8 +11,10 @@ Provenance (read through the search tool; the nearest version it holds to each p
   readinessProbe, livenessProbe}` - the last two empty, k8s-sidecar has no health endpoint there).
 - prometheus-node-exporter (subchart): prometheus-community/helm-charts charts/prometheus-node-exporter/values.yaml
   at commit 01931990 (`resources`, `containerSecurityContext` - handed on whole - `image.pullPolicy`).
-- kube-state-metrics (subchart) and prometheus-pushgateway: `resources` and `image.pullPolicy`, both charts'
-  standard image block.
+- kube-state-metrics (subchart): `resources` and `image.pullPolicy`, the chart's standard image block.
+- prometheus-pushgateway: prometheus-community/helm-charts charts/prometheus-pushgateway/values.yaml at commit
+  014595e6 (`resources`, `image.pullPolicy`, `automountServiceAccountToken` - true by default -,
+  `securityContext`, `containerSecurityContext`).
 - cert-manager v1.17: jetstack deploy/charts/cert-manager/values.yaml and values.schema.json: `resources`,
   `image.pullPolicy` for the controller and under `webhook`, `cainjector` and `startupapicheck`.
 A networked `make plans REQUIRE_CHARTS=1` judges the whole of each release's values against the pinned archive
@@ -45,7 +47,13 @@ UPSTREAM_KEYS: dict[str, set[tuple[str, ...]]] = {
         ("kube-state-metrics", "resources"),
         ("kube-state-metrics", "image", "pullPolicy"),
     },
-    "pushgateway": {("resources",), ("image", "pullPolicy"), ("securityContext",), ("containerSecurityContext",)},
+    "pushgateway": {
+        ("resources",),
+        ("image", "pullPolicy"),
+        ("securityContext",),
+        ("containerSecurityContext",),
+        ("automountServiceAccountToken",),
+    },
     "cert-manager": {
         (*component, key)
         for component in ((), ("webhook",), ("cainjector",), ("startupapicheck",))
@@ -93,6 +101,7 @@ def test_the_hardening_ends_the_findings_it_is_for(graph: Graph) -> None:
     assert exporter["seccompProfile"] == {"type": "RuntimeDefault"}
     patch = monitoring["prometheusOperator"]["admissionWebhooks"]["patch"]["securityContext"]
     assert patch["runAsNonRoot"] is True and patch["runAsUser"] >= 10000, "checkov CKV_K8S_40: a uid above 10000"
+    assert release_values(graph, "pushgateway")["automountServiceAccountToken"] is False, "checkov CKV_K8S_38"
     for release, paths in UPSTREAM_KEYS.items():
         values = release_values(graph, release)
         policies = [dig(values, p) for p in paths if p[-1] in ("pullPolicy", "imagePullPolicy")]
