@@ -272,6 +272,14 @@ class ModelServing(PlatformComponent):
             after=[controller],
             atomic=True,
         )
+        # The node agent on every GPU node, writing the instance store's directory. The chart's values.yaml
+        # spells its placement twice (`localmodel.agent`, which KServe's node agent template reads, and
+        # `localmodelnode.controller`, which its README documents): both say the same, whichever it reads.
+        agent = {
+            "nodeSelector": {ACCELERATOR_LABEL: "nvidia"},
+            "tolerations": [kube.GPU_TOLERATION],
+            "hostPath": MODEL_CACHE_PATH,
+        }
         return kube.helm_release(
             self,
             f"{name}-kserve-localmodel",
@@ -282,14 +290,8 @@ class ModelServing(PlatformComponent):
                 "kserve": {
                     # kserve-resources owns the shared objects (inferenceservice-config, certificates).
                     "createSharedResources": False,
-                    "localmodel": localmodel,
-                    "localmodelnode": {
-                        "controller": {
-                            "nodeSelector": {ACCELERATOR_LABEL: "nvidia"},
-                            "tolerations": [kube.GPU_TOLERATION],
-                            "hostPath": MODEL_CACHE_PATH,
-                        }
-                    },
+                    "localmodel": {**localmodel, "agent": agent},
+                    "localmodelnode": {"controller": agent},
                 }
             },
             after=[crds, jobs_ns],

@@ -328,10 +328,10 @@ def test_the_shipped_llm_endpoints_are_declared_as_sized(graph: Graph, stack: st
     assert node_class.get("spec.instanceStorePolicy") == "RAID0"
     releases = {r.get("name"): r for r in graph.of_type("kubernetes:helm.sh/v3:Release")}
     assert releases["kserve"].get("values")["kserve"]["localmodel"]["enabled"] is True
-    assert (
-        releases["kserve-localmodel"].get("values")["kserve"]["localmodelnode"]["controller"]["hostPath"]
-        == llm.MODEL_CACHE_PATH
-    )
+    cache_values = releases["kserve-localmodel"].get("values")["kserve"]
+    for placement in (cache_values["localmodelnode"]["controller"], cache_values["localmodel"]["agent"]):
+        assert placement["hostPath"] == llm.MODEL_CACHE_PATH  # both spellings the chart's values.yaml has
+        assert placement["tolerations"] and placement["nodeSelector"]
     # Watched: scraped, its SLO recorded for the shared alert.
     slo = next(
         r
@@ -464,6 +464,19 @@ def test_the_cache_namespaces_security_is_relaxed_only_where_it_must_and_the_pac
     without.pop("llmEndpoints")
     relaxed = pack_config(parse_platform_config(without)).get("k8s-namespace-restricted", {})
     assert not isinstance(relaxed, dict) or "kserve" not in {e["name"] for e in relaxed.get("exceptions", [])}
+    # The node agent's host path and its missing probes are excused by name only while weights are cached.
+    agent = {
+        "k8s-no-host-path": "kserve/kserve-localmodelnode-agent",
+        "k8s-probes": "kserve/kserve-localmodelnode-agent/manager",
+    }
+    for config, cached in (
+        (pack_config(parse_platform_config(stack_config(stack))), True),
+        (pack_config(parse_platform_config(without)), False),
+    ):
+        for policy, name in agent.items():
+            entry = config.get(policy)
+            names = {e["name"] for e in entry.get("exceptions", [])} if isinstance(entry, dict) else set()
+            assert (name in names) is cached, (policy, cached)
 
 
 def test_without_a_cache_nothing_of_the_cache_is_installed_and_kserve_stays_restricted() -> None:
@@ -493,7 +506,9 @@ def test_without_a_cache_nothing_of_the_cache_is_installed_and_kserve_stays_rest
 # KServe's local-model chart, as upstream publishes it: kserve/kserve charts/kserve-localmodel-resources/
 # values.yaml at commit 021c79fc (chart v0.20.0-rc0 - the nearest to the pinned v0.20.0 the search tool
 # holds), the keys under `kserve` the platform sets and their siblings, copied as data. Its node agent's
-# template hands `nodeSelector` and `tolerations` on whole (`with ... toYaml .`, read at commit e866405).
+# template hands `nodeSelector` and `tolerations` on whole (`with ... toYaml .`): from
+# `localmodelnode.controller` at commit e866405, from `localmodel.agent` at commit 1112e81 (with the host
+# path, and no probes) - the platform sets both.
 UPSTREAM_LOCALMODEL_VALUES: dict[str, Any] = {
     "kserve": {
         "version": "v0.20.0-rc0",
@@ -526,7 +541,11 @@ def test_the_model_cache_chart_values_are_ones_upstreams_chart_reads(graph: Grap
 
     chart = ChartSource(
         defaults=UPSTREAM_LOCALMODEL_VALUES,
-        free={("kserve", "localmodelnode", "controller", key) for key in ("nodeSelector", "tolerations")},
+        free={
+            (*parent, key)
+            for parent in (("kserve", "localmodelnode", "controller"), ("kserve", "localmodel", "agent"))
+            for key in ("nodeSelector", "tolerations")
+        },
     )
     releases = {r.get("name"): r for r in graph.of_type("kubernetes:helm.sh/v3:Release")}
     values = releases["kserve-localmodel"].get("values")
