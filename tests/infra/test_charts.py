@@ -509,6 +509,24 @@ def test_the_report_says_per_release_how_its_findings_end(tmp_path: Path, cache:
     cells = [c.strip() for c in row.strip("|").split("|")]
     failing = sum(f.source == "demo" and f.skip_reason is None for f in result.checkov)
     assert failing >= 2 and cells[6:] == [str(failing), "0", "1"]  # checkov failing, accepted, pack violations
+    # Each named acceptance of the chart, and what the plan made of it: found, not found, or unchecked.
+    from offline.manifests import Skip
+
+    finding = next(f for f in result.checkov if f.source == "demo")
+    result.skips = [
+        Skip(finding.check_id, (finding.object_id,), "accepted for the test", ARCHIVE),
+        Skip("CKV_K8S_1", ("Deployment/demo/nothing-of-this-name",), "nothing needs it", ARCHIVE),
+        Skip(finding.check_id, (finding.object_id,), "another chart's entry", "other-1.0.0.tgz"),
+    ]
+    section = render_report("test", result, "test pack").split("## How each chart's findings end")[1]
+    rows = [line for line in section.split("\n## ")[0].splitlines() if line.startswith("| demo |")]
+    assert rows == [
+        f"| demo | {finding.check_id} | {finding.object_id} | accepted for the test | found, accepted |",
+        "| demo | CKV_K8S_1 | Deployment/demo/nothing-of-this-name | nothing needs it | no such finding |",
+    ]
+    result.charts[0].status = "not rendered"
+    section = render_report("test", result, "test pack").split("## How each chart's findings end")[1]
+    assert section.count("unchecked (not rendered)") == 2
 
 
 def test_an_archive_whose_values_file_is_not_yaml_is_refused_naming_it(tmp_path: Path) -> None:
