@@ -8,7 +8,7 @@ Provenance (read through the search tool; the nearest version it holds to each p
   {resources, securityContext, image.pullPolicy}` - the patch job's values serve both hook Jobs).
 - grafana (kube-prometheus-stack's subchart, under `grafana`): grafana/helm-charts charts/grafana/values.yaml at
   commit 001363be (`testFramework.enabled`, `image.pullPolicy`, `sidecar.{resources, imagePullPolicy,
-  readinessProbe, livenessProbe}` - the last two empty, k8s-sidecar has no health endpoint there).
+  readinessProbe, livenessProbe}` - the last two empty, and one value for every sidecar of the pod).
 - prometheus-node-exporter (subchart): prometheus-community/helm-charts charts/prometheus-node-exporter/values.yaml
   at commit 01931990 (`resources`, `containerSecurityContext` - handed on whole - `image.pullPolicy`).
 - kube-state-metrics (subchart): `resources` and `image.pullPolicy`, the chart's standard image block.
