@@ -365,7 +365,7 @@ def pull_all(charts: Iterable[HelmChart], cache: Path, lock_path: Path = LOCK) -
     lock = read_lock(lock_path)
     status = 0
     for chart in charts:
-        name = archive_name(chart.chart, chart.version)
+        name = chart.archive
         target = cache / name
         if not target.exists():
             try:

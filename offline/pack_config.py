@@ -96,17 +96,10 @@ def pack_config(platform: PlatformConfig) -> dict[str, Any]:
                 ]
             },
         )
-        _merge(
-            config,
-            "k8s-no-host-path",
-            {"exceptions": [{"name": "kserve/kserve-localmodelnode-agent", "reason": reason}]},
-        )
+        agent = "kserve/kserve-localmodelnode-agent"
+        _merge(config, "k8s-no-host-path", {"exceptions": [{"name": agent, "reason": reason}]})
         probes = "KServe v0.20.0's chart writes its node agent without probes and with no value to add them"
-        _merge(
-            config,
-            "k8s-probes",
-            {"exceptions": [{"name": "kserve/kserve-localmodelnode-agent/manager", "reason": probes}]},
-        )
+        _merge(config, "k8s-probes", {"exceptions": [{"name": f"{agent}/manager", "reason": probes}]})
     return config
 
 

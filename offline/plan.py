@@ -504,9 +504,8 @@ def render_report(stack: str, result: PlanResult, pack_source: str, *, notice: s
         "## Helm releases",
         "",
         "Rendered by Helm's own library from the chart cache (`make charts`); each archive's sha256 is checked "
-        "against requirements/charts.lock. Objects in manifests/<release>/. How each release's findings end: "
-        "fixed through the chart's values or judged by a rule (then they are not here), accepted by name with "
-        "its reason (checkov's below, the pack's in policies/config/exceptions.json), or failing.",
+        "against requirements/charts.lock. Objects in manifests/<release>/; how their findings end, in the "
+        "next section.",
         "",
         *_table(
             (

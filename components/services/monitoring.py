@@ -123,21 +123,22 @@ class Monitoring(PlatformComponent):
         self.register_outputs({"pushgatewayUrl": self.hooks.pushgateway_url})
 
     def _values(self, settings: MonitoringSettings) -> dict[str, Any]:
-        grafana_sidecar = {
-            "dashboards": {
-                "enabled": True,
-                "label": "grafana_dashboard",
-                "labelValue": "1",
-                "searchNamespace": "ALL",
-            }
-        }
         grafana: dict[str, Any] = {
             "admin": {"existingSecret": "grafana-admin", "userKey": "admin-user", "passwordKey": "admin-password"},
             "nodeSelector": kube.SYSTEM_NODES,
             "resources": kube.resources("100m", "256Mi"),
-            # The dashboard and datasource watchers (k8s-sidecar) share these.
             "image": kube.PULL_ALWAYS,
-            "sidecar": {**grafana_sidecar, "resources": kube.resources("50m", "96Mi"), "imagePullPolicy": "Always"},
+            # The dashboard and datasource watchers (k8s-sidecar) share the resources and pull policy.
+            "sidecar": {
+                "dashboards": {
+                    "enabled": True,
+                    "label": "grafana_dashboard",
+                    "labelValue": "1",
+                    "searchNamespace": "ALL",
+                },
+                "resources": kube.resources("50m", "96Mi"),
+                "imagePullPolicy": "Always",
+            },
             # The chart's `helm test` pod (bats, as root) is not part of the platform.
             "testFramework": {"enabled": False},
         }

@@ -130,25 +130,21 @@ Kind = tuple[str, str]
 """(API group, resource)."""
 
 
-def _granted(rules: Iterable[Any], verbs: Iterable[str], kinds: Iterable[Kind]) -> list[str]:
-    """Which of `kinds` the rules allow one of `verbs` on, as `group/resource`."""
-    wanted_verbs = {*verbs, "*"}
+def _starts_pods(rules: Iterable[Any]) -> list[str]:
+    """What the rules let their holder create that becomes a pod - a pod, a workload, or a custom resource
+    that carries containers - as `group/resource`."""
+    kinds = sorted({*POD_STARTERS, *POD_CARRYING_CUSTOM})
     found = []
     for rule in rules:
-        if not wanted_verbs & {str(v) for v in as_list(rule.get("verbs"))}:
+        verbs = [str(v) for v in as_list(rule.get("verbs"))]
+        if "create" not in verbs and "*" not in verbs:
             continue
         for group in [str(g) for g in as_list(rule.get("apiGroups"))]:
             for resource in [str(r) for r in as_list(rule.get("resources"))]:
-                for wanted_group, wanted in sorted(kinds):
+                for wanted_group, wanted in kinds:
                     if group in ("*", wanted_group) and resource in ("*", wanted):
                         found.append(f"{wanted_group}/{wanted}".lstrip("/"))
     return sorted(set(found))
-
-
-def _starts_pods(rules: Iterable[Any]) -> list[str]:
-    """What the rules let their holder create that becomes a pod: a pod, a workload, or a custom resource
-    that carries containers."""
-    return _granted(rules, ("create",), {*POD_STARTERS, *POD_CARRYING_CUSTOM})
 
 
 def _reconciled(rules: Iterable[Any]) -> set[Kind]:

@@ -280,7 +280,7 @@ def test_make_charts_fills_the_cache_from_a_repository_and_pins_each_archive(tmp
 def test_every_pinned_crd_schema_comes_from_a_chart_the_code_pins() -> None:
     """The schemas in offline/crd_schemas/ are those of the releases the platform installs: bump a chart
     and this fails until its CRDs' schemas are copied again from that release."""
-    archives = {charts.archive_name(c.chart, c.version).removesuffix(".tgz"): c for c in CHARTS}
+    archives = {c.archive.removesuffix(".tgz"): c for c in CHARTS}
     entries = custom_resources.index()
     assert entries
     for entry in entries:
